@@ -1,0 +1,46 @@
+// Content-defined chunking: FastCDC with normalized chunking (two masks: a
+// stricter one before the average size, a looser one after). The gear table is
+// derived from a repository secret so chunk boundaries do not reveal content.
+// Pure functions over bytes; no I/O. See docs/FORMAT.md "Chunking".
+// Thread-safety: a Chunker is immutable and may be shared between threads.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "base/bytes.h"
+
+namespace lifeboat {
+
+struct ChunkerParams {
+  size_t min_size = 256 * 1024;
+  size_t avg_size = 1024 * 1024;  // must be a power of two
+  size_t max_size = 8 * 1024 * 1024;
+};
+
+using GearTable = std::array<uint64_t, 256>;
+
+// Deterministic gear table from a 32-byte secret seed (HKDF-expanded; see FORMAT.md).
+GearTable GearTableFromSeed(ByteView seed);
+
+class Chunker {
+ public:
+  Chunker(const GearTable& gear, ChunkerParams params);
+
+  // Returns the length of the first chunk of `data`, which starts at a chunk
+  // boundary. The caller must pass at least max_size bytes unless the data
+  // ends within them (end of file); then the whole remainder may be returned.
+  // Result is in [1, min(data.size(), max_size)]; 0 only for empty data.
+  size_t FindCut(ByteView data) const;
+
+  const ChunkerParams& params() const { return params_; }
+
+ private:
+  GearTable gear_;
+  ChunkerParams params_;
+  uint64_t mask_small_;  // used before avg_size: harder to match
+  uint64_t mask_large_;  // used after avg_size: easier to match
+};
+
+}  // namespace lifeboat

@@ -1,0 +1,5 @@
+#include "cli/app.h"
+
+namespace lifeboat {
+int RunCli(int, char**) { return 1; }
+}  // namespace lifeboat

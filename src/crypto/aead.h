@@ -1,0 +1,32 @@
+// AES-256-GCM authenticated encryption (OpenSSL, AES-NI). A 12-byte nonce
+// and a 16-byte tag; the caller guarantees a nonce is never reused with the
+// same key (the repository derives a fresh key per pack/object, see FORMAT.md).
+// Thread-safety: an Aead is immutable after construction and may be shared;
+// each call uses its own cipher context.
+#pragma once
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "crypto/keys.h"
+
+namespace lifeboat {
+
+class Aead {
+ public:
+  static constexpr size_t kNonceSize = 12;
+  static constexpr size_t kTagSize = 16;
+
+  explicit Aead(const Key32& key) : key_(key) {}
+
+  // Appends ciphertext || tag (plaintext.size() + 16 bytes) to *out.
+  void Seal(ByteView nonce, ByteView aad, ByteView plaintext, Bytes* out) const;
+
+  // Decrypts ciphertext || tag, appending the plaintext to *out. On failure
+  // returns kCorrupt ("authentication failed") and leaves *out unchanged.
+  Status Open(ByteView nonce, ByteView aad, ByteView sealed, Bytes* out) const;
+
+ private:
+  Key32 key_;
+};
+
+}  // namespace lifeboat
