@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "base/bytes.h"
+#include "base/status.h"
 
 namespace lifeboat {
 
@@ -26,7 +27,13 @@ GearTable GearTableFromSeed(ByteView seed);
 
 class Chunker {
  public:
+  // REQUIRES: ValidateParams(params).ok().
   Chunker(const GearTable& gear, ChunkerParams params);
+
+  // OK iff avg_size is a power of two in [64, 2^40] and
+  // 1 <= min_size <= avg_size <= max_size; otherwise kInvalidArgument.
+  // Call it on parameters read from a repository config before constructing.
+  static Status ValidateParams(const ChunkerParams& params);
 
   // Returns the length of the first chunk of `data`, which starts at a chunk
   // boundary. The caller must pass at least max_size bytes unless the data

@@ -1,0 +1,110 @@
+// FastCDC content-defined chunking with normalized chunking (level 2).
+//
+// Exact rules (a second implementation must follow them bit for bit; they are
+// also written down in docs/format-chunker.md):
+//
+// Gear table: Hkdf(ikm = seed, salt = empty, info = "lifeboat chunker gear v1")
+//   expanded to 2048 bytes (HKDF-SHA-256, RFC 5869); entry i (0..255) is the
+//   little-endian uint64 at bytes [8*i, 8*i+8).
+//
+// Masks: let b = log2(avg_size) (avg_size is a power of two). mask_small has
+//   n = b + 2 one-bits, mask_large has n = b - 2 one-bits, both placed by
+//   SpreadMask(n): bit (63 - floor(k * 48 / n)) is set for k = 0..n-1, i.e. n
+//   bits spread evenly over the 48 most significant bits (positions 16..63),
+//   starting with bit 63. (Low bits of the gear hash depend on only the last
+//   few bytes, so like the FastCDC paper's masks we use the high bits.)
+//
+// Cut point of data[0..len): let n = min(len, max_size).
+//   If len <= min_size, the chunk is the whole of data.
+//   Otherwise h = 0 (uint64, arithmetic modulo 2^64) and for i = min_size,
+//   min_size + 1, ..., n - 1:
+//     h = (h << 1) + gear[data[i]]
+//     mask = (i < min(avg_size, n)) ? mask_small : mask_large
+//     if ((h & mask) == 0) the chunk length is i + 1 (stop).
+//   If no byte matched, the chunk length is n.
+//   The first min_size bytes are never hashed (FastCDC's cut-point skipping).
+//
+// Thread-safety: see chunker.h.
+#include "chunker/chunker.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <string>
+#include <string_view>
+
+#include "crypto/hash.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr std::string_view kGearInfo = "lifeboat chunker gear v1";
+
+uint64_t SpreadMask(int bits) {
+  bits = std::clamp(bits, 1, 48);
+  uint64_t mask = 0;
+  for (int k = 0; k < bits; ++k) mask |= uint64_t{1} << (63 - (k * 48) / bits);
+  return mask;
+}
+
+}  // namespace
+
+GearTable GearTableFromSeed(ByteView seed) {
+  uint8_t bytes[256 * 8];
+  Hkdf(seed, ByteView(), kGearInfo, std::span<uint8_t>(bytes, sizeof bytes));
+  GearTable table;
+  for (size_t i = 0; i < table.size(); ++i) {
+    uint64_t v = 0;
+    for (int j = 7; j >= 0; --j) v = (v << 8) | bytes[8 * i + j];
+    table[i] = v;
+  }
+  return table;
+}
+
+Status Chunker::ValidateParams(const ChunkerParams& params) {
+  if (params.avg_size < 64 || params.avg_size > (size_t{1} << 40) ||
+      !std::has_single_bit(params.avg_size)) {
+    return InvalidArgument("chunker parameters: average size " + std::to_string(params.avg_size) +
+                           " must be a power of two between 64 and 2^40");
+  }
+  if (params.min_size < 1 || params.min_size > params.avg_size ||
+      params.avg_size > params.max_size) {
+    return InvalidArgument("chunker parameters: need 1 <= min (" + std::to_string(params.min_size) +
+                           ") <= avg (" + std::to_string(params.avg_size) + ") <= max (" +
+                           std::to_string(params.max_size) + ")");
+  }
+  return Status::Ok();
+}
+
+Chunker::Chunker(const GearTable& gear, ChunkerParams params) : gear_(gear), params_(params) {
+  assert(ValidateParams(params).ok());
+  const int b = std::bit_width(params.avg_size) - 1;  // log2 for a power of two
+  mask_small_ = SpreadMask(b + 2);
+  mask_large_ = SpreadMask(b - 2);
+}
+
+size_t Chunker::FindCut(ByteView data) const {
+  const size_t len = data.size();
+  if (len <= params_.min_size) return len;
+  const size_t n = std::min(len, params_.max_size);
+  const size_t normal = std::min(params_.avg_size, n);
+  const uint8_t* const p = data.data();
+  const uint64_t* const gear = gear_.data();
+  uint64_t h = 0;
+  size_t i = params_.min_size;
+  // Two loops instead of a per-byte mask choice keep the hot loop to a load,
+  // a shift-add and a test per byte.
+  const uint64_t mask_small = mask_small_;
+  for (; i < normal; ++i) {
+    h = (h << 1) + gear[p[i]];
+    if ((h & mask_small) == 0) return i + 1;
+  }
+  const uint64_t mask_large = mask_large_;
+  for (; i < n; ++i) {
+    h = (h << 1) + gear[p[i]];
+    if ((h & mask_large) == 0) return i + 1;
+  }
+  return n;
+}
+
+}  // namespace lifeboat

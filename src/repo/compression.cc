@@ -1,0 +1,55 @@
+#include "repo/compression.h"
+
+#include <zstd.h>
+
+#include <memory>
+
+namespace lifeboat {
+namespace {
+
+struct CCtxDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxDeleter {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+ZSTD_CCtx* ThreadCCtx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+ZSTD_DCtx* ThreadDCtx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx(ZSTD_createDCtx());
+  return ctx.get();
+}
+
+}  // namespace
+
+void ZstdCompress(ByteView data, int level, Bytes* out) {
+  size_t start = out->size();
+  out->resize(start + ZSTD_compressBound(data.size()));
+  size_t n = ZSTD_compressCCtx(ThreadCCtx(), out->data() + start, out->size() - start, data.data(),
+                               data.size(), level);
+  // Only fails for a too-small buffer, which compressBound rules out.
+  out->resize(ZSTD_isError(n) ? start : start + n);
+}
+
+Result<Bytes> ZstdDecompress(ByteView frame, size_t expected_size, size_t max_size) {
+  unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR) return Corrupt("malformed zstd frame");
+  if (expected_size != SIZE_MAX) {
+    if (size != ZSTD_CONTENTSIZE_UNKNOWN && size != expected_size)
+      return Corrupt("zstd frame size does not match the recorded length");
+    size = expected_size;
+  } else if (size == ZSTD_CONTENTSIZE_UNKNOWN) {
+    return Corrupt("zstd frame without content size");
+  }
+  if (size > max_size) return Corrupt("zstd frame too large");
+  Bytes out(size);
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n)) return Corrupt(std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (n != size) return Corrupt("zstd frame decompressed to an unexpected length");
+  return out;
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,160 @@
+#include "repo/pack.h"
+
+#include <algorithm>
+
+#include "crypto/aead.h"
+#include "crypto/hash.h"
+#include "repo/compression.h"
+
+namespace lifeboat {
+namespace {
+
+// Blob nonces are the blob's offset (unique within the pack, whose key is
+// unique); the trailer uses all-ones, which no offset can produce.
+std::array<uint8_t, Aead::kNonceSize> BlobNonce(uint32_t offset) {
+  std::array<uint8_t, Aead::kNonceSize> n{};
+  StoreLE32(n.data(), offset);
+  return n;
+}
+std::array<uint8_t, Aead::kNonceSize> TrailerNonce() {
+  std::array<uint8_t, Aead::kNonceSize> n;
+  n.fill(0xff);
+  return n;
+}
+
+std::array<uint8_t, 33> BlobAad(format::BlobType type, const Id& id) {
+  std::array<uint8_t, 33> aad;
+  aad[0] = static_cast<uint8_t>(type);
+  std::copy(id.bytes.begin(), id.bytes.end(), aad.begin() + 1);
+  return aad;
+}
+
+}  // namespace
+
+PackWriter::PackWriter(const Keyring& keys)
+    : keys_(keys), salt_(RandomBytes(format::kSaltSize)), pack_key_(keys.PackKey(salt_)) {
+  data_.reserve(format::kDefaultPackSize + (1 << 20));
+  data_.insert(data_.end(), format::kPackMagic.begin(), format::kPackMagic.end());
+  data_.insert(data_.end(), salt_.begin(), salt_.end());
+}
+
+void PackWriter::Add(format::BlobType type, const Id& id, format::Compression compression,
+                     ByteView stored, uint32_t raw_length) {
+  PackedBlob entry;
+  entry.type = type;
+  entry.compression = compression;
+  entry.id = id;
+  entry.offset = static_cast<uint32_t>(data_.size());
+  entry.length = static_cast<uint32_t>(stored.size() + Aead::kTagSize);
+  entry.raw_length = raw_length;
+  Aead(pack_key_).Seal(BlobNonce(entry.offset), BlobAad(type, id), stored, &data_);
+  blobs_.push_back(entry);
+}
+
+FinishedPack PackWriter::Finish() {
+  Bytes trailer;
+  ByteWriter w(&trailer);
+  w.U32(static_cast<uint32_t>(blobs_.size()));
+  for (const PackedBlob& b : blobs_) {
+    w.U8(static_cast<uint8_t>(b.type));
+    w.U8(static_cast<uint8_t>(b.compression));
+    w.Raw(b.id.View());
+    w.U32(b.offset);
+    w.U32(b.length);
+    w.U32(b.raw_length);
+  }
+  size_t before = data_.size();
+  Aead(pack_key_).Seal(TrailerNonce(), AsBytes(format::kPackTrailerAad), trailer, &data_);
+  ByteWriter footer(&data_);
+  footer.U32(static_cast<uint32_t>(data_.size() - before));
+  footer.Raw(format::kPackFooterMagic);
+  FinishedPack out;
+  out.id = Sha256(data_);
+  out.data = std::move(data_);
+  out.salt = std::move(salt_);
+  out.blobs = std::move(blobs_);
+  return out;
+}
+
+Result<Bytes> OpenPackedBlob(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
+                             ByteView sealed) {
+  if (sealed.size() != entry.length || entry.length < Aead::kTagSize)
+    return Corrupt("blob " + entry.id.Short() + ": stored length does not match the index");
+  Bytes plain;
+  plain.reserve(entry.length);
+  Status s = Aead(keys.PackKey(pack_salt))
+                 .Open(BlobNonce(entry.offset), BlobAad(entry.type, entry.id), sealed, &plain);
+  if (!s.ok()) {
+    return Corrupt("blob " + entry.id.Short() + " failed authentication (damaged or tampered with)");
+  }
+  switch (entry.compression) {
+    case format::Compression::kNone:
+      if (plain.size() != entry.raw_length)
+        return Corrupt("blob " + entry.id.Short() + ": length does not match the index");
+      return plain;
+    case format::Compression::kZstd: {
+      auto out = ZstdDecompress(plain, entry.raw_length, format::kMaxBlobSize);
+      if (!out.ok()) return out.status().WithContext("blob " + entry.id.Short());
+      return out;
+    }
+  }
+  return Corrupt("blob " + entry.id.Short() + ": unknown compression");
+}
+
+uint64_t PackTailSizeFor(size_t blob_count) {
+  return 4 + blob_count * format::kPackTrailerEntrySize + Aead::kTagSize + format::kPackFooterSize;
+}
+
+Result<PackLayout> ReadPackLayout(const Keyring& keys, ByteView header, ByteView tail,
+                                  uint64_t pack_size) {
+  if (header.size() < format::kPackHeaderSize || pack_size < format::kPackHeaderSize + 8 ||
+      tail.size() < format::kPackFooterSize || tail.size() > pack_size)
+    return Corrupt("pack too short");
+  if (!std::equal(format::kPackMagic.begin(), format::kPackMagic.end(), header.begin()))
+    return Corrupt("pack has a bad magic");
+  ByteView footer = tail.subspan(tail.size() - format::kPackFooterSize);
+  if (!std::equal(format::kPackFooterMagic.begin(), format::kPackFooterMagic.end(),
+                  footer.begin() + 4))
+    return Corrupt("pack has a bad footer");
+  uint32_t trailer_len = LoadLE32(footer.data());
+  if (trailer_len + format::kPackFooterSize > tail.size() ||
+      trailer_len + format::kPackFooterSize + format::kPackHeaderSize > pack_size)
+    return Corrupt("pack trailer length out of range");
+  PackLayout layout;
+  layout.salt.assign(header.begin() + 4, header.begin() + format::kPackHeaderSize);
+  layout.trailer_offset = pack_size - format::kPackFooterSize - trailer_len;
+  ByteView sealed = tail.subspan(tail.size() - format::kPackFooterSize - trailer_len, trailer_len);
+  Bytes trailer;
+  if (!Aead(keys.PackKey(layout.salt))
+           .Open(TrailerNonce(), AsBytes(format::kPackTrailerAad), sealed, &trailer)
+           .ok())
+    return Corrupt("pack trailer failed authentication (damaged, tampered with, or another key)");
+  ByteReader r(trailer);
+  LB_ASSIGN_OR_RETURN(uint32_t count, r.U32());
+  if (static_cast<uint64_t>(count) * format::kPackTrailerEntrySize != r.remaining())
+    return Corrupt("pack trailer has a wrong entry count");
+  uint64_t next = format::kPackHeaderSize;
+  layout.blobs.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    PackedBlob b;
+    LB_ASSIGN_OR_RETURN(uint8_t type, r.U8());
+    LB_ASSIGN_OR_RETURN(uint8_t comp, r.U8());
+    LB_ASSIGN_OR_RETURN(ByteView id, r.Raw(32));
+    LB_ASSIGN_OR_RETURN(b.offset, r.U32());
+    LB_ASSIGN_OR_RETURN(b.length, r.U32());
+    LB_ASSIGN_OR_RETURN(b.raw_length, r.U32());
+    if (type > 1 || comp > 1) return Corrupt("pack trailer has an unknown blob type");
+    b.type = static_cast<format::BlobType>(type);
+    b.compression = static_cast<format::Compression>(comp);
+    b.id = Id::FromBytes(id);
+    if (b.offset != next || b.length < Aead::kTagSize ||
+        uint64_t(b.offset) + b.length > layout.trailer_offset || b.raw_length > format::kMaxBlobSize)
+      return Corrupt("pack trailer entry " + std::to_string(i) + " is out of range");
+    next = uint64_t(b.offset) + b.length;
+    layout.blobs.push_back(b);
+  }
+  if (next != layout.trailer_offset) return Corrupt("pack has bytes not covered by its trailer");
+  return layout;
+}
+
+}  // namespace lifeboat

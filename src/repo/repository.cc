@@ -1,0 +1,535 @@
+#include "repo/repository.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "crypto/hash.h"
+#include "repo/compression.h"
+#include "repo/sealed_object.h"
+
+namespace lifeboat {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kUploaderThreads = 2;
+constexpr size_t kPacksPerIndexFile = 16;  // bounds what a killed backup loses
+constexpr int kObjectZstdLevel = 3;
+
+std::string EncodeConfig(const RepoConfig& c) {
+  json doc = {{"version", c.version},
+              {"id", c.id},
+              {"chunker", {{"min", c.chunker.min_size}, {"avg", c.chunker.avg_size},
+                           {"max", c.chunker.max_size}}},
+              {"compression_level", c.compression_level},
+              {"pack_size", c.pack_size},
+              {"created_ns", c.created_ns}};
+  return doc.dump();
+}
+
+Result<RepoConfig> DecodeConfig(std::string_view text) {
+  try {
+    json doc = json::parse(text);
+    RepoConfig c;
+    c.version = doc.at("version").get<int>();
+    if (c.version != format::kRepositoryVersion) {
+      return Status(Code::kCorrupt,
+                    "repository format version " + std::to_string(c.version) + " is not supported",
+                    "upgrade lifeboat");
+    }
+    c.id = doc.at("id").get<std::string>();
+    c.chunker.min_size = doc.at("chunker").at("min").get<size_t>();
+    c.chunker.avg_size = doc.at("chunker").at("avg").get<size_t>();
+    c.chunker.max_size = doc.at("chunker").at("max").get<size_t>();
+    c.compression_level = doc.at("compression_level").get<int>();
+    c.pack_size = doc.at("pack_size").get<uint64_t>();
+    c.created_ns = doc.value("created_ns", int64_t{0});
+    const auto& ch = c.chunker;
+    if (ch.min_size < 64 || ch.min_size > ch.avg_size || ch.avg_size > ch.max_size ||
+        ch.max_size > format::kMaxBlobSize || (ch.avg_size & (ch.avg_size - 1)) != 0 ||
+        c.pack_size < 1024 || c.pack_size > format::kMaxPackSize || c.compression_level < 0 ||
+        c.compression_level > 22)
+      return Corrupt("repository config has out-of-range parameters");
+    return c;
+  } catch (const json::exception& e) {
+    return Corrupt(std::string("repository config is malformed: ") + e.what());
+  }
+}
+
+Status ValidateInit(const InitOptions& o) {
+  const auto& ch = o.chunker;
+  if (ch.min_size < 64 || ch.min_size > ch.avg_size || ch.avg_size > ch.max_size ||
+      ch.max_size > format::kMaxBlobSize || (ch.avg_size & (ch.avg_size - 1)) != 0)
+    return InvalidArgument("invalid chunker parameters");
+  if (o.pack_size < 1024 || o.pack_size > format::kMaxPackSize)
+    return InvalidArgument("pack size out of range");
+  if (o.compression_level < 0 || o.compression_level > 22)
+    return InvalidArgument("compression level must be between 0 and 22");
+  return Status::Ok();
+}
+
+bool IsContentAddressed(ObjectType type) {
+  return type == ObjectType::kPack || type == ObjectType::kIndex || type == ObjectType::kSnapshot;
+}
+
+}  // namespace
+
+std::string LocalHostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string LocalUsername() {
+  struct passwd pw, *result = nullptr;
+  char buf[1024];
+  if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &result) == 0 && result) return pw.pw_name;
+  return std::to_string(geteuid());
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Repository::Repository(std::unique_ptr<Backend> backend, const Key32& master, RepoConfig config,
+                       std::string key_id)
+    : backend_(std::move(backend)),
+      keys_(std::make_unique<Keyring>(master)),
+      config_(std::move(config)),
+      current_key_id_(std::move(key_id)) {
+  chunker_ = std::make_unique<Chunker>(GearTableFromSeed(keys_->chunker_seed().View()),
+                                       config_.chunker);
+}
+
+Repository::~Repository() {
+  if (upload_queue_) {
+    upload_queue_->Close();
+    for (auto& t : uploaders_) t.join();
+  }
+}
+
+Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> backend,
+                                                     std::string_view password,
+                                                     const InitOptions& options) {
+  LB_RETURN_IF_ERROR(ValidateInit(options));
+  if (password.empty()) return InvalidArgument("an empty password is not allowed");
+  Status created = backend->Create();
+  if (created.code() == Code::kAlreadyExists) {
+    return created.WithHint("use a new, empty location, or open the existing repository");
+  }
+  LB_RETURN_IF_ERROR(created);
+  RepoConfig config;
+  config.id = HexEncode(RandomBytes(16));
+  config.chunker = options.chunker;
+  config.compression_level = options.compression_level;
+  config.pack_size = options.pack_size;
+  config.created_ns = NowNs();
+  Key32 master = Key32::Random();
+
+  KeyFileInfo info;
+  info.created_ns = config.created_ns;
+  info.hostname = LocalHostname();
+  info.username = LocalUsername();
+  info.kdf = options.kdf ? *options.kdf : NewKdfParams();
+  std::string key_doc = CreateKeyFile(master, password, info);
+  std::string key_id = Sha256(AsBytes(key_doc)).Hex();
+  LB_RETURN_IF_ERROR(backend->Save({ObjectType::kKey, key_id}, AsBytes(key_doc)));
+
+  std::unique_ptr<Repository> repo(
+      new Repository(std::move(backend), master, config, std::move(key_id)));
+  // The config is written last: a location with a config is a complete repository.
+  Bytes sealed = SealObject(repo->keys(), ObjectType::kConfig, AsBytes(EncodeConfig(config)), 0);
+  LB_RETURN_IF_ERROR(repo->backend().Save({ObjectType::kConfig, "config"}, sealed));
+  repo->StartUploader();
+  return repo;
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> backend,
+                                                     std::string_view password) {
+  auto config_bytes = backend->Load({ObjectType::kConfig, "config"});
+  if (!config_bytes.ok()) {
+    if (config_bytes.status().code() == Code::kNotFound) {
+      return Status(Code::kNotFound, "no repository at '" + backend->Location() + "'",
+                    "check --repo, or create one with 'lifeboat init'");
+    }
+    return config_bytes.status().WithContext("unable to read the repository config");
+  }
+  std::vector<ObjectInfo> keys;
+  LB_RETURN_IF_ERROR(backend->List(ObjectType::kKey, [&](const ObjectInfo& o) {
+    keys.push_back(o);
+    return Status::Ok();
+  }));
+  if (keys.empty()) return Corrupt("repository has no key files");
+  std::optional<Key32> master;
+  std::string key_id;
+  Status last_error;
+  for (const ObjectInfo& k : keys) {
+    if (k.size > 64 * 1024) continue;  // not a key file we wrote
+    auto doc = backend->Load({ObjectType::kKey, k.name});
+    if (!doc.ok()) {
+      last_error = doc.status();
+      continue;
+    }
+    auto key = OpenKeyFile(AsString(*doc), password);
+    if (key.ok()) {
+      master = *key;
+      key_id = k.name;
+      break;
+    }
+    if (key.status().code() != Code::kWrongPassword) last_error = key.status();
+  }
+  if (!master) {
+    return Status(Code::kWrongPassword,
+                  "wrong password: no key in '" + backend->Location() + "' opens with it",
+                  "check LIFEBOAT_PASSWORD / --password-file / --password-command");
+  }
+  Keyring keyring(*master);
+  auto config_text = OpenSealedObject(keyring, ObjectType::kConfig, *config_bytes);
+  if (!config_text.ok()) return config_text.status().WithContext("repository config");
+  LB_ASSIGN_OR_RETURN(RepoConfig config, DecodeConfig(AsString(*config_text)));
+  std::unique_ptr<Repository> repo(
+      new Repository(std::move(backend), *master, std::move(config), std::move(key_id)));
+  repo->StartUploader();
+  return repo;
+}
+
+void Repository::StartUploader() {
+  upload_queue_ = std::make_unique<BoundedQueue<FinishedPack>>(kUploaderThreads);
+  for (int i = 0; i < kUploaderThreads; ++i) uploaders_.emplace_back([this] { UploaderLoop(); });
+}
+
+// ---------------------------------------------------------------- index
+
+Status Repository::LoadIndex() {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kIndex, [&](const ObjectInfo& o) {
+    names.push_back(o.name);
+    return Status::Ok();
+  }));
+  std::sort(names.begin(), names.end());
+  // Decrypting and decoding index files is CPU-bound: spread it over threads.
+  std::mutex mu;
+  Status first_error;
+  std::atomic<size_t> next{0};
+  std::vector<IndexFile> files(names.size());
+  auto work = [&] {
+    for (size_t i; (i = next++) < names.size();) {
+      auto id = Id::FromHex(names[i]);
+      Result<IndexFile> f = id.ok() ? LoadIndexFile(*id) : Result<IndexFile>(id.status());
+      if (!f.ok()) {
+        std::lock_guard lock(mu);
+        if (first_error.ok()) first_error = f.status().WithContext("index/" + names[i]);
+        continue;
+      }
+      files[i] = std::move(*f);
+    }
+  };
+  unsigned n_threads = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8);
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < n_threads && t < names.size(); ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  LB_RETURN_IF_ERROR(first_error);
+  std::lock_guard lock(loaded_mu_);
+  for (size_t i = 0; i < names.size(); ++i) {
+    for (const IndexedPack& p : files[i].packs) index_.AddPack(p);
+    loaded_index_files_.push_back(*Id::FromHex(names[i]));
+  }
+  return Status::Ok();
+}
+
+std::vector<Id> Repository::LoadedIndexFiles() const {
+  std::lock_guard lock(loaded_mu_);
+  return loaded_index_files_;
+}
+
+Result<Id> Repository::SaveIndexFile(const IndexFile& index) {
+  return SaveObject(ObjectType::kIndex, EncodeIndex(index));
+}
+
+Result<IndexFile> Repository::LoadIndexFile(const Id& id) {
+  LB_ASSIGN_OR_RETURN(Bytes payload, LoadObject(ObjectType::kIndex, id.Hex()));
+  return DecodeIndex(payload);
+}
+
+// ---------------------------------------------------------------- blobs
+
+Result<Bytes> Repository::LoadBlob(format::BlobType type, const Id& id) {
+  auto loc = index_.Find(type, id);
+  if (!loc) {
+    return NotFound(std::string(format::BlobTypeName(type)) + " blob " + id.Short() +
+                    " is not in the index");
+  }
+  auto sealed = backend_->Load({ObjectType::kPack, loc->pack_id.Hex()}, loc->blob.offset,
+                               loc->blob.length);
+  if (!sealed.ok()) {
+    return sealed.status().WithContext("unable to read blob " + id.Short() + " from pack " +
+                                       loc->pack_id.Short());
+  }
+  auto plain = OpenPackedBlob(*keys_, loc->pack_salt, loc->blob, *sealed);
+  if (!plain.ok()) return plain.status().WithContext("pack " + loc->pack_id.Short());
+  return plain;
+}
+
+Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView plaintext) {
+  if (plaintext.size() > format::kMaxBlobSize) return InvalidArgument("blob too large");
+  if (index_.Has(type, id)) return false;
+  {
+    std::lock_guard lock(inflight_mu_);
+    if (!inflight_.insert(id).second) return false;
+    // An uploader indexes a pack before it drops the pack's blobs from
+    // inflight_, so a blob that left inflight_ since the check above is
+    // visible in the index now.
+    if (index_.Has(type, id)) {
+      inflight_.erase(id);
+      return false;
+    }
+  }
+  LB_RETURN_IF_ERROR(UploadError());
+
+  Bytes compressed;
+  format::Compression compression = format::Compression::kNone;
+  ByteView stored = plaintext;
+  if (config_.compression_level > 0 && plaintext.size() >= 64) {
+    ZstdCompress(plaintext, config_.compression_level, &compressed);
+    // Keep the compressed form only if it saves at least ~3%.
+    if (!compressed.empty() && compressed.size() < plaintext.size() - plaintext.size() / 32) {
+      compression = format::Compression::kZstd;
+      stored = compressed;
+    }
+  }
+
+  std::unique_ptr<PackWriter> writer;
+  {
+    std::lock_guard lock(writers_mu_);
+    if (!idle_writers_.empty()) {
+      writer = std::move(idle_writers_.back());
+      idle_writers_.pop_back();
+    }
+  }
+  if (!writer) writer = std::make_unique<PackWriter>(*keys_);
+  size_t before = writer->size();
+  writer->Add(type, id, compression, stored, static_cast<uint32_t>(plaintext.size()));
+  write_stats_.blobs_added++;
+  write_stats_.bytes_added += plaintext.size();
+  write_stats_.bytes_added_stored += writer->size() - before;
+
+  if (writer->size() >= config_.pack_size) {
+    LB_RETURN_IF_ERROR(FinishPack(std::move(writer)));
+  } else {
+    std::lock_guard lock(writers_mu_);
+    idle_writers_.push_back(std::move(writer));
+  }
+  return true;
+}
+
+Status Repository::FinishPack(std::unique_ptr<PackWriter> writer) {
+  FinishedPack pack = writer->Finish();
+  {
+    std::lock_guard lock(pending_mu_);
+    ++uploads_in_progress_;
+  }
+  if (!upload_queue_->Push(std::move(pack))) {
+    std::lock_guard lock(pending_mu_);
+    --uploads_in_progress_;
+    return Internal("upload queue closed");
+  }
+  return Status::Ok();
+}
+
+void Repository::UploaderLoop() {
+  while (auto pack = upload_queue_->Pop()) {
+    Status s = backend_->Save({ObjectType::kPack, pack->id.Hex()}, pack->data);
+    std::lock_guard lock(pending_mu_);
+    --uploads_in_progress_;
+    if (!s.ok()) {
+      if (upload_error_.ok()) upload_error_ = s.WithContext("unable to store pack " + pack->id.Short());
+    } else {
+      write_stats_.packs_written++;
+      IndexedPack indexed{pack->id, std::move(pack->salt), std::move(pack->blobs)};
+      index_.AddPack(indexed);
+      {
+        std::lock_guard inflight_lock(inflight_mu_);
+        for (const PackedBlob& b : indexed.blobs) inflight_.erase(b.id);
+      }
+      pending_index_.packs.push_back(std::move(indexed));
+      if (pending_index_.packs.size() >= kPacksPerIndexFile) {
+        Status f = FlushIndexLocked(true);
+        if (!f.ok() && upload_error_.ok()) upload_error_ = f;
+      }
+    }
+    pending_cv_.notify_all();
+  }
+}
+
+Status Repository::FlushIndexLocked(bool force) {
+  if (pending_index_.packs.empty() || !force) return Status::Ok();
+  auto id = SaveIndexFile(pending_index_);
+  if (!id.ok()) return id.status().WithContext("unable to write index");
+  {
+    std::lock_guard lock(loaded_mu_);
+    loaded_index_files_.push_back(*id);
+  }
+  pending_index_.packs.clear();
+  return Status::Ok();
+}
+
+Status Repository::UploadError() const {
+  std::lock_guard lock(const_cast<std::mutex&>(pending_mu_));
+  return upload_error_;
+}
+
+Status Repository::Flush() {
+  std::vector<std::unique_ptr<PackWriter>> writers;
+  {
+    std::lock_guard lock(writers_mu_);
+    writers.swap(idle_writers_);
+  }
+  for (auto& w : writers) {
+    if (w->blob_count() > 0) LB_RETURN_IF_ERROR(FinishPack(std::move(w)));
+  }
+  std::unique_lock lock(pending_mu_);
+  pending_cv_.wait(lock, [&] { return uploads_in_progress_ == 0; });
+  LB_RETURN_IF_ERROR(upload_error_);
+  return FlushIndexLocked(true);
+}
+
+// ---------------------------------------------------------------- objects
+
+Result<Id> Repository::SaveObject(ObjectType type, ByteView payload) {
+  Bytes sealed = SealObject(*keys_, type, payload, kObjectZstdLevel);
+  Id id = Sha256(sealed);
+  LB_RETURN_IF_ERROR(backend_->Save({type, id.Hex()}, sealed));
+  return id;
+}
+
+Result<Bytes> Repository::LoadObject(ObjectType type, const std::string& name) {
+  ObjectName object{type, name};
+  auto stored = backend_->Load(object);
+  if (!stored.ok()) return stored.status().WithContext("unable to read " + object.ToString());
+  if (IsContentAddressed(type) && Sha256(*stored).Hex() != name) {
+    return Corrupt(object.ToString() + ": content does not match its name (damaged file)");
+  }
+  auto payload = OpenSealedObject(*keys_, type, *stored);
+  if (!payload.ok()) return payload.status().WithContext(object.ToString());
+  return payload;
+}
+
+// ---------------------------------------------------------------- snapshots
+
+Result<Id> Repository::SaveSnapshot(const Snapshot& snapshot) {
+  return SaveObject(ObjectType::kSnapshot, AsBytes(EncodeSnapshot(snapshot)));
+}
+
+Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
+  LB_ASSIGN_OR_RETURN(Bytes payload, LoadObject(ObjectType::kSnapshot, id.Hex()));
+  auto snap = DecodeSnapshot(AsString(payload));
+  if (!snap.ok()) return snap.status().WithContext("snapshot " + id.Short());
+  return snap;
+}
+
+Result<std::vector<SnapshotEntry>> Repository::ListSnapshots(
+    const std::function<void(const std::string&, const Status&)>& on_error) {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kSnapshot, [&](const ObjectInfo& o) {
+    names.push_back(o.name);
+    return Status::Ok();
+  }));
+  std::vector<SnapshotEntry> out;
+  for (const std::string& name : names) {
+    auto id = Id::FromHex(name);
+    Result<Snapshot> snap = id.ok() ? LoadSnapshot(*id) : Result<Snapshot>(id.status());
+    if (!snap.ok()) {
+      if (on_error) {
+        on_error(name, snap.status());
+        continue;
+      }
+      return snap.status();
+    }
+    out.push_back({*id, std::move(*snap)});
+  }
+  std::sort(out.begin(), out.end(), [](const SnapshotEntry& a, const SnapshotEntry& b) {
+    return a.snapshot.time_ns != b.snapshot.time_ns ? a.snapshot.time_ns < b.snapshot.time_ns
+                                                    : a.id < b.id;
+  });
+  return out;
+}
+
+Result<SnapshotEntry> Repository::FindSnapshot(std::string_view ref,
+                                               const std::function<bool(const Snapshot&)>& filter) {
+  if (ref != "latest" && (ref.size() < 4 || ref.size() > 64 ||
+                          ref.find_first_not_of("0123456789abcdef") != std::string_view::npos)) {
+    return InvalidArgument("'" + std::string(ref) +
+                           "' is not a snapshot id (4-64 hex digits) or 'latest'");
+  }
+  LB_ASSIGN_OR_RETURN(auto all, ListSnapshots([](const std::string&, const Status&) {}));
+  std::optional<SnapshotEntry> found;
+  for (auto& e : all) {
+    if (filter && !filter(e.snapshot)) continue;
+    if (ref == "latest") {
+      found = e;  // oldest first, so the last match is the newest
+    } else if (e.id.Hex().rfind(ref, 0) == 0) {
+      if (found) return InvalidArgument("snapshot prefix '" + std::string(ref) + "' is ambiguous");
+      found = e;
+    }
+  }
+  if (!found) return NotFound("no snapshot matches '" + std::string(ref) + "'");
+  return *found;
+}
+
+Status Repository::RemoveSnapshot(const Id& id) {
+  return backend_->Remove({ObjectType::kSnapshot, id.Hex()});
+}
+
+// ---------------------------------------------------------------- keys
+
+Result<std::vector<KeyEntry>> Repository::ListKeys() {
+  std::vector<KeyEntry> out;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kKey, [&](const ObjectInfo& o) {
+    auto doc = backend_->Load({ObjectType::kKey, o.name});
+    if (!doc.ok()) return doc.status();
+    auto info = ReadKeyFileInfo(AsString(*doc));
+    if (!info.ok()) return info.status().WithContext("keys/" + o.name);
+    out.push_back({o.name, std::move(*info), o.name == current_key_id_});
+    return Status::Ok();
+  }));
+  std::sort(out.begin(), out.end(),
+            [](const KeyEntry& a, const KeyEntry& b) { return a.info.created_ns < b.info.created_ns; });
+  return out;
+}
+
+Result<std::string> Repository::AddKey(std::string_view password, std::optional<KdfParams> kdf) {
+  if (password.empty()) return InvalidArgument("an empty password is not allowed");
+  KeyFileInfo info;
+  info.created_ns = NowNs();
+  info.hostname = LocalHostname();
+  info.username = LocalUsername();
+  info.kdf = kdf ? *kdf : NewKdfParams();
+  std::string doc = CreateKeyFile(keys_->master(), password, info);
+  std::string id = Sha256(AsBytes(doc)).Hex();
+  LB_RETURN_IF_ERROR(backend_->Save({ObjectType::kKey, id}, AsBytes(doc)));
+  return id;
+}
+
+Status Repository::RemoveKey(const std::string& key_id) {
+  if (key_id == current_key_id_) {
+    return Status(Code::kInvalidArgument, "refusing to remove the key in use",
+                  "open the repository with another password to remove this key");
+  }
+  return backend_->Remove({ObjectType::kKey, key_id});
+}
+
+Status Repository::ChangePassword(std::string_view new_password) {
+  LB_ASSIGN_OR_RETURN(std::string new_id, AddKey(new_password));
+  std::string old_id = current_key_id_;
+  current_key_id_ = new_id;
+  return backend_->Remove({ObjectType::kKey, old_id});
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,181 @@
+// Repository: the one owner of a repository's format. Opens it with a
+// password, holds the keyring, config and in-memory index, stores and loads
+// blobs (through packs), sealed objects (config, index, snapshots, locks) and
+// key files. Everything above it (archiver, restorer, checker, CLI) speaks
+// in blobs, trees and snapshots; only this module touches the Backend.
+//
+// Write path: SaveBlob compresses and encrypts in the calling thread (so
+// callers parallelise it), appends to one of several open packs, and hands
+// full packs to an uploader thread. Index files are written only after the
+// packs they describe are stored, and Flush() returns only when everything
+// saved so far is durable and indexed — the order that makes a killed backup
+// harmless (docs/FORMAT.md "Crash safety").
+//
+// Thread-safety: LoadBlob, SaveBlob, Has* and the index are thread-safe;
+// Flush, key and snapshot operations may run concurrently with them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "backend/backend.h"
+#include "base/bounded_queue.h"
+#include "chunker/chunker.h"
+#include "model/snapshot.h"
+#include "repo/format.h"
+#include "repo/index.h"
+#include "repo/key_file.h"
+#include "repo/keyring.h"
+#include "repo/pack.h"
+
+namespace lifeboat {
+
+struct RepoConfig {
+  int version = format::kRepositoryVersion;
+  std::string id;  // random, hex
+  ChunkerParams chunker;
+  int compression_level = 3;  // zstd level for blobs; 0 = store raw
+  uint64_t pack_size = format::kDefaultPackSize;
+  int64_t created_ns = 0;
+};
+
+struct InitOptions {
+  ChunkerParams chunker;
+  int compression_level = 3;
+  uint64_t pack_size = format::kDefaultPackSize;
+  std::optional<KdfParams> kdf;  // default: NewKdfParams()
+};
+
+struct KeyEntry {
+  std::string id;
+  KeyFileInfo info;
+  bool current = false;  // the key this process opened the repository with
+};
+
+struct SnapshotEntry {
+  Id id;
+  Snapshot snapshot;
+};
+
+struct WriteStats {
+  std::atomic<uint64_t> blobs_added{0};
+  std::atomic<uint64_t> bytes_added{0};         // plaintext
+  std::atomic<uint64_t> bytes_added_stored{0};  // sealed bytes in packs
+  std::atomic<uint64_t> packs_written{0};
+};
+
+class Repository {
+ public:
+  ~Repository();
+  Repository(const Repository&) = delete;
+  Repository& operator=(const Repository&) = delete;
+
+  // Creates a new repository in an empty location. kAlreadyExists if one is there.
+  static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<Backend> backend,
+                                                  std::string_view password,
+                                                  const InitOptions& options);
+  // Opens an existing repository: tries every key file. kWrongPassword if
+  // none opens; kNotFound ("no repository at ...") if there is no config.
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Backend> backend,
+                                                  std::string_view password);
+
+  Backend& backend() { return *backend_; }
+  const RepoConfig& config() const { return config_; }
+  const Keyring& keys() const { return *keys_; }
+  const Chunker& chunker() const { return *chunker_; }
+  Id ComputeBlobId(ByteView plaintext) const { return keys_->blob_ids().Compute(plaintext); }
+
+  // ---- index ----
+  // Reads every index file (in parallel) into the in-memory index.
+  Status LoadIndex();
+  const MasterIndex& index() const { return index_; }
+  // Ids of the index files loaded (for prune).
+  std::vector<Id> LoadedIndexFiles() const;
+
+  // ---- blobs ----
+  bool HasBlob(format::BlobType type, const Id& id) const { return index_.Has(type, id); }
+  // Loads, authenticates and decompresses one blob. kNotFound if not indexed.
+  Result<Bytes> LoadBlob(format::BlobType type, const Id& id);
+  // Stores a blob unless it is already indexed or being stored. Returns true if
+  // this call stored it. `id` must be ComputeBlobId(plaintext).
+  Result<bool> SaveBlob(format::BlobType type, const Id& id, ByteView plaintext);
+  // Finishes open packs, waits for uploads, writes the index for them.
+  Status Flush();
+  const WriteStats& write_stats() const { return write_stats_; }
+
+  // ---- sealed objects ----
+  // Stores a sealed object named by the SHA-256 of its stored bytes.
+  Result<Id> SaveObject(ObjectType type, ByteView payload);
+  // Loads one; for content-addressed types verifies the name.
+  Result<Bytes> LoadObject(ObjectType type, const std::string& name);
+  // Writes an index file describing `packs` (used by Flush and prune).
+  Result<Id> SaveIndexFile(const IndexFile& index);
+  Result<IndexFile> LoadIndexFile(const Id& id);
+
+  // ---- snapshots ----
+  Result<Id> SaveSnapshot(const Snapshot& snapshot);
+  Result<Snapshot> LoadSnapshot(const Id& id);
+  // All snapshots, oldest first. Unreadable ones are reported through
+  // `on_error` (if given) and skipped; otherwise the first error is returned.
+  Result<std::vector<SnapshotEntry>> ListSnapshots(
+      const std::function<void(const std::string& name, const Status&)>& on_error = nullptr);
+  // "latest", a full id or a unique prefix of at least 4 hex digits.
+  Result<SnapshotEntry> FindSnapshot(std::string_view ref,
+                                     const std::function<bool(const Snapshot&)>& filter = nullptr);
+  Status RemoveSnapshot(const Id& id);
+
+  // ---- keys ----
+  Result<std::vector<KeyEntry>> ListKeys();
+  Result<std::string> AddKey(std::string_view password, std::optional<KdfParams> kdf = {});
+  Status RemoveKey(const std::string& key_id);  // refuses the current key
+  Status ChangePassword(std::string_view new_password);
+  const std::string& current_key_id() const { return current_key_id_; }
+
+ private:
+  Repository(std::unique_ptr<Backend> backend, const Key32& master, RepoConfig config,
+             std::string key_id);
+  void StartUploader();
+  void UploaderLoop();
+  Status FlushIndexLocked(bool force);
+  Status FinishPack(std::unique_ptr<PackWriter> writer);
+  Status UploadError() const;
+
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Keyring> keys_;
+  RepoConfig config_;
+  std::unique_ptr<Chunker> chunker_;
+  std::string current_key_id_;
+  MasterIndex index_;
+
+  mutable std::mutex loaded_mu_;
+  std::vector<Id> loaded_index_files_;
+
+  // Write path.
+  std::mutex inflight_mu_;
+  std::unordered_set<Id> inflight_;  // blobs accepted by SaveBlob, not yet indexed
+  std::mutex writers_mu_;
+  std::vector<std::unique_ptr<PackWriter>> idle_writers_;
+  std::unique_ptr<BoundedQueue<FinishedPack>> upload_queue_;
+  std::vector<std::thread> uploaders_;
+  std::mutex pending_mu_;
+  std::condition_variable pending_cv_;
+  size_t uploads_in_progress_ = 0;   // packs finished but not yet stored
+  IndexFile pending_index_;          // packs stored, not yet in an index file
+  Status upload_error_;
+  WriteStats write_stats_;
+};
+
+// Where the current user/host are taken from, for key files, locks and snapshots.
+std::string LocalHostname();
+std::string LocalUsername();
+int64_t NowNs();
+
+}  // namespace lifeboat

@@ -1,0 +1,317 @@
+#include "repo/repository.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "backend/fault_backend.h"
+#include "backend/mem_backend.h"
+#include "crypto/hash.h"
+#include "repo/lock.h"
+#include "repo/sealed_object.h"
+
+#include <nlohmann/json.hpp>
+
+namespace lifeboat {
+namespace {
+
+// Cheap KDF parameters keep tests fast; production defaults are in NewKdfParams.
+InitOptions FastInit() {
+  InitOptions o;
+  KdfParams kdf = NewKdfParams();
+  kdf.ops_limit = 1;
+  kdf.mem_limit = 8 << 20;
+  o.kdf = kdf;
+  o.pack_size = 64 * 1024;
+  o.chunker = {2048, 8192, 65536};
+  return o;
+}
+
+Bytes Pattern(size_t n, uint8_t seed) {
+  Bytes b(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : b) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<uint8_t>(x >> 24);
+  }
+  return b;
+}
+
+class RepositoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mem_ = std::make_shared<MemBackend>();
+    auto repo = Repository::Init(Wrap(), "secret", FastInit());
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(*repo);
+  }
+  // A backend view onto the same shared memory store.
+  std::unique_ptr<Backend> Wrap() { return std::make_unique<SharedBackend>(mem_); }
+
+  struct SharedBackend : Backend {
+    explicit SharedBackend(std::shared_ptr<MemBackend> m) : m(std::move(m)) {}
+    std::string Location() const override { return m->Location(); }
+    BackendCapabilities Capabilities() const override { return m->Capabilities(); }
+    Status Create() override { return m->Create(); }
+    Status Save(const ObjectName& n, ByteView d) override { return m->Save(n, d); }
+    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override { return m->Load(n, o, l); }
+    Result<uint64_t> Stat(const ObjectName& n) override { return m->Stat(n); }
+    Status Remove(const ObjectName& n) override { return m->Remove(n); }
+    Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
+      return m->List(t, fn);
+    }
+    std::shared_ptr<MemBackend> m;
+  };
+
+  std::shared_ptr<MemBackend> mem_;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(RepositoryTest, InitTwiceFails) {
+  auto again = Repository::Init(Wrap(), "other", FastInit());
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
+}
+
+TEST_F(RepositoryTest, OpenWithRightAndWrongPassword) {
+  auto ok = Repository::Open(Wrap(), "secret");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)->config().id, repo_->config().id);
+  auto bad = Repository::Open(Wrap(), "wrong");
+  EXPECT_EQ(bad.status().code(), Code::kWrongPassword);
+  EXPECT_NE(bad.status().message().find("wrong password"), std::string::npos);
+}
+
+TEST_F(RepositoryTest, OpenMissingRepository) {
+  auto r = Repository::Open(std::make_unique<MemBackend>(), "secret");
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+}
+
+TEST_F(RepositoryTest, BlobRoundTripAcrossReopen) {
+  std::vector<std::pair<Id, Bytes>> blobs;
+  for (int i = 0; i < 40; ++i) {
+    Bytes data = i % 2 ? Pattern(5000 + i * 100, i) : Bytes(3000 + i, static_cast<uint8_t>(i));
+    Id id = repo_->ComputeBlobId(data);
+    auto added = repo_->SaveBlob(format::BlobType::kData, id, data);
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    EXPECT_TRUE(*added);
+    blobs.emplace_back(id, data);
+  }
+  // Saving again is deduplicated.
+  auto again = repo_->SaveBlob(format::BlobType::kData, blobs[0].first, blobs[0].second);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  ASSERT_TRUE(repo_->Flush().ok());
+  EXPECT_GE(repo_->write_stats().packs_written.load(), 2u);  // 64 KiB packs
+
+  auto reopened = Repository::Open(Wrap(), "secret");
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_TRUE((*reopened)->LoadIndex().ok());
+  EXPECT_EQ((*reopened)->index().blob_count(), blobs.size());
+  for (auto& [id, data] : blobs) {
+    auto loaded = (*reopened)->LoadBlob(format::BlobType::kData, id);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(*loaded, data);
+  }
+  // Type is part of the key.
+  EXPECT_EQ((*reopened)->LoadBlob(format::BlobType::kTree, blobs[0].first).status().code(),
+            Code::kNotFound);
+}
+
+TEST_F(RepositoryTest, ConcurrentSavesDeduplicate) {
+  std::vector<Bytes> data;
+  for (int i = 0; i < 64; ++i) data.push_back(Pattern(4096, i));
+  std::atomic<int> stored{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (auto& d : data) {
+        auto r = repo_->SaveBlob(format::BlobType::kData, repo_->ComputeBlobId(d), d);
+        ASSERT_TRUE(r.ok());
+        if (*r) ++stored;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(repo_->Flush().ok());
+  EXPECT_EQ(stored.load(), 64);
+  EXPECT_EQ(repo_->index().blob_count(), 64u);
+}
+
+TEST_F(RepositoryTest, FlippedByteInPackIsDetected) {
+  Bytes data = Pattern(10000, 7);
+  Id id = repo_->ComputeBlobId(data);
+  ASSERT_TRUE(repo_->SaveBlob(format::BlobType::kData, id, data).ok());
+  ASSERT_TRUE(repo_->Flush().ok());
+  std::string pack_name;
+  ASSERT_TRUE(mem_->List(ObjectType::kPack, [&](const ObjectInfo& o) {
+                     pack_name = o.name;
+                     return Status::Ok();
+                   }).ok());
+  auto bytes = mem_->Load({ObjectType::kPack, pack_name});
+  ASSERT_TRUE(bytes.ok());
+  auto loc = repo_->index().Find(format::BlobType::kData, id);
+  ASSERT_TRUE(loc);
+  (*bytes)[loc->blob.offset + 5] ^= 0x01;
+  ASSERT_TRUE(mem_->Save({ObjectType::kPack, pack_name}, *bytes).ok());
+  auto loaded = repo_->LoadBlob(format::BlobType::kData, id);
+  EXPECT_EQ(loaded.status().code(), Code::kCorrupt);
+  EXPECT_NE(loaded.status().message().find("authentication"), std::string::npos);
+}
+
+TEST_F(RepositoryTest, PackLayoutRoundTrip) {
+  PackWriter w(repo_->keys());
+  Bytes a = Pattern(1000, 1), b = Pattern(2000, 2);
+  w.Add(format::BlobType::kData, repo_->ComputeBlobId(a), format::Compression::kNone, a, 1000);
+  w.Add(format::BlobType::kTree, repo_->ComputeBlobId(b), format::Compression::kNone, b, 2000);
+  FinishedPack p = w.Finish();
+  EXPECT_EQ(p.id, Sha256(p.data));
+  ByteView all(p.data);
+  auto layout = ReadPackLayout(repo_->keys(), all.first(format::kPackHeaderSize), all, all.size());
+  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+  EXPECT_EQ(layout->blobs, p.blobs);
+  auto blob = OpenPackedBlob(repo_->keys(), layout->salt, layout->blobs[1],
+                             all.subspan(layout->blobs[1].offset, layout->blobs[1].length));
+  ASSERT_TRUE(blob.ok());
+  EXPECT_EQ(*blob, b);
+  // Any flipped byte in the trailer region is caught.
+  for (size_t pos = layout->trailer_offset; pos < p.data.size(); pos += 7) {
+    Bytes bad = p.data;
+    bad[pos] ^= 0x80;
+    ByteView v(bad);
+    EXPECT_FALSE(ReadPackLayout(repo_->keys(), v.first(format::kPackHeaderSize), v, v.size()).ok())
+        << "flip at " << pos;
+  }
+}
+
+TEST_F(RepositoryTest, IndexCodecRejectsGarbage) {
+  IndexFile f;
+  f.supersedes.push_back(Sha256(AsBytes("x")));
+  IndexedPack p;
+  p.id = Sha256(AsBytes("pack"));
+  p.salt = Bytes(32, 1);
+  p.blobs.push_back({format::BlobType::kData, format::Compression::kZstd, Sha256(AsBytes("b")), 36, 100, 200});
+  f.packs.push_back(p);
+  Bytes enc = EncodeIndex(f);
+  auto dec = DecodeIndex(enc);
+  ASSERT_TRUE(dec.ok());
+  EXPECT_EQ(dec->packs[0].blobs, p.blobs);
+  EXPECT_EQ(dec->supersedes, f.supersedes);
+  for (size_t n = 0; n < enc.size(); ++n) {
+    EXPECT_FALSE(DecodeIndex(ByteView(enc).first(n)).ok()) << "truncated at " << n;
+  }
+  Bytes trailing = enc;
+  trailing.push_back(0);
+  EXPECT_FALSE(DecodeIndex(trailing).ok());
+}
+
+TEST_F(RepositoryTest, SealedObjectBindsType) {
+  Bytes sealed = SealObject(repo_->keys(), ObjectType::kSnapshot, AsBytes("hello"), 3);
+  auto ok = OpenSealedObject(repo_->keys(), ObjectType::kSnapshot, sealed);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(AsString(*ok), "hello");
+  EXPECT_FALSE(OpenSealedObject(repo_->keys(), ObjectType::kIndex, sealed).ok());
+  sealed.back() ^= 1;
+  EXPECT_EQ(OpenSealedObject(repo_->keys(), ObjectType::kSnapshot, sealed).status().code(),
+            Code::kCorrupt);
+}
+
+TEST_F(RepositoryTest, SnapshotsSaveListFind) {
+  Snapshot s;
+  s.hostname = "h1";
+  s.paths = {"/srv"};
+  s.tree = Sha256(AsBytes("tree"));
+  std::vector<Id> ids;
+  for (int i = 0; i < 3; ++i) {
+    s.time_ns = 1000 + i;
+    auto id = repo_->SaveSnapshot(s);
+    ASSERT_TRUE(id.ok());
+    ids.push_back(*id);
+  }
+  auto all = repo_->ListSnapshots();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[2].id, ids[2]);
+  auto latest = repo_->FindSnapshot("latest");
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->id, ids[2]);
+  auto by_prefix = repo_->FindSnapshot(ids[0].Hex().substr(0, 12));
+  ASSERT_TRUE(by_prefix.ok());
+  EXPECT_EQ(by_prefix->id, ids[0]);
+  EXPECT_EQ(repo_->FindSnapshot("zz").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(repo_->FindSnapshot("abcdef01").status().code(), Code::kNotFound);
+  // A damaged snapshot file is caught by its name check.
+  ASSERT_TRUE(mem_->Save({ObjectType::kSnapshot, ids[1].Hex()}, AsBytes("garbage")).ok());
+  EXPECT_EQ(repo_->LoadSnapshot(ids[1]).status().code(), Code::kCorrupt);
+  std::vector<std::string> bad;
+  auto listed = repo_->ListSnapshots([&](const std::string& n, const Status&) { bad.push_back(n); });
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2u);
+  EXPECT_EQ(bad.size(), 1u);
+}
+
+TEST_F(RepositoryTest, KeysAddRemovePasswd) {
+  KdfParams fast = NewKdfParams();
+  fast.ops_limit = 1;
+  fast.mem_limit = 8 << 20;
+  auto second = repo_->AddKey("second", fast);
+  ASSERT_TRUE(second.ok());
+  auto keys = repo_->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->size(), 2u);
+  EXPECT_TRUE(Repository::Open(Wrap(), "second").ok());
+  EXPECT_EQ(repo_->RemoveKey(repo_->current_key_id()).code(), Code::kInvalidArgument);
+  ASSERT_TRUE(repo_->RemoveKey(*second).ok());
+  EXPECT_EQ(Repository::Open(Wrap(), "second").status().code(), Code::kWrongPassword);
+  ASSERT_TRUE(repo_->ChangePassword("third").ok());
+  EXPECT_EQ(Repository::Open(Wrap(), "secret").status().code(), Code::kWrongPassword);
+  EXPECT_TRUE(Repository::Open(Wrap(), "third").ok());
+}
+
+TEST_F(RepositoryTest, LocksConflict) {
+  auto shared1 = RepoLock::Acquire(*repo_, false);
+  ASSERT_TRUE(shared1.ok());
+  auto shared2 = RepoLock::Acquire(*repo_, false);
+  ASSERT_TRUE(shared2.ok()) << "two backups may run at once";
+  auto excl = RepoLock::Acquire(*repo_, true);
+  EXPECT_EQ(excl.status().code(), Code::kLocked);
+  EXPECT_NE(excl.status().hint().find("lifeboat unlock"), std::string::npos);
+  shared1->reset();
+  shared2->reset();
+  auto excl2 = RepoLock::Acquire(*repo_, true);
+  ASSERT_TRUE(excl2.ok());
+  EXPECT_EQ(RepoLock::Acquire(*repo_, false).status().code(), Code::kLocked);
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->size(), 1u);
+  EXPECT_TRUE((*locks)[0].exclusive);
+  EXPECT_FALSE((*locks)[0].stale);
+}
+
+TEST_F(RepositoryTest, StaleLockOfDeadProcessIsIgnored) {
+  nlohmann::json doc = {{"time_ns", NowNs()}, {"hostname", LocalHostname()}, {"username", "x"},
+                        {"pid", 999999999}, {"exclusive", true}};
+  ASSERT_TRUE(repo_->SaveObject(ObjectType::kLock, AsBytes(doc.dump())).ok());
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->size(), 1u);
+  EXPECT_TRUE((*locks)[0].stale);
+  EXPECT_TRUE(RepoLock::Acquire(*repo_, true).ok());
+  auto removed = RemoveLocks(*repo_, false);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+}
+
+TEST_F(RepositoryTest, FailedPackUploadIsReported) {
+  auto fault = std::make_unique<FaultBackend>(Wrap());
+  FaultBackend* f = fault.get();
+  auto repo = Repository::Open(std::move(fault), "secret");
+  ASSERT_TRUE(repo.ok());
+  f->FailNext(FaultBackend::Op::kSave, 1, Status(Code::kNoSpace, "disk full"));
+  Bytes data = Pattern(1000, 3);
+  ASSERT_TRUE((*repo)->SaveBlob(format::BlobType::kData, (*repo)->ComputeBlobId(data), data).ok());
+  Status s = (*repo)->Flush();
+  EXPECT_EQ(s.code(), Code::kNoSpace);
+}
+
+}  // namespace
+}  // namespace lifeboat
