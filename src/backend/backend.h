@@ -3,10 +3,12 @@
 // named objects; they never see packs, keys or snapshots.
 //
 // Contract for every implementation (checked by the conformance suite in
-// backend/testing/):
+// backend/backend_conformance_test_suite.h):
 //  - Save makes an object visible only when it is complete (a reader never
 //    sees a partial object); saving an existing name replaces it atomically.
-//  - Load with length 0 reads to the end; a range past the end is an error.
+//  - Load with length 0 reads to the end; a range past the end is an error
+//    (Code::kCorrupt: the stored object is shorter than the caller expects).
+//    A Load never returns fewer bytes than asked for.
 //  - Missing objects are Code::kNotFound, for Load, Stat and Remove.
 //  - List calls `fn` once per object of a type, in no particular order; a
 //    non-OK status returned by `fn` stops the listing and is returned.
@@ -63,8 +65,18 @@ class Backend {
   virtual Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) = 0;
 };
 
+// Checks that `name` is safe to store under every backend: for kConfig the name
+// is "config" or empty; otherwise 1..255 characters from [0-9A-Za-z_.-], not
+// starting with '.', and at least 2 characters for kPack (the local layout
+// shards packs by their first two characters). kInvalidArgument otherwise.
+// Every backend calls this first in Save, Load, Stat and Remove.
+Status ValidateObjectName(const ObjectName& name);
+
 // Opens a backend from a repository URL. Today: a local path (absolute or
-// relative, optionally "local:PATH") and "memory:NAME" (process-wide, tests).
+// relative, optionally "local:PATH"; relative paths are made absolute) and
+// "memory:NAME" (process-wide and shared: every open of the same NAME sees
+// the same objects; for tests). Other schemes ("s3:", "sftp:", ...) fail with
+// kInvalidArgument for now.
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url);
 
 }  // namespace lifeboat

@@ -1,0 +1,149 @@
+// Object naming, name validation and the URL → backend registry (OpenBackend).
+// The "memory:NAME" registry is process-wide: a map from NAME to a shared
+// MemBackend behind a mutex, so every open of one NAME sees the same objects.
+#include "backend/backend.h"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "backend/local_backend.h"
+#include "backend/mem_backend.h"
+
+namespace lifeboat {
+
+std::string_view ObjectTypeName(ObjectType type) {
+  switch (type) {
+    case ObjectType::kConfig:
+      return "config";
+    case ObjectType::kKey:
+      return "keys";
+    case ObjectType::kPack:
+      return "data";
+    case ObjectType::kIndex:
+      return "index";
+    case ObjectType::kSnapshot:
+      return "snapshots";
+    case ObjectType::kLock:
+      return "locks";
+  }
+  return "unknown";
+}
+
+std::string ObjectName::ToString() const {
+  if (type == ObjectType::kConfig) return "config";
+  return std::string(ObjectTypeName(type)) + "/" + name;
+}
+
+Status ValidateObjectName(const ObjectName& name) {
+  if (name.type == ObjectType::kConfig) {
+    if (name.name.empty() || name.name == "config") return Status::Ok();
+    return InvalidArgument("invalid object name '" + name.name + "' for the repository config");
+  }
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument("invalid object name '" + std::string(ObjectTypeName(name.type)) + "/" +
+                           name.name + "': " + std::string(why));
+  };
+  if (name.name.empty()) return bad("empty name");
+  if (name.name.size() > 255) return bad("longer than 255 characters");
+  if (name.name[0] == '.') return bad("starts with '.'");
+  if (name.type == ObjectType::kPack && name.name.size() < 2) {
+    return bad("pack names have at least 2 characters");
+  }
+  for (char c : name.name) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return bad("only letters, digits, '_', '-' and '.' are allowed");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Forwards to a MemBackend shared through the process-wide registry.
+class SharedBackend final : public Backend {
+ public:
+  explicit SharedBackend(std::shared_ptr<Backend> inner) : inner_(std::move(inner)) {}
+  std::string Location() const override { return inner_->Location(); }
+  BackendCapabilities Capabilities() const override { return inner_->Capabilities(); }
+  Status Create() override { return inner_->Create(); }
+  Status Save(const ObjectName& name, ByteView data) override { return inner_->Save(name, data); }
+  Result<Bytes> Load(const ObjectName& name, uint64_t offset, uint64_t length) override {
+    return inner_->Load(name, offset, length);
+  }
+  Result<uint64_t> Stat(const ObjectName& name) override { return inner_->Stat(name); }
+  Status Remove(const ObjectName& name) override { return inner_->Remove(name); }
+  Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->List(type, fn);
+  }
+
+ private:
+  std::shared_ptr<Backend> inner_;
+};
+
+std::shared_ptr<Backend> SharedMemBackend(const std::string& name) {
+  static std::mutex mu;
+  static auto* registry = new std::map<std::string, std::shared_ptr<Backend>>();  // never freed
+  std::lock_guard lock(mu);
+  auto& slot = (*registry)[name];
+  if (!slot) slot = std::make_shared<MemBackend>("memory:" + name);
+  return slot;
+}
+
+// Schemes lifeboat plans to support; named so the error says "not yet".
+constexpr std::array<std::string_view, 8> kPlannedSchemes = {"sftp",  "s3", "rest",  "b2",
+                                                             "azure", "gs", "swift", "rclone"};
+
+bool IsSchemeChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '-' || c == '.';
+}
+
+Result<std::unique_ptr<Backend>> OpenLocal(const std::string& url, std::string_view path) {
+  if (path.empty()) return InvalidArgument("invalid repository '" + url + "': empty path");
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(std::filesystem::path(path), ec);
+  if (ec) {
+    return IoError("unable to resolve repository path '" + std::string(path) +
+                   "': " + ec.message());
+  }
+  std::string root = abs.lexically_normal().string();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return std::unique_ptr<Backend>(std::make_unique<LocalBackend>(std::move(root)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url) {
+  if (url.empty()) {
+    return Status(Code::kInvalidArgument, "no repository given",
+                  "pass a path, local:PATH or memory:NAME");
+  }
+  // A scheme is "letters:" before any '/', at least two characters long.
+  const size_t colon = url.find(':');
+  const bool has_scheme =
+      colon != std::string::npos && colon >= 2 && url.find('/') > colon &&
+      std::all_of(url.begin(), url.begin() + static_cast<ptrdiff_t>(colon), IsSchemeChar);
+  if (!has_scheme) return OpenLocal(url, url);
+
+  const std::string scheme = url.substr(0, colon);
+  const std::string rest = url.substr(colon + 1);
+  if (scheme == "local") return OpenLocal(url, rest);
+  if (scheme == "memory") {
+    if (rest.empty())
+      return InvalidArgument("invalid repository '" + url + "': memory backends need a name");
+    return std::unique_ptr<Backend>(std::make_unique<SharedBackend>(SharedMemBackend(rest)));
+  }
+  for (std::string_view planned : kPlannedSchemes) {
+    if (scheme == planned) {
+      return Status(Code::kInvalidArgument, "backend '" + scheme + "' is not supported yet",
+                    "use a local path or local:PATH");
+    }
+  }
+  return Status(Code::kInvalidArgument, "unknown repository type '" + scheme + "' in '" + url + "'",
+                "use a local path (write ./" + url + " for a relative path containing ':')");
+}
+
+}  // namespace lifeboat
