@@ -1,5 +1,45 @@
 #include "cli/app.h"
 
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/global.h"
+
 namespace lifeboat {
-int RunCli(int, char**) { return 1; }
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"lifeboat: deduplicated, encrypted, verifiable backups for web applications"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("lifeboat ") + kLifeboatVersion);
+  GlobalOptions global;
+  app.add_option("-r,--repo", global.repo, "repository location (LIFEBOAT_REPOSITORY)")
+      ->envname("LIFEBOAT_REPOSITORY");
+  app.add_option("--password-file", global.password_file,
+                 "read the password from a file (LIFEBOAT_PASSWORD_FILE)")
+      ->envname("LIFEBOAT_PASSWORD_FILE");
+  app.add_option("--password-command", global.password_command,
+                 "run a command and read the password from its output "
+                 "(LIFEBOAT_PASSWORD_COMMAND)")
+      ->envname("LIFEBOAT_PASSWORD_COMMAND");
+  app.add_flag("--json", global.json, "machine-readable output");
+  app.add_flag("-q,--quiet", global.quiet, "print only errors");
+  app.add_flag("-v,--verbose", global.verbose, "more output (repeatable)");
+
+  CommandRunner selected;
+  for (CommandRegistrar reg : AllCommands()) reg(app, global, &selected);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "lifeboat: " << e.what() << "\n";
+    std::cerr << "hint: run 'lifeboat --help' or 'lifeboat COMMAND --help'\n";
+    return kExitFatal;
+  }
+  if (!selected) return kExitFatal;
+  return selected();
+}
+
 }  // namespace lifeboat

@@ -244,6 +244,37 @@ Status Repository::LoadIndex() {
   return Status::Ok();
 }
 
+Result<size_t> Repository::AdoptUnindexedPacks() {
+  std::vector<ObjectInfo> orphans;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kPack, [&](const ObjectInfo& o) {
+    auto id = Id::FromHex(o.name);
+    if (id.ok() && !index_.HasPack(*id)) orphans.push_back(o);
+    return Status::Ok();
+  }));
+  IndexFile adopted;
+  for (const ObjectInfo& o : orphans) {
+    ObjectName name{ObjectType::kPack, o.name};
+    if (o.size < format::kPackHeaderSize + format::kPackFooterSize) continue;
+    auto header = backend_->Load(name, 0, format::kPackHeaderSize);
+    auto footer = backend_->Load(name, o.size - format::kPackFooterSize, format::kPackFooterSize);
+    if (!header.ok() || !footer.ok()) continue;
+    uint64_t tail_size = uint64_t(LoadLE32(footer->data())) + format::kPackFooterSize;
+    if (tail_size > o.size - format::kPackHeaderSize) continue;
+    auto tail = backend_->Load(name, o.size - tail_size, tail_size);
+    if (!tail.ok()) continue;
+    auto layout = ReadPackLayout(*keys_, *header, *tail, o.size);
+    if (!layout.ok()) continue;
+    IndexedPack pack{*Id::FromHex(o.name), std::move(layout->salt), std::move(layout->blobs)};
+    index_.AddPack(pack);
+    adopted.packs.push_back(std::move(pack));
+  }
+  if (adopted.packs.empty()) return size_t{0};
+  LB_ASSIGN_OR_RETURN(Id id, SaveIndexFile(adopted));
+  std::lock_guard lock(loaded_mu_);
+  loaded_index_files_.push_back(id);
+  return adopted.packs.size();
+}
+
 std::vector<Id> Repository::LoadedIndexFiles() const {
   std::lock_guard lock(loaded_mu_);
   return loaded_index_files_;

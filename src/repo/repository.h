@@ -97,6 +97,12 @@ class Repository {
   // Reads every index file (in parallel) into the in-memory index.
   Status LoadIndex();
   const MasterIndex& index() const { return index_; }
+  // Finds packs in the backend that no index lists (left by a backup that
+  // was killed before writing its index), reads their trailers and indexes
+  // them, so their data is reused instead of uploaded again. Packs that fail
+  // to authenticate are skipped (check reports them). Returns how many packs
+  // were adopted. REQUIRES: LoadIndex() was called.
+  Result<size_t> AdoptUnindexedPacks();
   // Ids of the index files loaded (for prune).
   std::vector<Id> LoadedIndexFiles() const;
 

@@ -1,0 +1,644 @@
+#include "archiver/archiver.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "base/bounded_queue.h"
+#include "env/fs_meta.h"
+#include "model/tree.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr size_t kFileQueueDepth = 1024;        // files waiting for a reader
+constexpr size_t kSaveQueueBytes = 48ull << 20;  // chunks waiting for compression
+
+struct PathTrie {
+  std::map<std::string, PathTrie> children;  // std::string orders bytewise
+  bool target = false;
+};
+
+std::vector<std::string> SplitPath(const std::string& abs) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < abs.size()) {
+    size_t j = abs.find('/', i);
+    if (j == std::string::npos) j = abs.size();
+    if (j > i) parts.push_back(abs.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+std::string Child(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+// Listing a directory updates its atime, so a recorded directory atime would
+// make every backup see every directory as changed; record mtime instead.
+void StabilizeAtime(Node& node) {
+  if (node.type == NodeType::kDir) node.atime_ns = node.mtime_ns;
+}
+
+bool SameFileMeta(const Node& a, const Node& b) {
+  return a.type == b.type && a.size == b.size && a.mtime_ns == b.mtime_ns &&
+         a.ctime_ns == b.ctime_ns && a.inode == b.inode;
+}
+
+int64_t StatMtimeNs(const struct stat& st) {
+  return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+int64_t StatCtimeNs(const struct stat& st) {
+  return int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+}  // namespace
+
+std::string NormalizeBackupPath(const std::string& path) {
+  std::string abs = path;
+  if (abs.empty() || abs[0] != '/') {
+    char cwd[PATH_MAX];
+    std::string base = getcwd(cwd, sizeof cwd) ? cwd : "/";
+    abs = base + "/" + path;
+  }
+  std::vector<std::string> out;
+  for (std::string& part : SplitPath(abs)) {
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!out.empty()) out.pop_back();
+      continue;
+    }
+    out.push_back(std::move(part));
+  }
+  std::string result;
+  for (const std::string& p : out) result += "/" + p;
+  return result.empty() ? "/" : result;
+}
+
+struct Archiver::Impl {
+  // One directory being built. Deleted by FinishDir once its tree is stored.
+  struct DirJob {
+    Tree tree;
+    std::vector<uint8_t> dropped;  // per node: 1 = leave out (read failed)
+    std::atomic<int> pending{1};   // children not finished + the walker's hold
+    DirJob* parent = nullptr;      // null for the root
+    size_t slot = 0;               // index of this directory in parent->tree.nodes
+    std::optional<Id> previous;    // the same directory's tree in the parent snapshot
+  };
+  struct FileTask {
+    DirJob* dir;
+    size_t slot;
+    std::string path;
+    bool in_parent;
+    std::vector<Id> previous_content;
+  };
+  struct SaveTask {
+    Id id;
+    Bytes data;
+  };
+
+  Impl(Repository& r, ArchiverOptions o, ArchiveProgress& p)
+      : repo(r), opt(std::move(o)), progress(p), files(kFileQueueDepth), saves(kSaveQueueBytes) {}
+
+  Repository& repo;
+  ArchiverOptions opt;
+  ArchiveProgress& progress;
+  UserGroupNames names;
+  BoundedQueue<FileTask> files;
+  BoundedQueue<SaveTask> saves;
+  std::vector<std::thread> readers, savers;
+  std::thread scanner;
+  std::atomic<bool> cancelled{false};
+  std::atomic<bool> failed{false};
+
+  std::mutex mu;  // guards the fields below
+  Status fatal;
+  std::vector<ArchiveIssue> errors, warnings;
+  std::unordered_set<Id> dry_run_seen;
+  std::condition_variable root_cv;
+  std::optional<Id> root_tree;
+
+  std::atomic<uint64_t> files_new{0}, files_changed{0}, files_unmodified{0};
+  std::atomic<uint64_t> dirs_new{0}, dirs_changed{0}, dirs_unmodified{0};
+
+  // ---------------------------------------------------------------- errors
+
+  void Fatal(const Status& s) {
+    std::lock_guard lock(mu);
+    if (fatal.ok()) fatal = s;
+    failed = true;
+  }
+  void Error(const std::string& path, const Status& s) {
+    progress.errors++;
+    std::lock_guard lock(mu);
+    errors.push_back({path, s});
+  }
+  void Warn(const std::string& path, Status s) {
+    std::lock_guard lock(mu);
+    warnings.push_back({path, std::move(s)});
+  }
+  bool Stopping() const { return cancelled || failed; }
+
+  // ---------------------------------------------------------------- blobs
+
+  bool Known(format::BlobType type, const Id& id) {
+    if (repo.HasBlob(type, id)) return true;
+    if (!opt.dry_run) return false;
+    std::lock_guard lock(mu);
+    return dry_run_seen.count(id) != 0;
+  }
+
+  void Store(format::BlobType type, const Id& id, ByteView data) {
+    if (opt.dry_run) {
+      if (repo.HasBlob(type, id)) return;
+      std::lock_guard lock(mu);
+      if (dry_run_seen.insert(id).second) progress.bytes_added += data.size();
+      return;
+    }
+    auto added = repo.SaveBlob(type, id, data);
+    if (!added.ok()) {
+      Fatal(added.status());
+    } else if (*added) {
+      progress.bytes_added += data.size();
+    }
+  }
+
+  Result<std::unique_ptr<Tree>> LoadTree(const Id& id) {
+    auto data = repo.LoadBlob(format::BlobType::kTree, id);
+    if (!data.ok()) return data.status();
+    auto tree = DecodeTree(*data);
+    if (!tree.ok()) return tree.status().WithContext("tree " + id.Short());
+    return std::make_unique<Tree>(std::move(*tree));
+  }
+
+  // The parent snapshot's tree for a directory node, or null. A parent tree
+  // that cannot be read only costs re-reading files, so it is not an error.
+  std::unique_ptr<Tree> PreviousTree(const Node* prev) {
+    if (!prev || prev->type != NodeType::kDir || !prev->subtree) return nullptr;
+    auto t = LoadTree(*prev->subtree);
+    return t.ok() ? std::move(*t) : nullptr;
+  }
+
+  // ---------------------------------------------------------------- trees
+
+  void ChildDone(DirJob* job) {
+    if (job->pending.fetch_sub(1) == 1) FinishDir(job);
+  }
+
+  void FinishDir(DirJob* job) {
+    Tree& tree = job->tree;
+    if (std::find(job->dropped.begin(), job->dropped.end(), 1) != job->dropped.end()) {
+      std::vector<Node> kept;
+      for (size_t i = 0; i < tree.nodes.size(); ++i)
+        if (!job->dropped[i]) kept.push_back(std::move(tree.nodes[i]));
+      tree.nodes = std::move(kept);
+    }
+    Bytes encoded = EncodeTree(tree);
+    Id id = repo.ComputeBlobId(encoded);
+    Store(format::BlobType::kTree, id, encoded);
+    if (!job->previous) {
+      dirs_new++;
+    } else if (*job->previous == id) {
+      dirs_unmodified++;
+    } else {
+      dirs_changed++;
+    }
+    progress.dirs_done++;
+    DirJob* parent = job->parent;
+    if (!parent) {
+      std::lock_guard lock(mu);
+      root_tree = id;
+      root_cv.notify_all();
+    } else {
+      parent->tree.nodes[job->slot].subtree = id;
+    }
+    delete job;
+    if (parent) ChildDone(parent);
+  }
+
+  DirJob* NewDir(DirJob* parent, size_t slot, const Node* prev) {
+    auto* job = new DirJob;
+    job->parent = parent;
+    job->slot = slot;
+    if (prev && prev->type == NodeType::kDir && prev->subtree) job->previous = prev->subtree;
+    return job;
+  }
+
+  // Adds nodes to a directory before any child is dispatched, so that the
+  // node vector never reallocates while other threads fill in children.
+  void SetNodes(DirJob* job, std::vector<Node> nodes) {
+    job->tree.nodes = std::move(nodes);
+    job->dropped.assign(job->tree.nodes.size(), 0);
+    job->pending += static_cast<int>(job->tree.nodes.size());
+  }
+
+  // ---------------------------------------------------------------- walk
+
+  void WalkTrie(DirJob* job, const PathTrie& trie, const std::string& dir, const Tree* prev) {
+    std::vector<Node> nodes;
+    std::vector<const PathTrie*> subtries;
+    for (const auto& [name, sub] : trie.children) {
+      std::string path = Child(dir, name);
+      auto node = StatNode(path, name, names, {opt.read_xattrs});
+      if (!node.ok()) {
+        Error(path, node.status());
+        continue;
+      }
+      if (!sub.target) node->type = NodeType::kDir;  // a component leading to a target
+      StabilizeAtime(*node);
+      nodes.push_back(std::move(*node));
+      subtries.push_back(&sub);
+    }
+    SetNodes(job, std::move(nodes));
+    for (size_t i = 0; i < subtries.size(); ++i) {
+      Node& node = job->tree.nodes[i];
+      std::string path = Child(dir, node.name);
+      const Node* prev_node = prev ? prev->Find(node.name) : nullptr;
+      if (subtries[i]->target) {
+        Dispatch(job, i, path, prev_node, node.device_id);
+      } else {
+        DirJob* sub = NewDir(job, i, prev_node);
+        auto prev_tree = PreviousTree(prev_node);
+        WalkTrie(sub, *subtries[i], path, prev_tree.get());
+        ChildDone(sub);  // the walker's hold
+      }
+    }
+  }
+
+  void WalkDir(DirJob* job, const std::string& dir, const Tree* prev, uint64_t device) {
+    auto entries = ListDirectory(dir);
+    if (!entries.ok()) {
+      Error(dir, entries.status());
+      SetNodes(job, {});
+      return;
+    }
+    std::vector<std::string> names_in_dir = std::move(*entries);
+    if (!opt.exclude_if_present.empty()) ApplyIfPresent(dir, &names_in_dir);
+    std::vector<Node> nodes;
+    nodes.reserve(names_in_dir.size());
+    for (std::string& name : names_in_dir) {
+      if (Stopping()) break;
+      std::string path = Child(dir, name);
+      if (opt.exclude && opt.exclude->Excluded(path)) continue;
+      auto node = StatNode(path, std::move(name), names, {opt.read_xattrs});
+      if (!node.ok()) {
+        Error(path, node.status());
+        continue;
+      }
+      StabilizeAtime(*node);
+      nodes.push_back(std::move(*node));
+    }
+    SetNodes(job, std::move(nodes));
+    for (size_t i = 0; i < job->tree.nodes.size(); ++i) {
+      const Node& node = job->tree.nodes[i];
+      Dispatch(job, i, Child(dir, node.name), prev ? prev->Find(node.name) : nullptr, device);
+    }
+  }
+
+  void ApplyIfPresent(const std::string& dir, std::vector<std::string>* entries) {
+    for (const std::string& name : *entries) {
+      for (const IfPresentRule& rule : opt.exclude_if_present) {
+        std::string head;
+        if (!rule.header.empty()) {
+          int fd = open(Child(dir, name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+          if (fd < 0) continue;
+          head.resize(rule.header.size());
+          ssize_t n = pread(fd, head.data(), head.size(), 0);
+          close(fd);
+          head.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        }
+        if (rule.Matches(name, head)) {
+          *entries = {name};  // keep the tag file so a restore shows why
+          return;
+        }
+      }
+    }
+  }
+
+  void Dispatch(DirJob* job, size_t slot, const std::string& path, const Node* prev,
+                uint64_t device) {
+    Node& node = job->tree.nodes[slot];
+    switch (node.type) {
+      case NodeType::kFile: {
+        progress.files_total++;
+        progress.bytes_total += node.size;
+        if (prev && SameFileMeta(node, *prev) && AllKnown(prev->content)) {
+          node.content = prev->content;
+          files_unmodified++;
+          progress.files_done++;
+          progress.bytes_done += node.size;
+          ChildDone(job);
+          return;
+        }
+        FileTask task{job, slot, path, prev && prev->type == NodeType::kFile, {}};
+        if (task.in_parent) task.previous_content = prev->content;
+        if (!files.Push(std::move(task))) ChildDone(job);
+        return;
+      }
+      case NodeType::kDir: {
+        DirJob* sub = NewDir(job, slot, prev);
+        if (opt.one_file_system && node.device_id != device) {
+          SetNodes(sub, {});  // a mount point: kept, but not descended into
+        } else {
+          auto prev_tree = PreviousTree(prev);
+          WalkDir(sub, path, prev_tree.get(), device);
+        }
+        ChildDone(sub);
+        return;
+      }
+      default:
+        ChildDone(job);
+        return;
+    }
+  }
+
+  bool AllKnown(const std::vector<Id>& content) {
+    for (const Id& id : content)
+      if (!repo.HasBlob(format::BlobType::kData, id)) return false;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  // Reads `fd` to its end, chunking and queueing new chunks. Returns the
+  // chunk ids and sets *bytes_read.
+  Result<std::vector<Id>> ChunkStream(int fd, uint64_t* bytes_read) {
+    const Chunker& chunker = repo.chunker();
+    const size_t max = chunker.params().max_size;
+    thread_local Bytes buffer;
+    if (buffer.size() < 2 * max) buffer.resize(2 * max);
+    size_t begin = 0, end = 0;
+    bool eof = false;
+    std::vector<Id> ids;
+    *bytes_read = 0;
+    while (true) {
+      if (!eof && end - begin < max) {
+        if (begin > 0) {
+          std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+          end -= begin;
+          begin = 0;
+        }
+        while (!eof && end < buffer.size()) {
+          ssize_t n = read(fd, buffer.data() + end, buffer.size() - end);
+          if (n < 0) {
+            if (errno == EINTR) continue;
+            return ErrnoStatus(errno, "read");
+          }
+          if (n == 0) eof = true;
+          end += static_cast<size_t>(n);
+          if (end - begin >= max) break;
+        }
+      }
+      if (begin == end) break;
+      if (Stopping()) return Status(Code::kCancelled, "cancelled");
+      ByteView avail(buffer.data() + begin, end - begin);
+      size_t cut = chunker.FindCut(avail);
+      ByteView chunk = avail.first(cut);
+      Id id = repo.ComputeBlobId(chunk);
+      if (!Known(format::BlobType::kData, id)) {
+        if (opt.dry_run) {
+          Store(format::BlobType::kData, id, chunk);
+        } else {
+          saves.Push(SaveTask{id, Bytes(chunk.begin(), chunk.end())}, chunk.size());
+        }
+      }
+      ids.push_back(id);
+      begin += cut;
+      *bytes_read += cut;
+      progress.bytes_done += cut;
+    }
+    return ids;
+  }
+
+  void ReadFile(FileTask& task) {
+    Node& node = task.dir->tree.nodes[task.slot];
+    int fd = open(task.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+    if (fd < 0 && errno == EPERM) fd = open(task.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+      Error(task.path, ErrnoStatus(errno, "unable to open '" + task.path + "'"));
+      task.dir->dropped[task.slot] = 1;
+      return;
+    }
+    struct stat before {};
+    fstat(fd, &before);
+    if (!S_ISREG(before.st_mode)) {
+      close(fd);
+      Error(task.path, IoError("'" + task.path + "' is no longer a regular file"));
+      task.dir->dropped[task.slot] = 1;
+      return;
+    }
+    if (before.st_size > static_cast<off_t>(repo.chunker().params().max_size))
+      posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    uint64_t bytes = 0;
+    auto ids = ChunkStream(fd, &bytes);
+    struct stat after {};
+    fstat(fd, &after);
+    close(fd);
+    if (!ids.ok()) {
+      if (ids.status().code() != Code::kCancelled)
+        Error(task.path, ids.status().WithContext("unable to read '" + task.path + "'"));
+      task.dir->dropped[task.slot] = 1;
+      return;
+    }
+    if (StatMtimeNs(before) != StatMtimeNs(after) || before.st_size != after.st_size ||
+        StatCtimeNs(before) != StatCtimeNs(after) || node.mtime_ns != StatMtimeNs(before) ||
+        bytes != node.size) {
+      Warn(task.path, Status(Code::kIoError, "file changed while being read; the backup holds " +
+                                                  std::to_string(bytes) + " bytes as read"));
+      // Record what was stored, and times that make the next run read it again.
+      node.size = bytes;
+      node.mtime_ns = StatMtimeNs(after);
+      node.ctime_ns = StatCtimeNs(after);
+    }
+    if (!task.in_parent) {
+      files_new++;
+    } else if (*ids == task.previous_content) {
+      files_unmodified++;
+    } else {
+      files_changed++;
+    }
+    node.content = std::move(*ids);
+    progress.files_done++;
+  }
+
+  // ---------------------------------------------------------------- threads
+
+  void Start() {
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    int n_readers = opt.reader_threads > 0 ? opt.reader_threads : static_cast<int>(cores);
+    int n_savers = opt.saver_threads > 0 ? opt.saver_threads : static_cast<int>(cores);
+    for (int i = 0; i < n_readers; ++i) {
+      readers.emplace_back([this] {
+        while (auto task = files.Pop()) {
+          if (!Stopping()) ReadFile(*task);
+          ChildDone(task->dir);
+        }
+      });
+    }
+    for (int i = 0; i < n_savers; ++i) {
+      savers.emplace_back([this] {
+        while (auto task = saves.Pop()) {
+          if (!failed) Store(format::BlobType::kData, task->id, task->data);
+        }
+      });
+    }
+  }
+
+  // Counts what the walk will find (stat only), for progress totals.
+  void Scan(const std::string& path, int depth) {
+    if (Stopping() || depth > 4096) return;
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) return;
+    if (S_ISREG(st.st_mode)) {
+      progress.scan_files++;
+      progress.scan_bytes += static_cast<uint64_t>(st.st_size);
+    } else if (S_ISDIR(st.st_mode)) {
+      auto entries = ListDirectory(path);
+      if (!entries.ok()) return;
+      for (const std::string& name : *entries) {
+        std::string child = Child(path, name);
+        if (opt.exclude && opt.exclude->Excluded(child)) continue;
+        Scan(child, depth + 1);
+      }
+    }
+  }
+
+  void Stop() {
+    if (scanner.joinable()) scanner.join();
+    files.Close();
+    for (auto& t : readers) t.join();
+    readers.clear();
+    saves.Close();
+    for (auto& t : savers) t.join();
+    savers.clear();
+  }
+
+  Id WaitForRoot() {
+    std::unique_lock lock(mu);
+    root_cv.wait(lock, [&] { return root_tree.has_value(); });
+    return *root_tree;
+  }
+
+  Result<ArchiveResult> Finish(Id tree) {
+    Stop();
+    if (!opt.dry_run) {
+      Status flushed = repo.Flush();
+      if (!flushed.ok()) Fatal(flushed);
+    }
+    if (!fatal.ok()) return fatal;
+    if (cancelled) return Status(Code::kCancelled, "backup cancelled; no snapshot was written");
+    ArchiveResult result;
+    result.tree = tree;
+    SnapshotSummary& s = result.summary;
+    s.files_new = files_new;
+    s.files_changed = files_changed;
+    s.files_unmodified = files_unmodified;
+    s.dirs_new = dirs_new;
+    s.dirs_changed = dirs_changed;
+    s.dirs_unmodified = dirs_unmodified;
+    s.files_total = progress.files_total;
+    s.bytes_total = progress.bytes_total;
+    s.bytes_added = progress.bytes_added;
+    s.errors = errors.size();
+    result.errors = std::move(errors);
+    result.warnings = std::move(warnings);
+    return result;
+  }
+
+  Result<ArchiveResult> Run() {
+    PathTrie trie;
+    bool whole_root = false;
+    for (const std::string& p : opt.paths) {
+      auto parts = SplitPath(p);
+      if (parts.empty()) whole_root = true;
+      PathTrie* t = &trie;
+      for (const std::string& part : parts) t = &t->children[part];
+      t->target = true;
+    }
+    std::unique_ptr<Tree> prev_root;
+    if (opt.parent_tree) {
+      auto t = LoadTree(*opt.parent_tree);
+      if (t.ok()) prev_root = std::move(*t);
+    }
+    Start();
+    if (opt.scan_totals) {
+      scanner = std::thread([this] {
+        for (const std::string& p : opt.paths) Scan(p, 0);
+        progress.scan_finished = true;
+      });
+    }
+    DirJob* root = NewDir(nullptr, 0, nullptr);
+    root->previous = opt.parent_tree;
+    if (whole_root) {
+      struct stat st {};
+      lstat("/", &st);
+      WalkDir(root, "/", prev_root.get(), st.st_dev);
+    } else {
+      WalkTrie(root, trie, "/", prev_root.get());
+    }
+    progress.walk_finished = true;
+    ChildDone(root);
+    return Finish(WaitForRoot());
+  }
+
+  Result<ArchiveResult> RunStream(int fd, const std::string& filename) {
+    if (!IsValidNodeName(filename)) {
+      return InvalidArgument("'" + filename + "' is not a valid file name for --stdin-filename");
+    }
+    Start();
+    DirJob* root = NewDir(nullptr, 0, nullptr);
+    Node node;
+    node.name = filename;
+    node.type = NodeType::kFile;
+    node.mode = 0644;
+    node.uid = geteuid();
+    node.gid = getegid();
+    node.user = names.UserName(node.uid);
+    node.group = names.GroupName(node.gid);
+    node.mtime_ns = node.atime_ns = node.ctime_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    SetNodes(root, {node});
+    progress.files_total = 1;
+    uint64_t bytes = 0;
+    auto ids = ChunkStream(fd, &bytes);
+    if (!ids.ok()) {
+      Fatal(ids.status().WithContext("unable to read standard input"));
+    } else {
+      root->tree.nodes[0].content = std::move(*ids);
+      root->tree.nodes[0].size = bytes;
+      progress.bytes_total = bytes;
+      files_new++;
+      progress.files_done++;
+    }
+    ChildDone(root);  // the node
+    progress.walk_finished = true;
+    ChildDone(root);  // the walker's hold
+    return Finish(WaitForRoot());
+  }
+};
+
+Archiver::Archiver(Repository& repo, ArchiverOptions options)
+    : impl_(std::make_unique<Impl>(repo, std::move(options), progress_)) {}
+
+Archiver::~Archiver() { impl_->Stop(); }
+
+Result<ArchiveResult> Archiver::Run() { return impl_->Run(); }
+
+Result<ArchiveResult> Archiver::RunStream(int fd, const std::string& filename) {
+  return impl_->RunStream(fd, filename);
+}
+
+void Archiver::Cancel() { impl_->cancelled = true; }
+
+}  // namespace lifeboat

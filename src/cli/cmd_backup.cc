@@ -1,0 +1,300 @@
+// lifeboat backup: backs up files and folders (or standard input) into a new
+// snapshot — incremental by default, --differential or --full on request.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "archiver/archiver.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "model/time_format.h"
+#include "policy/path_filter.h"
+#include "repo/lock.h"
+
+namespace lifeboat {
+namespace {
+
+struct BackupOpts {
+  std::vector<std::string> paths;
+  std::vector<std::string> excludes, iexcludes, exclude_files, exclude_if_present;
+  bool exclude_caches = false;
+  bool one_file_system = false;
+  std::vector<std::string> tags;
+  std::string host;
+  std::string parent;
+  bool dry_run = false;
+  bool use_stdin = false;
+  std::string stdin_filename = "stdin";
+  bool full = false, differential = false;
+  bool no_xattrs = false;
+};
+
+std::vector<std::string> SplitTags(const std::vector<std::string>& raw) {
+  std::vector<std::string> out;
+  for (const std::string& t : raw) {
+    size_t start = 0;
+    while (start <= t.size()) {
+      size_t comma = t.find(',', start);
+      if (comma == std::string::npos) comma = t.size();
+      if (comma > start) out.push_back(t.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<PathFilter> BuildExcludeFilter(const BackupOpts& o) {
+  std::vector<std::string> patterns = o.excludes;
+  for (const std::string& file : o.exclude_files) {
+    auto contents = ReadPasswordFile(file);  // reads a whole small text file
+    if (!contents.ok()) return contents.status().WithContext("--exclude-file");
+    LB_ASSIGN_OR_RETURN(auto more, ParsePatternFile(*contents + "\n"));
+    patterns.insert(patterns.end(), more.begin(), more.end());
+  }
+  return PathFilter::Create(patterns, o.iexcludes);
+}
+
+std::vector<std::string> SortedPaths(std::vector<std::string> p) {
+  std::sort(p.begin(), p.end());
+  return p;
+}
+
+// The snapshot to compare with: for incremental the newest snapshot of the
+// same host and paths, for differential the newest full one.
+Result<std::optional<SnapshotEntry>> ChooseParent(Repository& repo, const BackupOpts& o,
+                                                  BackupKind kind, const std::string& host,
+                                                  const std::vector<std::string>& paths,
+                                                  const std::string& source) {
+  if (kind == BackupKind::kFull) return std::optional<SnapshotEntry>();
+  if (!o.parent.empty()) {
+    LB_ASSIGN_OR_RETURN(SnapshotEntry e, repo.FindSnapshot(o.parent));
+    return std::optional<SnapshotEntry>(e);
+  }
+  auto sorted = SortedPaths(paths);
+  auto match = [&](const Snapshot& s) {
+    return s.hostname == host && s.source == source && SortedPaths(s.paths) == sorted &&
+           (kind != BackupKind::kDifferential || s.kind == BackupKind::kFull);
+  };
+  auto found = repo.FindSnapshot("latest", match);
+  if (found.ok()) return std::optional<SnapshotEntry>(*found);
+  if (found.status().code() == Code::kNotFound) return std::optional<SnapshotEntry>();
+  return found.status();
+}
+
+int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
+  if (o.full && o.differential) {
+    return ReportError(global, InvalidArgument("--full and --differential exclude each other"));
+  }
+  if (o.use_stdin && !o.paths.empty()) {
+    return ReportError(global, InvalidArgument("--stdin takes no paths"));
+  }
+  if (!o.use_stdin && o.paths.empty()) {
+    return ReportError(global, Status(Code::kInvalidArgument, "nothing to back up",
+                                      "name at least one file or folder, or use --stdin"));
+  }
+  auto exclude = BuildExcludeFilter(o);
+  if (!exclude.ok()) return ReportError(global, exclude.status());
+  ArchiverOptions aopt;
+  for (const std::string& spec : o.exclude_if_present) {
+    auto rule = ParseExcludeIfPresent(spec);
+    if (!rule.ok()) return ReportError(global, rule.status());
+    aopt.exclude_if_present.push_back(*rule);
+  }
+  if (o.exclude_caches) aopt.exclude_if_present.push_back(CacheDirTagRule());
+  std::vector<std::string> paths;
+  for (const std::string& p : o.paths) {
+    std::string abs = NormalizeBackupPath(p);
+    if (access(abs.c_str(), F_OK) != 0 && errno == ENOENT) {
+      return ReportError(global, Status(Code::kNotFound, "'" + p + "' does not exist"));
+    }
+    paths.push_back(abs);
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+
+  auto repo_or = OpenRepository(global);
+  if (!repo_or.ok()) return ReportError(global, repo_or.status());
+  Repository& repo = **repo_or;
+  std::unique_ptr<RepoLock> lock;
+  if (!o.dry_run) {
+    auto l = RepoLock::Acquire(repo, false);
+    if (!l.ok()) return ReportError(global, l.status());
+    lock = std::move(*l);
+  }
+  Status loaded = repo.LoadIndex();
+  if (!loaded.ok()) return ReportError(global, loaded.WithContext("unable to load the index"));
+  if (!o.dry_run) {
+    auto adopted = repo.AdoptUnindexedPacks();
+    if (adopted.ok() && *adopted > 0) {
+      Say(global, fmt::format("reusing {} pack(s) left by an interrupted backup", *adopted));
+    }
+  }
+
+  const std::string host = o.host.empty() ? LocalHostname() : o.host;
+  const std::string source = o.use_stdin ? "stdin" : "files";
+  BackupKind kind = o.full ? BackupKind::kFull
+                           : o.differential ? BackupKind::kDifferential : BackupKind::kIncremental;
+  std::vector<std::string> snapshot_paths =
+      o.use_stdin ? std::vector<std::string>{"/" + o.stdin_filename} : paths;
+  auto parent = ChooseParent(repo, o, kind, host, snapshot_paths, source);
+  if (!parent.ok()) return ReportError(global, parent.status());
+  if (!o.use_stdin && *parent) {
+    Say(global, "using parent snapshot " + (*parent)->id.Short() + " (" +
+                    std::string(BackupKindName((*parent)->snapshot.kind)) + ", " +
+                    FormatLocalTime((*parent)->snapshot.time_ns) + ")");
+  }
+  // With nothing to compare against every byte is read: that is a full backup.
+  if (!*parent) kind = BackupKind::kFull;
+
+  aopt.paths = paths;
+  aopt.exclude = exclude->empty() ? nullptr : &*exclude;
+  aopt.one_file_system = o.one_file_system;
+  if (*parent) aopt.parent_tree = (*parent)->snapshot.tree;
+  aopt.dry_run = o.dry_run;
+  aopt.read_xattrs = !o.no_xattrs;
+  aopt.scan_totals = !global.quiet && (global.json || isatty(STDERR_FILENO));
+
+  int64_t start_ns = NowNs();
+  auto t0 = std::chrono::steady_clock::now();
+  Archiver archiver(repo, aopt);
+  InstallInterruptHandler();
+  Result<ArchiveResult> result = Status(Code::kInternal, "not run");
+  {
+    const ArchiveProgress& p = archiver.progress();
+    ProgressReporter reporter(
+        global, "backup",
+        [&p] {
+          ProgressSample s;
+          s.files_done = p.files_done;
+          s.bytes_done = p.bytes_done;
+          s.total_known = p.scan_finished || p.walk_finished;
+          s.files_total = p.scan_finished ? p.scan_files.load() : p.files_total.load();
+          s.bytes_total = p.scan_finished ? p.scan_bytes.load() : p.bytes_total.load();
+          s.errors = p.errors;
+          s.extra = "added " + FormatBytes(p.bytes_added);
+          return s;
+        },
+        [&archiver] { archiver.Cancel(); });
+    result = o.use_stdin ? archiver.RunStream(STDIN_FILENO, o.stdin_filename) : archiver.Run();
+  }
+  if (!result.ok()) return ReportError(global, result.status());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  for (const ArchiveIssue& w : result->warnings) {
+    if (global.json) {
+      PrintJson({{"message_type", "warning"}, {"item", w.path}, {"message", w.status.message()}});
+    } else if (!global.quiet) {
+      std::cerr << "warning: " << w.path << ": " << w.status.message() << "\n";
+    }
+  }
+  for (const ArchiveIssue& e : result->errors) {
+    if (global.json) {
+      PrintJson({{"message_type", "error"}, {"item", e.path}, {"message", e.status.message()}});
+    } else {
+      std::cerr << "error: " << e.status.message() << "\n";
+    }
+  }
+
+  Snapshot snap;
+  snap.time_ns = start_ns;
+  snap.hostname = host;
+  snap.username = LocalUsername();
+  snap.uid = geteuid();
+  snap.gid = getegid();
+  snap.paths = snapshot_paths;
+  snap.tags = SplitTags(o.tags);
+  snap.tree = result->tree;
+  if (*parent) snap.parent = (*parent)->id;
+  snap.kind = kind;
+  snap.source = source;
+  snap.program_version = std::string("lifeboat ") + kLifeboatVersion;
+  snap.summary = result->summary;
+  snap.summary.bytes_added_stored = repo.write_stats().bytes_added_stored;
+  snap.summary.backup_start_ns = start_ns;
+  snap.summary.backup_end_ns = NowNs();
+  snap.summary.duration_seconds = seconds;
+
+  std::optional<Id> snapshot_id;
+  if (!o.dry_run) {
+    auto id = repo.SaveSnapshot(snap);
+    if (!id.ok()) return ReportError(global, id.status().WithContext("unable to save the snapshot"));
+    snapshot_id = *id;
+  }
+  const SnapshotSummary& s = snap.summary;
+  if (global.json) {
+    nlohmann::json j = {{"message_type", "summary"},
+                        {"files_new", s.files_new},
+                        {"files_changed", s.files_changed},
+                        {"files_unmodified", s.files_unmodified},
+                        {"dirs_new", s.dirs_new},
+                        {"dirs_changed", s.dirs_changed},
+                        {"dirs_unmodified", s.dirs_unmodified},
+                        {"data_added", s.bytes_added},
+                        {"data_added_stored", s.bytes_added_stored},
+                        {"total_files_processed", s.files_total},
+                        {"total_bytes_processed", s.bytes_total},
+                        {"total_duration", seconds},
+                        {"kind", std::string(BackupKindName(kind))},
+                        {"errors", s.errors},
+                        {"warnings", result->warnings.size()},
+                        {"dry_run", o.dry_run}};
+    if (snapshot_id) j["snapshot_id"] = snapshot_id->Hex();
+    if (*parent) j["parent"] = (*parent)->id.Hex();
+    PrintJson(j);
+  } else {
+    Say(global, "");
+    Say(global, fmt::format("Files:       {:>6} new, {:>6} changed, {:>6} unmodified", s.files_new,
+                            s.files_changed, s.files_unmodified));
+    Say(global, fmt::format("Dirs:        {:>6} new, {:>6} changed, {:>6} unmodified", s.dirs_new,
+                            s.dirs_changed, s.dirs_unmodified));
+    Say(global, fmt::format("{} {} ({} stored)", o.dry_run ? "Would add:  " : "Added to the repository:",
+                            FormatBytes(s.bytes_added), FormatBytes(s.bytes_added_stored)));
+    Say(global, "");
+    Say(global, fmt::format("processed {} files, {} in {} ({} backup)", s.files_total,
+                            FormatBytes(s.bytes_total), FormatSeconds(seconds), BackupKindName(kind)));
+    if (snapshot_id) Say(global, "snapshot " + snapshot_id->Short() + " saved");
+    if (o.dry_run) Say(global, "dry run: nothing was written");
+  }
+  if (!result->errors.empty()) {
+    if (!global.json) {
+      std::cerr << "lifeboat: " << result->errors.size()
+                << " file(s) could not be read; the snapshot does not contain them\n";
+    }
+    return kExitIncomplete;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterBackup(CLI::App& app, GlobalOptions& global, CommandRunner* selected) {
+  auto o = std::make_shared<BackupOpts>();
+  CLI::App* cmd = app.add_subcommand("backup", "back up files and folders into a new snapshot");
+  cmd->add_option("paths", o->paths, "files and folders to back up");
+  cmd->add_option("-e,--exclude", o->excludes, "exclude paths matching a pattern (repeatable)");
+  cmd->add_option("--iexclude", o->iexcludes, "like --exclude, ignoring case");
+  cmd->add_option("--exclude-file", o->exclude_files, "read exclude patterns from a file");
+  cmd->add_option("--exclude-if-present", o->exclude_if_present,
+                  "skip the contents of folders containing FILE[:HEADER]");
+  cmd->add_flag("--exclude-caches", o->exclude_caches, "skip folders holding a CACHEDIR.TAG");
+  cmd->add_flag("-x,--one-file-system", o->one_file_system, "do not cross filesystem boundaries");
+  cmd->add_option("--tag", o->tags, "add tags to the snapshot (repeatable, or comma-separated)");
+  cmd->add_option("-H,--host", o->host, "hostname recorded in the snapshot");
+  cmd->add_option("--parent", o->parent, "compare with this snapshot instead of the latest one");
+  cmd->add_flag("-n,--dry-run", o->dry_run, "do everything but write to the repository");
+  cmd->add_flag("--stdin", o->use_stdin, "back up standard input as one file");
+  cmd->add_option("--stdin-filename", o->stdin_filename, "file name for --stdin (default 'stdin')");
+  cmd->add_flag("--full", o->full, "read and hash every file again, trusting no metadata");
+  cmd->add_flag("--differential", o->differential,
+                "compare with the latest full snapshot instead of the latest one");
+  cmd->add_flag("--no-xattrs", o->no_xattrs, "do not record extended attributes");
+  cmd->callback([&global, o, selected] { *selected = [&global, o] { return RunBackup(global, *o); }; });
+}
+
+}  // namespace lifeboat

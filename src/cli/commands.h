@@ -1,0 +1,24 @@
+// The list of commands; each is defined in its own cmd_<verb>.cc.
+#pragma once
+
+#include <vector>
+
+#include "cli/global.h"
+
+namespace lifeboat {
+
+inline constexpr const char* kLifeboatVersion = "0.1.0";
+
+void RegisterInit(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterBackup(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterSnapshots(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterKey(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterUnlock(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterInspect(CLI::App&, GlobalOptions&, CommandRunner*);  // ls, diff, stats, dump
+void RegisterRestore(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterCheck(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterForget(CLI::App&, GlobalOptions&, CommandRunner*);  // forget, prune
+
+std::vector<CommandRegistrar> AllCommands();
+
+}  // namespace lifeboat

@@ -1,0 +1,197 @@
+#include "cli/global.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+
+namespace lifeboat {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSignal(int) { g_interrupted = true; }
+
+void TrimNewline(std::string* s) {
+  while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
+}
+
+// Reads one line from the terminal with echo off.
+Result<std::string> PromptNoEcho(std::string_view prompt) {
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return Status(Code::kInvalidArgument, "no password given and no terminal to ask on",
+                  "set LIFEBOAT_PASSWORD, or use --password-file or --password-command");
+  }
+  (void)!write(fd, prompt.data(), prompt.size());
+  struct termios old {};
+  bool have_term = tcgetattr(fd, &old) == 0;
+  if (have_term) {
+    struct termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  char c;
+  while (read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  if (have_term) tcsetattr(fd, TCSAFLUSH, &old);
+  (void)!write(fd, "\n", 1);
+  close(fd);
+  return line;
+}
+
+}  // namespace
+
+bool Interrupted() { return g_interrupted; }
+
+void InstallInterruptHandler() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+Result<std::string> ReadPasswordFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "unable to read password file '" + path + "'");
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  TrimNewline(&out);
+  return out;
+}
+
+Result<std::string> RunPasswordCommand(const std::string& command) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoStatus(errno, "fork");
+  if (pid == 0) {
+    dup2(pipefd[1], STDOUT_FILENO);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(pipefd[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(pipefd[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status(Code::kInvalidArgument, "--password-command failed (exit status " +
+                                              std::to_string(WEXITSTATUS(status)) + ")");
+  }
+  TrimNewline(&out);
+  return out;
+}
+
+Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
+                                std::string_view prompt) {
+  std::string password;
+  if (!global.password_file.empty()) {
+    LB_ASSIGN_OR_RETURN(password, ReadPasswordFile(global.password_file));
+  } else if (!global.password_command.empty()) {
+    LB_ASSIGN_OR_RETURN(password, RunPasswordCommand(global.password_command));
+  } else if (const char* env = getenv("LIFEBOAT_PASSWORD"); env && *env) {
+    password = env;
+  } else {
+    LB_ASSIGN_OR_RETURN(password, PromptNoEcho(prompt));
+    if (confirm) {
+      LB_ASSIGN_OR_RETURN(std::string again, PromptNoEcho("enter the password again: "));
+      if (again != password) return InvalidArgument("the passwords do not match");
+    }
+  }
+  if (password.empty()) return InvalidArgument("an empty password is not allowed");
+  return password;
+}
+
+Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global) {
+  if (global.repo.empty()) {
+    return Status(Code::kInvalidArgument, "no repository given",
+                  "use --repo/-r or set LIFEBOAT_REPOSITORY");
+  }
+  LB_ASSIGN_OR_RETURN(auto backend, OpenBackend(global.repo));
+  LB_ASSIGN_OR_RETURN(std::string password, GetPassword(global, false));
+  return Repository::Open(std::move(backend), password);
+}
+
+int ReportError(const GlobalOptions& global, const Status& status) {
+  if (global.json) {
+    nlohmann::json j = {{"message_type", "error"},
+                        {"code", std::string(CodeName(status.code()))},
+                        {"message", status.message()}};
+    if (!status.hint().empty()) j["hint"] = status.hint();
+    std::cerr << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  } else {
+    std::cerr << "lifeboat: " << status.message() << "\n";
+    if (!status.hint().empty()) std::cerr << "hint: " << status.hint() << "\n";
+  }
+  return kExitFatal;
+}
+
+void Say(const GlobalOptions& global, const std::string& line) {
+  if (global.quiet || global.json) return;
+  std::cout << line << "\n";
+}
+
+void PrintJson(const nlohmann::json& value) {
+  std::cout << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 5) {
+    v /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.3f} {}", v, kUnits[unit]);
+}
+
+std::string FormatSeconds(double seconds) {
+  if (seconds < 60) return fmt::format("{:.2f}s", seconds);
+  auto total = static_cast<uint64_t>(seconds);
+  if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}h{:02}m{:02}s", total / 3600, total / 60 % 60, total % 60);
+}
+
+std::string FormatLocalTime(int64_t ns) {
+  time_t secs = static_cast<time_t>(ns / 1000000000);
+  struct tm tm {};
+  localtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string ShortPath(const std::string& path, size_t max) {
+  if (path.size() <= max || max < 8) return path;
+  size_t keep = max - 3;
+  return path.substr(0, keep / 3) + "..." + path.substr(path.size() - (keep - keep / 3));
+}
+
+}  // namespace lifeboat

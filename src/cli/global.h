@@ -1,0 +1,74 @@
+// Shared plumbing for the commands: global options, password resolution,
+// opening the repository, output helpers (human text vs --json), exit codes.
+// Only cli/ prints or decides exit codes; the modules below return Status.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "repo/repository.h"
+
+namespace CLI {
+class App;
+}
+
+namespace lifeboat {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFatal = 1;
+inline constexpr int kExitIncomplete = 3;  // backup finished, some files unreadable
+
+struct GlobalOptions {
+  std::string repo;              // --repo / -r / LIFEBOAT_REPOSITORY
+  std::string password_file;     // --password-file / LIFEBOAT_PASSWORD_FILE
+  std::string password_command;  // --password-command / LIFEBOAT_PASSWORD_COMMAND
+  bool json = false;
+  bool quiet = false;
+  int verbose = 0;
+};
+
+// A command's body; returns the process exit code.
+using CommandRunner = std::function<int()>;
+
+// Each cmd_<verb>.cc defines one of these: adds its subcommand to `app`; when
+// the subcommand is chosen its callback stores the body in *selected.
+using CommandRegistrar = void (*)(CLI::App& app, GlobalOptions& global, CommandRunner* selected);
+
+// The password from (in order) --password-file, --password-command,
+// LIFEBOAT_PASSWORD, or a prompt on the terminal without echo (asked twice
+// when `confirm`). Never logged or put in error messages.
+Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
+                                std::string_view prompt = "enter password for repository: ");
+
+// Reads a secret from a file (trailing newline removed).
+Result<std::string> ReadPasswordFile(const std::string& path);
+// Runs a command through /bin/sh and takes its standard output.
+Result<std::string> RunPasswordCommand(const std::string& command);
+
+// Opens the repository named by the global options; fails with a hint when
+// --repo is missing.
+Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global);
+
+// Prints "lifeboat: <message>" (+ "hint: ...") to stderr, or a JSON error
+// object with --json; returns kExitFatal.
+int ReportError(const GlobalOptions& global, const Status& status);
+
+// Human output goes to stdout unless --quiet or --json.
+void Say(const GlobalOptions& global, const std::string& line);
+void PrintJson(const nlohmann::json& value);  // one line to stdout
+
+std::string FormatBytes(uint64_t bytes);            // "1.50 GiB"
+std::string FormatSeconds(double seconds);          // "1m02s", "0.85s"
+std::string FormatLocalTime(int64_t ns);            // "2026-11-22 00:12:03"
+std::string ShortPath(const std::string& path, size_t max);  // middle-elided
+
+// Set by SIGINT/SIGTERM handlers installed by InstallInterruptHandler.
+bool Interrupted();
+void InstallInterruptHandler();
+
+}  // namespace lifeboat
