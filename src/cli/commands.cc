@@ -3,7 +3,8 @@
 namespace lifeboat {
 
 std::vector<CommandRegistrar> AllCommands() {
-  return {RegisterInit, RegisterBackup, RegisterSnapshots, RegisterKey, RegisterUnlock};
+  return {RegisterInit,  RegisterBackup, RegisterSnapshots, RegisterInspect, RegisterRestore,
+          RegisterCheck, RegisterForget, RegisterKey,       RegisterUnlock};
 }
 
 }  // namespace lifeboat

@@ -1,0 +1,522 @@
+#include "check/checker.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "crypto/hash.h"
+#include "model/tree.h"
+#include "repo/key_file.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr size_t kMaxFindingsPerPack = 20;
+
+std::string PackObject(const Id& id) { return ObjectName{ObjectType::kPack, id.Hex()}.ToString(); }
+
+uint64_t IdPrefix64(const Id& id) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | id.bytes[i];
+  return v;
+}
+
+// (type, id): a tree and a data blob may share an id (same plaintext).
+struct BlobKey {
+  format::BlobType type;
+  Id id;
+  friend bool operator==(const BlobKey&, const BlobKey&) = default;
+};
+struct BlobKeyHash {
+  size_t operator()(const BlobKey& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
+};
+
+// Expected stored size of a pack from its index entries: header, the blobs
+// back to back, then the sealed trailer and footer.
+uint64_t ExpectedPackSize(const IndexedPack& pack) {
+  uint64_t end = format::kPackHeaderSize;
+  for (const PackedBlob& b : pack.blobs) end = std::max(end, uint64_t(b.offset) + b.length);
+  return end + PackTailSizeFor(pack.blobs.size());
+}
+
+std::vector<PackedBlob> SortedByOffset(std::vector<PackedBlob> blobs) {
+  std::sort(blobs.begin(), blobs.end(),
+            [](const PackedBlob& a, const PackedBlob& b) { return a.offset < b.offset; });
+  return blobs;
+}
+
+struct PackRecord {
+  IndexedPack pack;        // as listed by the first index file naming it
+  std::string index_file;  // that index file
+  bool present = false;    // exists in the backend
+  uint64_t stored_size = 0;
+};
+
+class Checker {
+ public:
+  Checker(Repository& repo, const CheckOptions& options, CheckProgress* progress)
+      : repo_(repo), options_(options), progress_(progress) {}
+
+  Result<CheckReport> Run() {
+    CheckConfig();
+    CheckKeys();
+    LB_RETURN_IF_ERROR(LoadIndexFiles());
+    LB_RETURN_IF_ERROR(CheckPacks());
+    if (options_.read_data) ReadData();
+    LB_RETURN_IF_ERROR(CheckSnapshots());
+    return std::move(report_);
+  }
+
+ private:
+  void Add(Severity severity, std::string object, std::string message, std::string hint = {}) {
+    std::lock_guard lock(mu_);
+    report_.findings.push_back({severity, std::move(object), std::move(message), std::move(hint)});
+  }
+
+  // ---------------------------------------------------------------- config, keys
+
+  void CheckConfig() {
+    auto payload = repo_.LoadObject(ObjectType::kConfig, "config");
+    if (!payload.ok()) {
+      Add(Severity::kError, "config", payload.status().message(),
+          "the repository config is damaged; restore it from a copy of the repository");
+      return;
+    }
+    try {
+      auto doc = nlohmann::json::parse(AsString(*payload));
+      int version = doc.at("version").get<int>();
+      if (version != format::kRepositoryVersion) {
+        Add(Severity::kError, "config",
+            "repository format version " + std::to_string(version) + " is not supported",
+            "use a lifeboat version that supports it");
+      }
+      if (doc.at("id").get<std::string>() != repo_.config().id) {
+        Add(Severity::kError, "config", "repository id differs from the one opened");
+      }
+    } catch (const nlohmann::json::exception& e) {
+      Add(Severity::kError, "config", std::string("malformed: ") + e.what());
+    }
+  }
+
+  void CheckKeys() {
+    std::vector<std::string> names;
+    Status listed = repo_.backend().List(ObjectType::kKey, [&](const ObjectInfo& o) {
+      names.push_back(o.name);
+      return Status::Ok();
+    });
+    if (!listed.ok()) {
+      Add(Severity::kError, "keys", "unable to list key files: " + listed.message());
+      return;
+    }
+    for (const std::string& name : names) {
+      std::string object = ObjectName{ObjectType::kKey, name}.ToString();
+      auto doc = repo_.backend().Load({ObjectType::kKey, name});
+      if (!doc.ok()) {
+        Add(Severity::kError, object, "unable to read: " + doc.status().message());
+        continue;
+      }
+      auto info = ReadKeyFileInfo(AsString(*doc));
+      if (!info.ok()) {
+        Add(Severity::kError, object, "key file is malformed: " + info.status().message(),
+            "this password no longer opens the repository; remove the key with 'lifeboat key "
+            "remove' and add it again");
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- index
+
+  Status LoadIndexFiles() {
+    std::vector<std::string> names;
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kIndex, [&](const ObjectInfo& o) {
+      names.push_back(o.name);
+      return Status::Ok();
+    }));
+    std::sort(names.begin(), names.end());
+    report_.index_files = names.size();
+    // Decrypting and decoding is CPU-bound: spread it over threads.
+    std::vector<Result<IndexFile>> files(names.size(), Result<IndexFile>(Internal("not loaded")));
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next++) < names.size();) {
+        auto id = Id::FromHex(names[i]);
+        if (!id.ok()) {
+          files[i] = Corrupt("not an index file name");
+          continue;
+        }
+        files[i] = repo_.LoadIndexFile(*id);
+      }
+    };
+    RunThreads(names.size(), work);
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string object = ObjectName{ObjectType::kIndex, names[i]}.ToString();
+      if (!files[i].ok()) {
+        Add(Severity::kError, object, "unable to load: " + files[i].status().message(),
+            "packs listed only in this index file are invisible; 'lifeboat check' reports them "
+            "as unreferenced, and 'lifeboat prune' would delete them");
+        continue;
+      }
+      for (IndexedPack& pack : files[i]->packs) {
+        auto [it, inserted] = packs_.try_emplace(pack.id);
+        if (inserted) {
+          it->second.pack = std::move(pack);
+          it->second.index_file = names[i];
+        } else if (SortedByOffset(it->second.pack.blobs) != SortedByOffset(pack.blobs) ||
+                   it->second.pack.salt != pack.salt) {
+          Add(Severity::kError, PackObject(pack.id),
+              "listed differently in index/" + it->second.index_file + " and " + object);
+        }
+      }
+    }
+    report_.packs = packs_.size();
+    return Status::Ok();
+  }
+
+  // ---------------------------------------------------------------- packs
+
+  Status CheckPacks() {
+    std::map<std::string, uint64_t> stored;
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kPack, [&](const ObjectInfo& o) {
+      stored[o.name] = o.size;
+      return Status::Ok();
+    }));
+    for (auto& [id, record] : packs_) {
+      auto it = stored.find(id.Hex());
+      if (it == stored.end()) {
+        Add(Severity::kError, PackObject(id),
+            "pack is missing (listed in index/" + record.index_file + " with " +
+                std::to_string(record.pack.blobs.size()) + " blobs)",
+            "restore the pack from another copy of the repository if you have one; otherwise "
+            "forget the snapshots reported as damaged and back up again");
+        continue;
+      }
+      record.present = true;
+      record.stored_size = it->second;
+      uint64_t expected = ExpectedPackSize(record.pack);
+      if (record.stored_size != expected) {
+        Add(Severity::kError, PackObject(id),
+            "pack is " + std::to_string(record.stored_size) + " bytes, its index entry implies " +
+                std::to_string(expected) +
+                (record.stored_size < expected ? " (truncated)" : " (damaged)"),
+            "restore the pack from another copy of the repository if you have one");
+        for (const PackedBlob& b : record.pack.blobs) {
+          if (uint64_t(b.offset) + b.length > record.stored_size) MarkDamaged(id, b);
+        }
+      }
+      index_.AddPack(record.pack);
+      stored.erase(it);
+    }
+    for (const auto& [name, size] : stored) {
+      Add(Severity::kWarning, ObjectName{ObjectType::kPack, name}.ToString(),
+          "unreferenced pack (left by an interrupted backup; prune removes it)",
+          "run 'lifeboat prune' to delete it");
+    }
+    return Status::Ok();
+  }
+
+  // Records a damaged blob copy; it matters if it is the copy a restore reads.
+  void MarkDamaged(const Id& pack_id, const PackedBlob& blob) {
+    std::lock_guard lock(mu_);
+    damaged_.insert({pack_id, blob.offset});
+  }
+  bool IsDamaged(const BlobLocation& loc) {
+    std::lock_guard lock(mu_);
+    return damaged_.count({loc.pack_id, loc.blob.offset}) > 0;
+  }
+
+  void ReadData() {
+    std::vector<const PackRecord*> selected;
+    for (const auto& [id, record] : packs_) {
+      if (record.present && options_.read_data_subset.Selects(id)) selected.push_back(&record);
+    }
+    if (progress_) progress_->packs_total += selected.size();
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next++) < selected.size();) {
+        VerifyPack(*selected[i]);
+        if (progress_) progress_->packs_done++;
+      }
+    };
+    RunThreads(selected.size(), work);
+  }
+
+  void VerifyPack(const PackRecord& record) {
+    const Id& id = record.pack.id;
+    const std::string object = PackObject(id);
+    auto data = repo_.backend().Load({ObjectType::kPack, id.Hex()});
+    if (!data.ok()) {
+      Add(Severity::kError, object, "unable to read: " + data.status().message());
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      report_.packs_read++;
+      report_.bytes_read += data->size();
+    }
+    if (progress_) progress_->bytes_done += data->size();
+    ByteView all(*data);
+    if (Sha256(all) != id) {
+      Add(Severity::kError, object, "content does not match its name (damaged file)",
+          "restore the pack from another copy of the repository if you have one");
+    }
+    if (all.size() < format::kPackHeaderSize) {
+      Add(Severity::kError, object, "pack is too short to hold a header");
+    } else {
+      auto layout =
+          ReadPackLayout(repo_.keys(), all.first(format::kPackHeaderSize), all, all.size());
+      if (!layout.ok()) {
+        Add(Severity::kError, object,
+            "unable to read the pack trailer: " + layout.status().message());
+      } else if (layout->salt != record.pack.salt ||
+                 SortedByOffset(layout->blobs) != SortedByOffset(record.pack.blobs)) {
+        Add(Severity::kError, object,
+            "pack trailer (" + std::to_string(layout->blobs.size()) + " blobs) and index/" +
+                record.index_file + " (" + std::to_string(record.pack.blobs.size()) +
+                " blobs) disagree");
+      }
+    }
+    // Verify every blob where the index (what restore uses) says it is.
+    size_t bad = 0;
+    for (const PackedBlob& b : record.pack.blobs) {
+      std::string problem;
+      if (uint64_t(b.offset) + b.length > all.size()) {
+        problem = "lies beyond the end of the pack";
+      } else {
+        auto plain =
+            OpenPackedBlob(repo_.keys(), record.pack.salt, b, all.subspan(b.offset, b.length));
+        if (!plain.ok()) {
+          problem = plain.status().message();
+        } else if (repo_.ComputeBlobId(*plain) != b.id) {
+          problem = "content does not match its id";
+        }
+      }
+      if (problem.empty()) continue;
+      MarkDamaged(id, b);
+      if (++bad <= kMaxFindingsPerPack) {
+        Add(Severity::kError, object,
+            std::string(format::BlobTypeName(b.type)) + " blob " + b.id.Short() + ": " + problem);
+      }
+    }
+    if (bad > kMaxFindingsPerPack) {
+      Add(Severity::kError, object,
+          std::to_string(bad - kMaxFindingsPerPack) + " more damaged blobs in this pack");
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  Status CheckSnapshots() {
+    std::vector<std::string> names;
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kSnapshot, [&](const ObjectInfo& o) {
+      names.push_back(o.name);
+      return Status::Ok();
+    }));
+    std::sort(names.begin(), names.end());
+    report_.snapshots = names.size();
+    for (const std::string& name : names) {
+      std::string label = "snapshot " + name.substr(0, 8);
+      auto id = Id::FromHex(name);
+      if (!id.ok()) {
+        Add(Severity::kError, label, "snapshot file name is not an id",
+            "remove snapshots/" + name + " if it is not yours");
+        continue;
+      }
+      auto snapshot = repo_.LoadSnapshot(*id);
+      if (!snapshot.ok()) {
+        Add(Severity::kError, label, "unable to load: " + snapshot.status().message(),
+            "the snapshot is lost; 'lifeboat forget " + id->Short() + "' removes it");
+        continue;
+      }
+      if (!CheckTree(snapshot->tree, "/", label)) {
+        Add(Severity::kError, label,
+            "cannot be restored completely: files or folders in it refer to missing or damaged "
+            "data (see the findings above)",
+            "restore the missing packs from another copy if you have one; otherwise forget this "
+            "snapshot, and back up again so the data is stored anew");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Returns true if the tree and everything under it is intact. Each tree is
+  // checked once; findings name the first snapshot and path reaching it.
+  bool CheckTree(const Id& tree_id, const std::string& path, const std::string& snapshot) {
+    if (auto it = tree_ok_.find(tree_id); it != tree_ok_.end()) return it->second;
+    report_.trees++;
+    std::string object = "tree " + tree_id.Short();
+    std::string where = " (" + path + " in " + snapshot + ")";
+    auto tree = LoadTree(tree_id);
+    if (!tree.ok()) {
+      Add(Severity::kError, object, tree.status().message() + where);
+      tree_ok_[tree_id] = false;
+      return false;
+    }
+    bool intact = true;
+    for (const Node& node : tree->nodes) {
+      std::string child = path == "/" ? "/" + node.name : path + "/" + node.name;
+      if (node.type == NodeType::kDir) {
+        if (!node.subtree) {
+          Add(Severity::kError, object, "folder " + child + " has no subtree" + where);
+          intact = false;
+        } else if (!CheckTree(*node.subtree, child, snapshot)) {
+          intact = false;
+        }
+      }
+      for (const Id& blob : node.content) {
+        if (!CheckDataBlob(blob, child, snapshot)) intact = false;
+      }
+    }
+    tree_ok_[tree_id] = intact;
+    return intact;
+  }
+
+  bool CheckDataBlob(const Id& id, const std::string& path, const std::string& snapshot) {
+    auto [it, inserted] = data_ok_.try_emplace(id, true);
+    if (!inserted) return it->second;
+    report_.blobs++;
+    auto loc = index_.Find(format::BlobType::kData, id);
+    std::string problem;
+    if (!loc) {
+      problem = "is missing: not in the index, or only in a missing pack";
+    } else if (IsDamaged(*loc)) {
+      problem = "is damaged in " + PackObject(loc->pack_id);
+    }
+    if (problem.empty()) return true;
+    it->second = false;
+    Add(Severity::kError, "data blob " + id.Short(),
+        problem + " (used by " + path + " in " + snapshot + ")");
+    return false;
+  }
+
+  Result<Tree> LoadTree(const Id& id) {
+    auto loc = index_.Find(format::BlobType::kTree, id);
+    if (!loc) return NotFound("is missing: not in the index, or only in a missing pack");
+    if (IsDamaged(*loc)) return Corrupt("is damaged in " + PackObject(loc->pack_id));
+    auto sealed = repo_.backend().Load({ObjectType::kPack, loc->pack_id.Hex()}, loc->blob.offset,
+                                       loc->blob.length);
+    if (!sealed.ok()) {
+      return sealed.status().WithContext("unable to read it from " + PackObject(loc->pack_id));
+    }
+    auto plain = OpenPackedBlob(repo_.keys(), loc->pack_salt, loc->blob, *sealed);
+    if (!plain.ok()) return plain.status().WithContext("in " + PackObject(loc->pack_id));
+    if (repo_.ComputeBlobId(*plain) != id) return Corrupt("content does not match its id");
+    auto tree = DecodeTree(*plain);
+    if (!tree.ok()) return tree.status().WithContext("unable to decode");
+    return tree;
+  }
+
+  template <typename F>
+  void RunThreads(size_t items, F& work) {
+    size_t n = std::clamp<size_t>(options_.threads > 0 ? options_.threads : 1, 1, 64);
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < n && t < items; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+  }
+
+  struct DamageKey {
+    Id pack;
+    uint32_t offset;
+    friend bool operator==(const DamageKey&, const DamageKey&) = default;
+  };
+  struct DamageKeyHash {
+    size_t operator()(const DamageKey& k) const { return IdHash()(k.pack) ^ k.offset; }
+  };
+
+  Repository& repo_;
+  const CheckOptions& options_;
+  CheckProgress* progress_;
+
+  std::mutex mu_;  // guards report_ findings/counters and damaged_ while threads run
+  CheckReport report_;
+  std::unordered_set<DamageKey, DamageKeyHash> damaged_;
+
+  std::map<Id, PackRecord> packs_;  // every pack listed in a readable index file
+  MasterIndex index_;               // blobs of the packs present in the backend
+  std::unordered_map<Id, bool> tree_ok_;
+  std::unordered_map<Id, bool> data_ok_;
+};
+
+}  // namespace
+
+std::string_view SeverityName(Severity severity) {
+  return severity == Severity::kError ? "error" : "warning";
+}
+
+std::string Finding::ToString() const {
+  std::string out = std::string(SeverityName(severity)) + ": " + object + ": " + message;
+  if (!hint.empty()) out += " (hint: " + hint + ")";
+  return out;
+}
+
+bool CheckReport::ok() const { return errors() == 0; }
+
+size_t CheckReport::errors() const {
+  return std::count_if(findings.begin(), findings.end(),
+                       [](const Finding& f) { return f.severity == Severity::kError; });
+}
+
+size_t CheckReport::warnings() const { return findings.size() - errors(); }
+
+bool ReadDataSubset::Selects(const Id& pack_id) const {
+  uint64_t v = IdPrefix64(pack_id);
+  if (groups > 0) return v % groups == group - 1;
+  if (fraction >= 1.0) return true;
+  // v / 2^64 < fraction, without floating-point rounding at the top end.
+  return static_cast<double>(v) < std::ldexp(fraction, 64);
+}
+
+std::string ReadDataSubset::ToString() const {
+  if (groups > 0) return std::to_string(group) + "/" + std::to_string(groups);
+  if (fraction >= 1.0) return "all";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", fraction * 100);
+  return buf;
+}
+
+Result<ReadDataSubset> ParseReadDataSubset(std::string_view text) {
+  auto invalid = [&] {
+    return Status(Code::kInvalidArgument, "invalid read-data subset '" + std::string(text) + "'",
+                  "use n/m (read group n of m, e.g. 2/5), a percentage (10%) or a fraction (0.1)");
+  };
+  auto parse_uint = [](std::string_view s, uint32_t* out) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
+  };
+  auto parse_double = [](std::string_view s, double* out) {
+    if (s.empty() || s.find_first_not_of("0123456789.") != std::string_view::npos) return false;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && ptr == s.data() + s.size();
+  };
+  ReadDataSubset subset;
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    if (!parse_uint(text.substr(0, slash), &subset.group) ||
+        !parse_uint(text.substr(slash + 1), &subset.groups) || subset.groups == 0 ||
+        subset.group == 0 || subset.group > subset.groups)
+      return invalid();
+    return subset;
+  }
+  double value = 0;
+  if (!text.empty() && text.back() == '%') {
+    if (!parse_double(text.substr(0, text.size() - 1), &value)) return invalid();
+    value /= 100;
+  } else if (!parse_double(text, &value)) {
+    return invalid();
+  }
+  if (!(value > 0 && value <= 1)) return invalid();
+  subset.fraction = value;
+  return subset;
+}
+
+Result<CheckReport> CheckRepository(Repository& repo, const CheckOptions& options,
+                                    CheckProgress* progress) {
+  Checker checker(repo, options, progress);
+  return checker.Run();
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,228 @@
+// lifeboat forget (apply a retention policy or remove named snapshots) and
+// lifeboat prune (reclaim the space of data no snapshot references).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/snapshot_filter.h"
+#include "policy/retention.h"
+#include "prune/prune.h"
+#include "repo/lock.h"
+
+namespace lifeboat {
+namespace {
+
+struct PruneOpts {
+  std::string max_unused = "5%";
+  bool dry_run = false;
+};
+
+Result<double> ParseMaxUnused(const std::string& text) {
+  if (text == "unlimited") return 1.0;
+  std::string t = text;
+  bool percent = !t.empty() && t.back() == '%';
+  if (percent) t.pop_back();
+  try {
+    size_t used = 0;
+    double v = std::stod(t, &used);
+    if (used != t.size() || v < 0 || (percent && v > 100) || (!percent && v > 1)) throw 0;
+    return percent ? v / 100 : v;
+  } catch (...) {
+    return InvalidArgument("--max-unused '" + text + "' is not a percentage like '5%'");
+  }
+}
+
+int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) {
+  auto fraction = ParseMaxUnused(o.max_unused);
+  if (!fraction.ok()) return ReportError(global, fraction.status());
+  Status loaded = repo.LoadIndex();
+  if (!loaded.ok()) return ReportError(global, loaded);
+  PruneOptions popt;
+  popt.max_unused_fraction = *fraction;
+  popt.dry_run = o.dry_run;
+  auto result = Prune(repo, popt, [&global](std::string_view line) {
+    if (global.verbose > 0) Say(global, std::string(line));
+  });
+  if (!result.ok()) return ReportError(global, result.status());
+  const PrunePlan& p = result->plan;
+  if (global.json) {
+    PrintJson({{"message_type", "prune_summary"},
+               {"dry_run", o.dry_run},
+               {"packs_total", p.packs_total},
+               {"packs_delete", p.packs_delete},
+               {"packs_repack", p.packs_repack},
+               {"packs_unreferenced", p.packs_unreferenced},
+               {"bytes_used", p.bytes_used},
+               {"bytes_unused", p.bytes_unused},
+               {"bytes_to_free", p.bytes_to_free},
+               {"bytes_freed", result->bytes_freed},
+               {"packs_deleted", result->packs_deleted},
+               {"packs_written", result->packs_written}});
+    return kExitOk;
+  }
+  Say(global, fmt::format("used:    {} blobs, {}", p.blobs_used, FormatBytes(p.bytes_used)));
+  Say(global, fmt::format("unused:  {} blobs, {}", p.blobs_unused, FormatBytes(p.bytes_unused)));
+  Say(global, fmt::format("plan:    delete {} packs, repack {} packs ({} of used data), "
+                          "{} unreferenced packs",
+                          p.packs_delete, p.packs_repack, FormatBytes(p.bytes_repack),
+                          p.packs_unreferenced));
+  if (o.dry_run) {
+    Say(global, fmt::format("dry run: would free about {}", FormatBytes(p.bytes_to_free)));
+  } else if (p.nothing_to_do()) {
+    Say(global, "nothing to prune");
+  } else {
+    Say(global, fmt::format("deleted {} packs, wrote {} packs: freed {}", result->packs_deleted,
+                            result->packs_written, FormatBytes(result->bytes_freed)));
+  }
+  return kExitOk;
+}
+
+struct ForgetOpts {
+  std::vector<std::string> ids;
+  int last = 0, hourly = 0, daily = 0, weekly = 0, monthly = 0, yearly = 0;
+  std::string within;
+  std::vector<std::string> keep_tags;
+  std::string group_by = "host,paths";
+  bool dry_run = false;
+  bool prune = false;
+  SnapshotFilterOptions filter;
+  PruneOpts prune_opts;
+};
+
+int RunForget(const GlobalOptions& global, const ForgetOpts& o) {
+  RetentionPolicy policy;
+  policy.last = o.last;
+  policy.hourly = o.hourly;
+  policy.daily = o.daily;
+  policy.weekly = o.weekly;
+  policy.monthly = o.monthly;
+  policy.yearly = o.yearly;
+  if (!o.within.empty()) {
+    auto within = ParseRetentionDuration(o.within);
+    if (!within.ok()) return ReportError(global, within.status().WithContext("--keep-within"));
+    policy.within_ns = *within;
+  }
+  for (const std::string& t : o.keep_tags) {
+    std::vector<std::string> group;
+    size_t start = 0;
+    while (start <= t.size()) {
+      size_t comma = t.find(',', start);
+      if (comma == std::string::npos) comma = t.size();
+      if (comma > start) group.push_back(t.substr(start, comma - start));
+      start = comma + 1;
+    }
+    policy.keep_tags.push_back(group);
+  }
+  if (Status v = policy.Validate(); !v.ok()) return ReportError(global, v);
+  if (policy.Empty() && o.ids.empty()) {
+    return ReportError(global, Status(Code::kInvalidArgument, "no policy and no snapshots given",
+                                      "name snapshots to remove, or give --keep-* options"));
+  }
+  auto group_by = ParseGroupBy(o.group_by);
+  if (!group_by.ok()) return ReportError(global, group_by.status());
+
+  auto repo_or = OpenRepository(global);
+  if (!repo_or.ok()) return ReportError(global, repo_or.status());
+  Repository& repo = **repo_or;
+  std::vector<Id> to_remove;
+  {
+    std::unique_ptr<RepoLock> lock;
+    if (!o.dry_run) {
+      auto l = RepoLock::Acquire(repo, false);
+      if (!l.ok()) return ReportError(global, l.status());
+      lock = std::move(*l);
+    }
+    if (!o.ids.empty()) {
+      for (const std::string& ref : o.ids) {
+        auto e = repo.FindSnapshot(ref);
+        if (!e.ok()) return ReportError(global, e.status());
+        to_remove.push_back(e->id);
+        Say(global, "remove " + e->id.Short() + " (named on the command line)");
+      }
+    } else {
+      auto all = repo.ListSnapshots();
+      if (!all.ok()) return ReportError(global, all.status());
+      std::vector<SnapshotRef> refs;
+      for (const SnapshotEntry& e : *all) {
+        if (!MatchesFilter(o.filter, e.snapshot)) continue;
+        refs.push_back({e.id.Hex(), e.snapshot.time_ns, e.snapshot.hostname, e.snapshot.paths,
+                        e.snapshot.tags});
+      }
+      auto groups = ApplyRetention(refs, policy, *group_by, NowNs());
+      nlohmann::json jgroups = nlohmann::json::array();
+      Say(global, "applying policy: " + policy.Describe());
+      for (const RetentionGroup& g : groups) {
+        std::string key;
+        if (!g.key.hostname.empty()) key += "host " + g.key.hostname;
+        if (!g.key.paths.empty()) key += (key.empty() ? "" : ", ") + std::string("paths ") + g.key.paths;
+        if (!g.key.tags.empty()) key += (key.empty() ? "" : ", ") + std::string("tags ") + g.key.tags;
+        Say(global, "\nsnapshots for " + (key.empty() ? std::string("all") : key) + ":");
+        nlohmann::json keep = nlohmann::json::array(), remove = nlohmann::json::array();
+        for (const RetentionDecision& d : g.decisions) {
+          std::string reasons;
+          for (const std::string& r : d.reasons) reasons += (reasons.empty() ? "" : ", ") + r;
+          Say(global, fmt::format("  {} {}  {}  {}", d.keep ? "keep  " : "remove",
+                                  d.snapshot.id.substr(0, 8), FormatLocalTime(d.snapshot.time_ns),
+                                  d.keep ? reasons : std::string("no rule keeps it")));
+          (d.keep ? keep : remove).push_back({{"id", d.snapshot.id}, {"reasons", d.reasons}});
+          if (!d.keep) to_remove.push_back(*Id::FromHex(d.snapshot.id));
+        }
+        jgroups.push_back({{"host", g.key.hostname}, {"paths", g.key.paths}, {"tags", g.key.tags},
+                           {"keep", keep}, {"remove", remove}});
+      }
+      if (global.json) PrintJson({{"message_type", "forget"}, {"dry_run", o.dry_run}, {"groups", jgroups}});
+    }
+    if (o.dry_run) {
+      Say(global, fmt::format("\ndry run: would remove {} snapshot(s)", to_remove.size()));
+      return kExitOk;
+    }
+    for (const Id& id : to_remove) {
+      Status s = repo.RemoveSnapshot(id);
+      if (!s.ok()) return ReportError(global, s.WithContext("unable to remove snapshot " + id.Short()));
+    }
+    Say(global, fmt::format("\nremoved {} snapshot(s)", to_remove.size()));
+  }
+  if (o.prune) {
+    Say(global, "\npruning");
+    return RunPrune(global, repo, o.prune_opts);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterForget(CLI::App& app, GlobalOptions& global, CommandRunner* selected) {
+  auto o = std::make_shared<ForgetOpts>();
+  CLI::App* cmd = app.add_subcommand("forget", "remove snapshots by id or by retention policy");
+  cmd->add_option("snapshots", o->ids, "snapshot ids to remove");
+  cmd->add_option("-l,--keep-last", o->last, "keep the last N snapshots (-1: all)");
+  cmd->add_option("-H,--keep-hourly", o->hourly, "keep the last N hourly snapshots");
+  cmd->add_option("-d,--keep-daily", o->daily, "keep the last N daily snapshots");
+  cmd->add_option("-w,--keep-weekly", o->weekly, "keep the last N weekly snapshots");
+  cmd->add_option("-m,--keep-monthly", o->monthly, "keep the last N monthly snapshots");
+  cmd->add_option("-y,--keep-yearly", o->yearly, "keep the last N yearly snapshots");
+  cmd->add_option("--keep-within", o->within, "keep snapshots newer than DURATION (e.g. 7d, 1y2m)");
+  cmd->add_option("--keep-tag", o->keep_tags, "keep snapshots with these tags (repeatable)");
+  cmd->add_option("-g,--group-by", o->group_by, "group by host,paths,tags (default host,paths)");
+  cmd->add_flag("-n,--dry-run", o->dry_run, "only show what would be removed");
+  cmd->add_flag("--prune", o->prune, "run prune afterwards");
+  cmd->add_option("--max-unused", o->prune_opts.max_unused, "with --prune: see 'prune --help'");
+  AddSnapshotFilterOptions(cmd, &o->filter);
+  cmd->callback([&global, o, selected] { *selected = [&global, o] { return RunForget(global, *o); }; });
+
+  auto p = std::make_shared<PruneOpts>();
+  CLI::App* prune = app.add_subcommand("prune", "remove data no snapshot references");
+  prune->add_option("--max-unused", p->max_unused,
+                    "tolerate this much unused space before repacking (default 5%; 'unlimited')");
+  prune->add_flag("-n,--dry-run", p->dry_run, "only show what would be done");
+  prune->callback([&global, p, selected] {
+    *selected = [&global, p]() -> int {
+      auto repo = OpenRepository(global);
+      if (!repo.ok()) return ReportError(global, repo.status());
+      return RunPrune(global, **repo, *p);
+    };
+  });
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,573 @@
+#include "prune/prune.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "model/tree.h"
+#include "repo/compression.h"
+#include "repo/lock.h"
+
+namespace lifeboat {
+namespace {
+
+// Index files written by prune hold whole packs, up to about this many blobs.
+constexpr size_t kMaxBlobsPerIndexFile = 50000;
+
+const char kCheckHint[] =
+    "run 'lifeboat check' to see the damage; prune refuses to run on a damaged repository";
+
+struct BlobKey {
+  format::BlobType type;
+  Id id;
+  friend bool operator==(const BlobKey&, const BlobKey&) = default;
+};
+struct BlobKeyHash {
+  size_t operator()(const BlobKey& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
+};
+
+// One stored copy of a blob: entry `entry` of pack number `pack`.
+struct Copy {
+  uint32_t pack = 0;
+  uint32_t entry = 0;
+  friend bool operator==(const Copy&, const Copy&) = default;
+};
+
+// The copies of one blob; most blobs have exactly one, stored inline.
+struct Copies {
+  Copy first;
+  std::vector<Copy> more;
+  template <typename F>
+  void ForEach(F&& fn) const {
+    fn(first);
+    for (const Copy& c : more) fn(c);
+  }
+};
+
+enum class Action { kKeep, kRepack, kDelete };
+
+struct PackState {
+  IndexedPack pack;
+  uint64_t size = 0;  // stored size
+  uint64_t used_bytes = 0, unused_bytes = 0;
+  uint32_t used_blobs = 0, unused_blobs = 0;
+  Action action = Action::kKeep;
+};
+
+class Pruner {
+ public:
+  Pruner(Repository& repo, const PruneOptions& options, std::function<void(std::string_view)> log)
+      : repo_(repo), options_(options), log_(std::move(log)) {}
+
+  Result<PruneResult> Run() {
+    LB_RETURN_IF_ERROR(LoadIndex());
+    LB_RETURN_IF_ERROR(ListPacks());
+    LB_RETURN_IF_ERROR(MarkUsed());
+    Assign();
+    Plan();
+    PrunePlan& plan = result_.plan;
+    Log("repository: " + std::to_string(plan.packs_total) + " packs, " +
+        std::to_string(plan.bytes_total) + " bytes; used " + std::to_string(plan.blobs_used) +
+        " blobs / " + std::to_string(plan.bytes_used) + " bytes; unused " +
+        std::to_string(plan.blobs_unused) + " blobs / " + std::to_string(plan.bytes_unused) +
+        " bytes (" + std::to_string(plan.blobs_duplicate) + " duplicates)");
+    Log("plan: keep " + std::to_string(plan.packs_keep) + " packs, repack " +
+        std::to_string(plan.packs_repack) + " (" + std::to_string(plan.bytes_repack) +
+        " bytes to copy), delete " + std::to_string(plan.packs_delete) + " unused and " +
+        std::to_string(plan.packs_unreferenced) + " unreferenced; frees up to " +
+        std::to_string(plan.bytes_to_free) + " bytes");
+    if (options_.dry_run) {
+      Log("dry run: nothing changed");
+      return std::move(result_);
+    }
+    if (plan.nothing_to_do()) {
+      Log("nothing to prune");
+      return std::move(result_);
+    }
+    LB_RETURN_IF_ERROR(Repack());
+    if (IndexChanges()) {
+      LB_RETURN_IF_ERROR(WriteIndex());
+      LB_RETURN_IF_ERROR(DeleteOldIndexFiles());
+    }
+    LB_RETURN_IF_ERROR(DeletePacks());
+    uint64_t removed = result_.bytes_freed;
+    result_.bytes_freed = removed > result_.bytes_written ? removed - result_.bytes_written : 0;
+    Log("done: freed " + std::to_string(result_.bytes_freed) + " bytes");
+    return std::move(result_);
+  }
+
+ private:
+  void Log(const std::string& line) {
+    if (log_) log_(line);
+  }
+
+  // ---------------------------------------------------------------- plan
+
+  Status LoadIndex() {
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kIndex, [&](const ObjectInfo& o) {
+      index_names_.push_back(o.name);
+      return Status::Ok();
+    }));
+    std::sort(index_names_.begin(), index_names_.end());
+    result_.plan.index_files = index_names_.size();
+    std::unordered_set<Id> superseded;
+    for (const std::string& name : index_names_) {
+      auto id = Id::FromHex(name);
+      if (!id.ok()) {
+        return Status(Code::kCorrupt, "index/" + name + " is not an index file name", kCheckHint);
+      }
+      auto file = repo_.LoadIndexFile(*id);
+      if (!file.ok()) {
+        return Status(Code::kCorrupt,
+                      "unable to load index/" + name + ": " + file.status().message(), kCheckHint);
+      }
+      old_index_ids_.push_back(*id);
+      for (const Id& old : file->supersedes) superseded.insert(old);
+      for (IndexedPack& pack : file->packs) {
+        if (pack_numbers_.count(pack.id)) continue;  // listed twice: one record
+        pack_numbers_[pack.id] = static_cast<uint32_t>(packs_.size());
+        PackState state;
+        state.pack = std::move(pack);
+        packs_.push_back(std::move(state));
+      }
+    }
+    for (const Id& id : old_index_ids_) result_.plan.index_files_superseded += superseded.count(id);
+    Log("loaded " + std::to_string(index_names_.size()) + " index files listing " +
+        std::to_string(packs_.size()) + " packs");
+    return Status::Ok();
+  }
+
+  // Matches the index against the stored packs; indexes the present ones' blobs.
+  Status ListPacks() {
+    std::map<std::string, uint64_t> stored;
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kPack, [&](const ObjectInfo& o) {
+      stored[o.name] = o.size;
+      return Status::Ok();
+    }));
+    PrunePlan& plan = result_.plan;
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      PackState& pack = packs_[p];
+      auto it = stored.find(pack.pack.id.Hex());
+      if (it == stored.end()) {
+        pack.action = Action::kDelete;  // dropped from the index; nothing to remove
+        missing_.insert(p);
+        plan.packs_missing++;
+        continue;
+      }
+      pack.size = it->second;
+      stored.erase(it);
+      plan.packs_total++;
+      plan.bytes_total += pack.size;
+      for (uint32_t e = 0; e < pack.pack.blobs.size(); ++e) {
+        const PackedBlob& b = pack.pack.blobs[e];
+        auto [c, inserted] = copies_.try_emplace(BlobKey{b.type, b.id}, Copies{{p, e}, {}});
+        if (!inserted) c->second.more.push_back({p, e});
+      }
+    }
+    for (const auto& [name, size] : stored) {
+      plan.unreferenced_packs.push_back(name);
+      plan.packs_unreferenced++;
+      plan.bytes_unreferenced += size;
+    }
+    if (plan.packs_missing > 0) {
+      Log(std::to_string(plan.packs_missing) +
+          " packs listed in the index are missing; they are dropped from the index");
+    }
+    return Status::Ok();
+  }
+
+  // Loads a blob from any of its stored copies.
+  Result<Bytes> LoadBlob(const BlobKey& key) {
+    auto it = copies_.find(key);
+    if (it == copies_.end()) return NotFound("not in the index");
+    Status last;
+    Result<Bytes> found = Internal("unreachable");
+    bool done = false;
+    it->second.ForEach([&](const Copy& c) {
+      if (done) return;
+      const PackState& pack = packs_[c.pack];
+      const PackedBlob& b = pack.pack.blobs[c.entry];
+      auto sealed =
+          repo_.backend().Load({ObjectType::kPack, pack.pack.id.Hex()}, b.offset, b.length);
+      if (!sealed.ok()) {
+        last = sealed.status();
+        return;
+      }
+      auto plain = OpenPackedBlob(repo_.keys(), pack.pack.salt, b, *sealed);
+      if (!plain.ok()) {
+        last = plain.status().WithContext("pack " + pack.pack.id.Short());
+        return;
+      }
+      found = std::move(plain);
+      done = true;
+    });
+    if (done) return found;
+    return last;
+  }
+
+  Status MarkUsed() {
+    std::vector<std::string> names;
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kSnapshot, [&](const ObjectInfo& o) {
+      names.push_back(o.name);
+      return Status::Ok();
+    }));
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      auto id = Id::FromHex(name);
+      Result<Snapshot> snapshot = id.ok() ? repo_.LoadSnapshot(*id) : Result<Snapshot>(id.status());
+      if (!snapshot.ok()) {
+        return Status(
+            Code::kCorrupt,
+            "unable to load snapshot " + name.substr(0, 8) + ": " + snapshot.status().message(),
+            "prune cannot tell which data that snapshot needs; forget it if it is "
+            "damaged, or run 'lifeboat check'");
+      }
+      LB_RETURN_IF_ERROR(WalkTree(snapshot->tree, "snapshot " + name.substr(0, 8)));
+    }
+    Log("marked " + std::to_string(used_.size()) + " blobs used by " +
+        std::to_string(names.size()) + " snapshots");
+    return Status::Ok();
+  }
+
+  Status WalkTree(const Id& root, const std::string& snapshot) {
+    std::vector<std::pair<Id, std::string>> stack{{root, "/"}};
+    while (!stack.empty()) {
+      auto [tree_id, path] = std::move(stack.back());
+      stack.pop_back();
+      BlobKey key{format::BlobType::kTree, tree_id};
+      if (!used_.insert(key).second) continue;
+      auto plain = LoadBlob(key);
+      Result<Tree> tree = plain.ok() ? DecodeTree(*plain) : Result<Tree>(plain.status());
+      if (!tree.ok()) {
+        return Status(Code::kCorrupt,
+                      "unable to load tree " + tree_id.Short() + " (" + path + " in " + snapshot +
+                          "): " + tree.status().message(),
+                      kCheckHint);
+      }
+      for (const Node& node : tree->nodes) {
+        std::string child = path == "/" ? "/" + node.name : path + "/" + node.name;
+        if (node.subtree) stack.emplace_back(*node.subtree, child);
+        for (const Id& blob : node.content) {
+          BlobKey data{format::BlobType::kData, blob};
+          if (!copies_.count(data)) {
+            return Status(Code::kCorrupt,
+                          "data blob " + blob.Short() + " used by " + child + " in " + snapshot +
+                              " is missing",
+                          kCheckHint);
+          }
+          used_.insert(data);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Chooses the one copy of each used blob that is kept. Packs are visited
+  // by the share of their bytes that only they hold (used blobs with a single
+  // copy: such packs stay whatever happens), then by their used share, so the
+  // copies in packs that must stay anyway win and duplicates end up in packs
+  // that can go.
+  void Assign() {
+    std::vector<double> must_share(packs_.size(), 0), used_share(packs_.size(), 0);
+    std::vector<uint32_t> order;
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      if (missing_.count(p)) continue;
+      order.push_back(p);
+      uint64_t total = 0, used = 0, must = 0;
+      for (const PackedBlob& b : packs_[p].pack.blobs) {
+        total += b.length;
+        BlobKey key{b.type, b.id};
+        if (!used_.count(key)) continue;
+        used += b.length;
+        if (copies_.at(key).more.empty()) must += b.length;
+      }
+      if (total > 0) {
+        must_share[p] = static_cast<double>(must) / total;
+        used_share[p] = static_cast<double>(used) / total;
+      }
+    }
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      if (must_share[a] != must_share[b]) return must_share[a] > must_share[b];
+      if (used_share[a] != used_share[b]) return used_share[a] > used_share[b];
+      return packs_[a].pack.id < packs_[b].pack.id;
+    });
+    for (uint32_t p : order) {
+      const auto& blobs = packs_[p].pack.blobs;
+      for (uint32_t e = 0; e < blobs.size(); ++e) {
+        BlobKey key{blobs[e].type, blobs[e].id};
+        if (used_.count(key)) assigned_.try_emplace(key, Copy{p, e});
+      }
+    }
+  }
+
+  bool IsAssigned(uint32_t p, uint32_t e) const {
+    const PackedBlob& b = packs_[p].pack.blobs[e];
+    auto it = assigned_.find({b.type, b.id});
+    return it != assigned_.end() && it->second == Copy{p, e};
+  }
+
+  void CountPack(uint32_t p) {
+    PackState& pack = packs_[p];
+    pack.used_bytes = pack.unused_bytes = 0;
+    pack.used_blobs = pack.unused_blobs = 0;
+    for (uint32_t e = 0; e < pack.pack.blobs.size(); ++e) {
+      if (IsAssigned(p, e)) {
+        pack.used_blobs++;
+        pack.used_bytes += pack.pack.blobs[e].length;
+      } else {
+        pack.unused_blobs++;
+        pack.unused_bytes += pack.pack.blobs[e].length;
+      }
+    }
+  }
+
+  void Plan() {
+    PrunePlan& plan = result_.plan;
+    std::vector<uint32_t> candidates;
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      if (missing_.count(p)) continue;
+      CountPack(p);
+      PackState& pack = packs_[p];
+      plan.bytes_used += pack.used_bytes;
+      plan.bytes_unused += pack.unused_bytes;
+      plan.blobs_unused += pack.unused_blobs;
+      for (uint32_t e = 0; e < pack.pack.blobs.size(); ++e) {
+        const PackedBlob& b = pack.pack.blobs[e];
+        if (used_.count({b.type, b.id}) && !IsAssigned(p, e)) plan.blobs_duplicate++;
+      }
+      if (pack.used_blobs == 0) {
+        pack.action = Action::kDelete;
+      } else if (pack.unused_blobs > 0) {
+        candidates.push_back(p);
+      }
+    }
+    plan.blobs_used = assigned_.size();
+
+    // Most unused share first; stop once what is left is within the limit.
+    std::sort(candidates.begin(), candidates.end(), [&](uint32_t a, uint32_t b) {
+      double ua = static_cast<double>(packs_[a].unused_bytes) /
+                  (packs_[a].unused_bytes + packs_[a].used_bytes);
+      double ub = static_cast<double>(packs_[b].unused_bytes) /
+                  (packs_[b].unused_bytes + packs_[b].used_bytes);
+      if (ua != ub) return ua > ub;
+      return packs_[a].pack.id < packs_[b].pack.id;
+    });
+    uint64_t unused_left = 0;
+    for (uint32_t p : candidates) unused_left += packs_[p].unused_bytes;
+    uint64_t repack_bytes = 0;
+    for (uint32_t p : candidates) {
+      double limit =
+          options_.max_unused_fraction * static_cast<double>(plan.bytes_used + unused_left);
+      if (static_cast<double>(unused_left) <= limit) break;
+      if (packs_[p].used_bytes > options_.max_repack_bytes - repack_bytes) continue;
+      packs_[p].action = Action::kRepack;
+      repack_bytes += packs_[p].used_bytes;
+      unused_left -= packs_[p].unused_bytes;
+    }
+
+    // A used blob whose kept copy is in a pack being rewritten, but which has
+    // another copy in a pack that stays, is not copied: that copy is kept.
+    for (auto& [key, copy] : assigned_) {
+      if (packs_[copy.pack].action != Action::kRepack) continue;
+      copies_.at(key).ForEach([&](const Copy& c) {
+        if (packs_[c.pack].action == Action::kKeep && !missing_.count(c.pack) &&
+            packs_[copy.pack].action == Action::kRepack)
+          copy = c;
+      });
+    }
+
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      if (missing_.count(p)) continue;
+      PackState& pack = packs_[p];
+      CountPack(p);
+      if (pack.action == Action::kRepack && pack.used_blobs == 0) pack.action = Action::kDelete;
+      switch (pack.action) {
+        case Action::kKeep:
+          plan.packs_keep++;
+          plan.bytes_unused_after += pack.unused_bytes;
+          break;
+        case Action::kRepack:
+          plan.packs_repack++;
+          plan.repack_packs.push_back(pack.pack.id);
+          plan.blobs_repack += pack.used_blobs;
+          plan.bytes_repack += pack.used_bytes;
+          plan.bytes_to_free += pack.size;
+          break;
+        case Action::kDelete:
+          plan.packs_delete++;
+          plan.delete_packs.push_back(pack.pack.id);
+          plan.bytes_to_free += pack.size;
+          break;
+      }
+    }
+    plan.bytes_to_free += plan.bytes_unreferenced;
+  }
+
+  bool IndexChanges() const {
+    return !result_.plan.delete_packs.empty() || !result_.plan.repack_packs.empty() ||
+           result_.plan.packs_missing > 0 || result_.plan.index_files_superseded > 0;
+  }
+
+  // ---------------------------------------------------------------- execute
+
+  Status StorePack(std::unique_ptr<PackWriter>& writer) {
+    FinishedPack pack = writer->Finish();
+    writer.reset();
+    Status s = repo_.backend().Save({ObjectType::kPack, pack.id.Hex()}, pack.data);
+    if (!s.ok()) return s.WithContext("unable to store repacked pack " + pack.id.Short());
+    result_.packs_written++;
+    result_.bytes_written += pack.data.size();
+    new_packs_.push_back({pack.id, std::move(pack.salt), std::move(pack.blobs)});
+    return Status::Ok();
+  }
+
+  Status Repack() {
+    if (result_.plan.repack_packs.empty()) return Status::Ok();
+    Log("repacking " + std::to_string(result_.plan.repack_packs.size()) + " packs");
+    const int level = repo_.config().compression_level;
+    std::unique_ptr<PackWriter> writer;
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      const PackState& pack = packs_[p];
+      if (pack.action != Action::kRepack) continue;
+      auto data = repo_.backend().Load({ObjectType::kPack, pack.pack.id.Hex()});
+      if (!data.ok()) {
+        return data.status().WithContext("unable to read pack " + pack.pack.id.Short() +
+                                         " for repacking");
+      }
+      for (uint32_t e = 0; e < pack.pack.blobs.size(); ++e) {
+        if (!IsAssigned(p, e)) continue;
+        const PackedBlob& b = pack.pack.blobs[e];
+        if (uint64_t(b.offset) + b.length > data->size()) {
+          return Status(Code::kCorrupt,
+                        "pack " + pack.pack.id.Short() + " is shorter than its index says",
+                        kCheckHint);
+        }
+        auto plain = OpenPackedBlob(repo_.keys(), pack.pack.salt, b,
+                                    ByteView(*data).subspan(b.offset, b.length));
+        if (!plain.ok() || repo_.ComputeBlobId(*plain) != b.id) {
+          return Status(
+              Code::kCorrupt,
+              "unable to repack " + std::string(format::BlobTypeName(b.type)) + " blob " +
+                  b.id.Short() + " from pack " + pack.pack.id.Short() + ": " +
+                  (plain.ok() ? "content does not match its id" : plain.status().message()),
+              kCheckHint);
+        }
+        // Blobs that did not compress before are stored raw again.
+        Bytes compressed;
+        ByteView stored = *plain;
+        format::Compression compression = format::Compression::kNone;
+        if (b.compression == format::Compression::kZstd && level > 0) {
+          ZstdCompress(*plain, level, &compressed);
+          if (!compressed.empty() && compressed.size() < plain->size() - plain->size() / 32) {
+            stored = compressed;
+            compression = format::Compression::kZstd;
+          }
+        }
+        if (!writer) writer = std::make_unique<PackWriter>(repo_.keys());
+        writer->Add(b.type, b.id, compression, stored, static_cast<uint32_t>(plain->size()));
+        if (writer->size() >= repo_.config().pack_size) LB_RETURN_IF_ERROR(StorePack(writer));
+      }
+    }
+    if (writer && writer->blob_count() > 0) LB_RETURN_IF_ERROR(StorePack(writer));
+    Log("wrote " + std::to_string(result_.packs_written) + " new packs");
+    return Status::Ok();
+  }
+
+  Status WriteIndex() {
+    std::vector<const IndexedPack*> keep;
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      if (!missing_.count(p) && packs_[p].action == Action::kKeep) keep.push_back(&packs_[p].pack);
+    }
+    for (const IndexedPack& p : new_packs_) keep.push_back(&p);
+    IndexFile file;
+    file.supersedes = old_index_ids_;
+    size_t blobs = 0;
+    auto flush = [&]() -> Status {
+      auto id = repo_.SaveIndexFile(file);
+      if (!id.ok()) return id.status().WithContext("unable to write the new index");
+      result_.new_index_files.push_back(*id);
+      file.packs.clear();
+      blobs = 0;
+      return Status::Ok();
+    };
+    for (const IndexedPack* p : keep) {
+      if (!file.packs.empty() && blobs + p->blobs.size() > kMaxBlobsPerIndexFile) {
+        LB_RETURN_IF_ERROR(flush());
+      }
+      file.packs.push_back(*p);
+      blobs += p->blobs.size();
+    }
+    // Also when nothing is kept: the file records what it supersedes.
+    if (!file.packs.empty() || result_.new_index_files.empty()) LB_RETURN_IF_ERROR(flush());
+    Log("wrote " + std::to_string(result_.new_index_files.size()) + " index files");
+    return Status::Ok();
+  }
+
+  Status DeleteOldIndexFiles() {
+    for (const Id& id : old_index_ids_) {
+      Status s = repo_.backend().Remove({ObjectType::kIndex, id.Hex()});
+      if (!s.ok() && s.code() != Code::kNotFound) {
+        return s.WithContext("unable to delete old index/" + id.Hex() +
+                             " (the new index is complete; run prune again to finish)");
+      }
+      result_.index_files_deleted++;
+    }
+    return Status::Ok();
+  }
+
+  Status DeletePacks() {
+    std::vector<std::pair<std::string, uint64_t>> doomed;
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      if (!missing_.count(p) && packs_[p].action != Action::kKeep)
+        doomed.emplace_back(packs_[p].pack.id.Hex(), packs_[p].size);
+    }
+    for (const std::string& name : result_.plan.unreferenced_packs) {
+      auto size = repo_.backend().Stat({ObjectType::kPack, name});
+      doomed.emplace_back(name, size.ok() ? *size : 0);
+    }
+    Log("deleting " + std::to_string(doomed.size()) + " packs");
+    for (const auto& [name, size] : doomed) {
+      Status s = repo_.backend().Remove({ObjectType::kPack, name});
+      if (!s.ok() && s.code() != Code::kNotFound) {
+        return s.WithContext("unable to delete pack " + name.substr(0, 8) +
+                             " (it is no longer needed; run prune again to finish)");
+      }
+      result_.packs_deleted++;
+      result_.bytes_freed += size;
+    }
+    return Status::Ok();
+  }
+
+  Repository& repo_;
+  const PruneOptions& options_;
+  std::function<void(std::string_view)> log_;
+
+  std::vector<std::string> index_names_;
+  std::vector<Id> old_index_ids_;
+  std::vector<PackState> packs_;  // every pack listed in the index
+  std::unordered_map<Id, uint32_t> pack_numbers_;
+  std::unordered_set<uint32_t> missing_;                     // listed packs not in the backend
+  std::unordered_map<BlobKey, Copies, BlobKeyHash> copies_;  // blobs in present packs
+  std::unordered_set<BlobKey, BlobKeyHash> used_;
+  std::unordered_map<BlobKey, Copy, BlobKeyHash> assigned_;  // the copy kept of each used blob
+  std::vector<IndexedPack> new_packs_;
+  PruneResult result_;
+};
+
+}  // namespace
+
+Result<PruneResult> Prune(Repository& repo, const PruneOptions& options,
+                          std::function<void(std::string_view)> log) {
+  if (!(options.max_unused_fraction >= 0 && options.max_unused_fraction <= 1)) {
+    return InvalidArgument("max unused fraction must be between 0 and 1");
+  }
+  LB_ASSIGN_OR_RETURN(auto lock, RepoLock::Acquire(repo, /*exclusive=*/true));
+  Pruner pruner(repo, options, std::move(log));
+  auto result = pruner.Run();
+  // A lock we fail to remove goes stale on its own; the prune's outcome stands.
+  lock->Release().IgnoreError();
+  return result;
+}
+
+}  // namespace lifeboat

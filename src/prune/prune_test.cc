@@ -1,0 +1,424 @@
+#include "prune/prune.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "check/checker.h"
+#include "check/test_repo.h"
+#include "repo/lock.h"
+
+namespace lifeboat {
+namespace {
+
+using testing_repo::AddSnapshot;
+using testing_repo::MemRepo;
+using testing_repo::Pattern;
+using testing_repo::SnapshotBlobs;
+
+std::string Dump(const CheckReport& r) {
+  std::string out;
+  for (const Finding& f : r.findings) out += f.ToString() + "\n";
+  return out;
+}
+
+// Every object name of every type, for "nothing changed" comparisons.
+std::map<ObjectType, std::set<std::string>> AllObjects(MemRepo& mr) {
+  std::map<ObjectType, std::set<std::string>> out;
+  for (ObjectType t : {ObjectType::kConfig, ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
+                       ObjectType::kSnapshot, ObjectType::kLock}) {
+    auto names = mr.Names(t);
+    out[t] = std::set<std::string>(names.begin(), names.end());
+  }
+  return out;
+}
+
+class PruneTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(mr_.Init().ok()); }
+
+  // Snapshot A: shared + only_a; snapshot B: shared + only_b. 4 KiB chunks,
+  // 64 KiB packs: A's data packs mix shared and A-only blobs.
+  void TwoSnapshots() {
+    auto a = AddSnapshot(repo(), {{"shared", Pattern(40000, 1)}, {"z_only_a", Pattern(90000, 2)}},
+                         1000, &blobs_a_);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    snap_a_ = *a;
+    auto b = AddSnapshot(repo(), {{"shared", Pattern(40000, 1)}, {"z_only_b", Pattern(30000, 3)}},
+                         2000, &blobs_b_);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    snap_b_ = *b;
+  }
+
+  Repository& repo() { return mr_.repo(); }
+
+  // Runs a full check (read-data) on a freshly opened repository.
+  CheckReport CheckNow() {
+    auto fresh = Repository::Open(mr_.View(), "secret");
+    EXPECT_TRUE(fresh.ok()) << fresh.status().ToString();
+    if (!fresh.ok()) return {};
+    CheckOptions o;
+    o.read_data = true;
+    o.threads = 2;
+    auto r = CheckRepository(**fresh, o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(*r) : CheckReport{};
+  }
+
+  // Every blob of `blobs` loads from a freshly opened repository.
+  void ExpectAllLoad(const SnapshotBlobs& blobs) {
+    auto fresh = mr_.Reopen();
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    for (const Id& id : blobs.data) {
+      auto b = (*fresh)->LoadBlob(format::BlobType::kData, id);
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      EXPECT_EQ((*fresh)->ComputeBlobId(*b), id);
+    }
+    for (const Id& id : blobs.trees) {
+      EXPECT_TRUE((*fresh)->LoadBlob(format::BlobType::kTree, id).ok());
+    }
+  }
+
+  std::vector<Id> OnlyIn(const SnapshotBlobs& a, const SnapshotBlobs& b) {
+    std::set<Id> in_b(b.data.begin(), b.data.end());
+    std::vector<Id> out;
+    for (const Id& id : a.data)
+      if (!in_b.count(id)) out.push_back(id);
+    return out;
+  }
+
+  uint64_t StoredPackBytes() {
+    uint64_t total = 0;
+    mr_.mem()
+        .List(ObjectType::kPack,
+              [&](const ObjectInfo& o) {
+                total += o.size;
+                return Status::Ok();
+              })
+        .IgnoreError();
+    return total;
+  }
+
+  MemRepo mr_;
+  SnapshotBlobs blobs_a_, blobs_b_;
+  Id snap_a_, snap_b_;
+};
+
+TEST_F(PruneTest, ForgetThenPruneFreesUniqueData) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  uint64_t before = StoredPackBytes();
+  std::vector<std::string> log;
+  auto r = Prune(repo(), {}, [&](std::string_view l) { log.emplace_back(l); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const PrunePlan& plan = r->plan;
+  EXPECT_GE(plan.packs_delete, 2u);  // A's tree pack and a pack of A-only data
+  EXPECT_EQ(plan.packs_repack, 1u);  // the pack mixing shared and A-only data
+  EXPECT_EQ(plan.bytes_unused_after, 0u);
+  EXPECT_EQ(plan.blobs_used, std::set<Id>(blobs_b_.data.begin(), blobs_b_.data.end()).size() +
+                                 blobs_b_.trees.size());
+  EXPECT_EQ(r->packs_written, 1u);
+  EXPECT_FALSE(r->new_index_files.empty());
+  EXPECT_EQ(r->index_files_deleted, plan.index_files);
+  EXPECT_FALSE(log.empty());
+  uint64_t after = StoredPackBytes();
+  EXPECT_LT(after, before);
+  EXPECT_EQ(before - after, r->bytes_freed);
+  // ~90 KB of A-only data went away.
+  EXPECT_GT(r->bytes_freed, 85000u);
+  EXPECT_EQ(mr_.Names(ObjectType::kIndex).size(), r->new_index_files.size());
+  EXPECT_TRUE(mr_.Names(ObjectType::kLock).empty()) << "the lock is released";
+
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_b_);
+  auto fresh = mr_.Reopen();
+  ASSERT_TRUE(fresh.ok());
+  for (const Id& id : OnlyIn(blobs_a_, blobs_b_)) {
+    EXPECT_FALSE((*fresh)->HasBlob(format::BlobType::kData, id));
+  }
+  EXPECT_EQ((*fresh)->index().blob_count(), plan.blobs_used);
+
+  // A second prune has nothing to do.
+  auto again = Prune(**fresh, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->plan.nothing_to_do());
+  EXPECT_EQ(again->plan.bytes_unused, 0u);
+}
+
+TEST_F(PruneTest, PruneWithoutForgetChangesNothing) {
+  TwoSnapshots();
+  auto before = AllObjects(mr_);
+  auto r = Prune(repo(), {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->plan.nothing_to_do());
+  EXPECT_EQ(r->plan.bytes_unused, 0u);
+  EXPECT_EQ(AllObjects(mr_), before);
+}
+
+TEST_F(PruneTest, DuplicateBlobsAreReclaimed) {
+  TwoSnapshots();
+  // A pack holding second copies of three used blobs, and one holding copies
+  // of two used blobs plus a new blob that a later snapshot uses.
+  auto copy_of = [&](const Id& id) {
+    auto b = repo().LoadBlob(format::BlobType::kData, id);
+    EXPECT_TRUE(b.ok());
+    return *b;
+  };
+  IndexFile extra;
+  PackWriter dup(repo().keys());
+  for (int i = 0; i < 3; ++i) {
+    Bytes b = copy_of(blobs_b_.data[i]);
+    dup.Add(format::BlobType::kData, blobs_b_.data[i], format::Compression::kNone, b, b.size());
+  }
+  PackWriter mixed(repo().keys());
+  for (int i = 3; i < 5; ++i) {
+    Bytes b = copy_of(blobs_b_.data[i]);
+    mixed.Add(format::BlobType::kData, blobs_b_.data[i], format::Compression::kNone, b, b.size());
+  }
+  Bytes fresh_data = Pattern(4000, 77);
+  Id fresh_id = repo().ComputeBlobId(fresh_data);
+  mixed.Add(format::BlobType::kData, fresh_id, format::Compression::kNone, fresh_data,
+            fresh_data.size());
+  for (PackWriter* w : {&dup, &mixed}) {
+    FinishedPack p = w->Finish();
+    ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, p.id.Hex()}, p.data).ok());
+    extra.packs.push_back({p.id, p.salt, p.blobs});
+  }
+  ASSERT_TRUE(repo().SaveIndexFile(extra).ok());
+  // A snapshot that uses the new blob (already indexed: not stored again).
+  auto reopened = mr_.Reopen();
+  ASSERT_TRUE(reopened.ok());
+  SnapshotBlobs blobs_c;
+  auto c = AddSnapshot(**reopened, {{"c", fresh_data}}, 3000, &blobs_c);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*reopened)->index().duplicate_count(), 5u);
+
+  PruneOptions o;
+  o.max_unused_fraction = 0;
+  auto r = Prune(**reopened, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->plan.blobs_duplicate, 5u);
+  EXPECT_EQ(r->plan.packs_delete, 1u) << "the pack of duplicates only";
+  EXPECT_EQ(r->plan.packs_repack, 1u) << "the mixed pack";
+  EXPECT_EQ(r->plan.blobs_repack, 1u) << "only the new blob is copied";
+  EXPECT_EQ(r->plan.bytes_unused_after, 0u);
+
+  auto after = mr_.Reopen();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)->index().duplicate_count(), 0u);
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_a_);
+  ExpectAllLoad(blobs_b_);
+  ExpectAllLoad(blobs_c);
+}
+
+TEST_F(PruneTest, MaxUnusedThreshold) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+
+  PruneOptions none;
+  none.dry_run = true;
+  none.max_unused_fraction = 1.0;
+  auto keep_all = Prune(repo(), none);
+  ASSERT_TRUE(keep_all.ok());
+  EXPECT_EQ(keep_all->plan.packs_repack, 0u);
+  EXPECT_GT(keep_all->plan.bytes_unused_after, 0u);
+  EXPECT_GE(keep_all->plan.packs_delete, 2u);
+
+  PruneOptions capped = none;
+  capped.max_unused_fraction = 0;
+  capped.max_repack_bytes = 1;
+  auto limited = Prune(repo(), capped);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->plan.packs_repack, 0u) << "every repack would copy more than 1 byte";
+
+  PruneOptions all = none;
+  all.max_unused_fraction = 0;
+  auto repack_all = Prune(repo(), all);
+  ASSERT_TRUE(repack_all.ok());
+  EXPECT_GT(repack_all->plan.packs_repack, 0u);
+  EXPECT_EQ(repack_all->plan.bytes_unused_after, 0u);
+  EXPECT_EQ(repack_all->plan.packs_delete, keep_all->plan.packs_delete);
+
+  // For real with 1.0: only the fully unused packs go; the unused bytes in
+  // the partly used pack stay, and the repository checks clean.
+  none.dry_run = false;
+  auto r1 = Prune(repo(), none);
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_EQ(r1->packs_written, 0u);
+  EXPECT_EQ(r1->packs_deleted, keep_all->plan.packs_delete);
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_b_);
+
+  // Then with 0: the partly used pack is repacked.
+  auto fresh = mr_.Reopen();
+  ASSERT_TRUE(fresh.ok());
+  all.dry_run = false;
+  auto r0 = Prune(**fresh, all);
+  ASSERT_TRUE(r0.ok()) << r0.status().ToString();
+  EXPECT_EQ(r0->plan.packs_repack, repack_all->plan.packs_repack);
+  EXPECT_EQ(r0->plan.packs_delete, 0u);
+  EXPECT_EQ(r0->packs_written, 1u);
+  EXPECT_EQ(r0->plan.bytes_unused_after, 0u);
+  check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_b_);
+}
+
+TEST_F(PruneTest, DryRunChangesNothing) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  PackWriter w(repo().keys());
+  Bytes b = Pattern(3000, 9);
+  w.Add(format::BlobType::kData, repo().ComputeBlobId(b), format::Compression::kNone, b, 3000);
+  FinishedPack orphan = w.Finish();
+  ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, orphan.id.Hex()}, orphan.data).ok());
+
+  auto before = AllObjects(mr_);
+  PruneOptions o;
+  o.dry_run = true;
+  auto r = Prune(repo(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->plan.nothing_to_do());
+  EXPECT_EQ(r->plan.packs_unreferenced, 1u);
+  ASSERT_EQ(r->plan.unreferenced_packs.size(), 1u);
+  EXPECT_EQ(r->plan.unreferenced_packs[0], orphan.id.Hex());
+  EXPECT_GT(r->plan.bytes_to_free, 0u);
+  EXPECT_EQ(r->packs_deleted, 0u);
+  EXPECT_TRUE(r->new_index_files.empty());
+  EXPECT_EQ(AllObjects(mr_), before);
+}
+
+TEST_F(PruneTest, RefusesWhileABackupHoldsALock) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  auto shared = RepoLock::Acquire(repo(), /*exclusive=*/false);
+  ASSERT_TRUE(shared.ok());
+  auto before = AllObjects(mr_);
+  auto r = Prune(repo(), {});
+  EXPECT_EQ(r.status().code(), Code::kLocked);
+  EXPECT_NE(r.status().message().find("shared lock"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(AllObjects(mr_), before);
+  shared->reset();
+  EXPECT_TRUE(Prune(repo(), {}).ok());
+}
+
+TEST_F(PruneTest, RefusesOnADamagedRepository) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  // B's own data is lost: prune must not act on a partial view.
+  auto loc = repo().index().Find(format::BlobType::kData, blobs_b_.data.back());
+  ASSERT_TRUE(loc);
+  ASSERT_TRUE(mr_.mem().Remove({ObjectType::kPack, loc->pack_id.Hex()}).ok());
+  auto before = AllObjects(mr_);
+  auto r = Prune(repo(), {});
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  EXPECT_NE(r.status().message().find("missing"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().hint().find("check"), std::string::npos);
+  EXPECT_EQ(AllObjects(mr_), before);
+
+  // An unreadable snapshot also stops it.
+  ASSERT_TRUE(mr_.mem().Save({ObjectType::kSnapshot, snap_b_.Hex()}, AsBytes("junk")).ok());
+  EXPECT_EQ(Prune(repo(), {}).status().code(), Code::kCorrupt);
+  EXPECT_EQ(Prune(repo(), {.max_unused_fraction = 2}).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(PruneTest, EverythingForgottenEmptiesTheRepository) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_b_).ok());
+  auto r = Prune(repo(), {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(mr_.Names(ObjectType::kPack).empty());
+  EXPECT_EQ(mr_.Names(ObjectType::kIndex).size(), 1u) << "one empty index recording supersedes";
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+}
+
+// A prune stopped at any write or removal (simulated by a failing backend
+// call) leaves a repository that checks without errors and whose remaining
+// snapshot loads completely; the next prune finishes the job.
+class PruneCrashTest : public ::testing::TestWithParam<FaultBackend::Op> {};
+
+TEST_P(PruneCrashTest, StoppedAtEveryStepLeavesACleanRepository) {
+  const FaultBackend::Op op = GetParam();
+  bool completed = false;
+  int steps = 0;
+  for (int step = 1; step <= 60 && !completed; ++step) {
+    steps = step;
+    SCOPED_TRACE("failing call " + std::to_string(step));
+    MemRepo mr;
+    ASSERT_TRUE(mr.Init().ok());
+    SnapshotBlobs blobs_a, blobs_b;
+    auto a = AddSnapshot(mr.repo(), {{"shared", Pattern(40000, 1)}, {"z_a", Pattern(90000, 2)}},
+                         1000, &blobs_a);
+    ASSERT_TRUE(a.ok());
+    auto b = AddSnapshot(mr.repo(), {{"shared", Pattern(40000, 1)}, {"z_b", Pattern(30000, 3)}},
+                         2000, &blobs_b);
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE(mr.repo().RemoveSnapshot(*a).ok());
+    PackWriter w(mr.repo().keys());
+    Bytes orphan_data = Pattern(3000, 9);
+    w.Add(format::BlobType::kData, mr.repo().ComputeBlobId(orphan_data), format::Compression::kNone,
+          orphan_data, 3000);
+    FinishedPack orphan = w.Finish();
+    ASSERT_TRUE(mr.mem().Save({ObjectType::kPack, orphan.id.Hex()}, orphan.data).ok());
+
+    FaultBackend fault(&mr.mem());
+    auto repo = Repository::Open(std::make_unique<FaultBackend>(&fault), "secret");
+    ASSERT_TRUE(repo.ok());
+    fault.ResetCounters();
+    fault.FailNext(op, step, IoError("injected fault"));
+    PruneOptions o;
+    o.max_unused_fraction = 0;
+    auto r = Prune(**repo, o);
+    completed = r.ok() && fault.Calls(op) < step;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kIoError) << r.status().ToString();
+    }
+
+    auto check_repo = Repository::Open(mr.View(), "secret");
+    ASSERT_TRUE(check_repo.ok());
+    CheckOptions co;
+    co.read_data = true;
+    auto report = CheckRepository(**check_repo, co);
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->ok()) << Dump(*report);
+    ASSERT_TRUE((*check_repo)->LoadIndex().ok());
+    for (const Id& id : blobs_b.data) {
+      ASSERT_TRUE((*check_repo)->LoadBlob(format::BlobType::kData, id).ok());
+    }
+    for (const Id& id : blobs_b.trees) {
+      ASSERT_TRUE((*check_repo)->LoadBlob(format::BlobType::kTree, id).ok());
+    }
+    if (completed) break;
+
+    // Any lock left behind by the failed removal belongs to this live
+    // process; clear it as 'unlock --remove-all' would, then finish.
+    ASSERT_TRUE(RemoveLocks(**check_repo, /*all=*/true).ok());
+    auto second = Prune(**check_repo, o);
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    auto clean = Repository::Open(mr.View(), "secret");
+    ASSERT_TRUE(clean.ok());
+    auto final_report = CheckRepository(**clean, co);
+    ASSERT_TRUE(final_report.ok());
+    EXPECT_TRUE(final_report->findings.empty()) << Dump(*final_report);
+    EXPECT_EQ(mr.Names(ObjectType::kIndex).size(), 1u);
+  }
+  EXPECT_TRUE(completed) << "prune never got past the injected faults";
+  // Saves: lock, repacked pack, index; removes: 4 index files, 4+ packs, lock.
+  EXPECT_GE(steps, op == FaultBackend::Op::kSave ? 4 : 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, PruneCrashTest,
+                         ::testing::Values(FaultBackend::Op::kRemove, FaultBackend::Op::kSave),
+                         [](const auto& info) {
+                           return info.param == FaultBackend::Op::kRemove ? std::string("Remove")
+                                                                          : std::string("Save");
+                         });
+
+}  // namespace
+}  // namespace lifeboat
