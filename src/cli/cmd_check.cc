@@ -46,9 +46,11 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global, CommandRunner* selected
               return s;
             },
             nullptr);
-        Say(global, copt.read_data ? "checking structure and reading data (" +
-                                         copt.read_data_subset.ToString() + " of packs)"
-                                   : "checking structure");
+        Say(global, !copt.read_data ? "checking structure"
+                    : copt.read_data_subset.all()
+                        ? "checking structure and reading all data"
+                        : "checking structure and reading data (packs " +
+                              copt.read_data_subset.ToString() + ")");
         report = CheckRepository(**repo, copt, &progress);
       }
       if (!report.ok()) return ReportError(global, report.status());
