@@ -20,7 +20,8 @@ namespace lifeboat {
 namespace {
 
 constexpr size_t kFileQueueDepth = 1024;        // files waiting for a reader
-constexpr size_t kSaveQueueBytes = 48ull << 20;  // chunks waiting for compression
+constexpr size_t kSaveQueueBytes = 16ull << 20;  // chunks waiting for compression
+constexpr size_t kMaxPooledBytes = 8ull << 20;  // capacity kept for reuse
 
 struct PathTrie {
   std::map<std::string, PathTrie> children;  // std::string orders bytewise
@@ -126,6 +127,31 @@ struct Archiver::Impl {
   std::unordered_set<Id> dry_run_seen;
   std::condition_variable root_cv;
   std::optional<Id> root_tree;
+
+  // Chunk buffers are recycled: allocating fresh ones for every chunk would
+  // fault in new pages (and return them) for every megabyte read.
+  std::mutex pool_mu;
+  std::vector<Bytes> buffer_pool;
+  Bytes TakeBuffer(ByteView data) {
+    Bytes b;
+    {
+      std::lock_guard lock(pool_mu);
+      if (!buffer_pool.empty()) {
+        b = std::move(buffer_pool.back());
+        buffer_pool.pop_back();
+        pooled_bytes -= b.capacity();
+      }
+    }
+    b.assign(data.begin(), data.end());
+    return b;
+  }
+  void ReturnBuffer(Bytes b) {
+    std::lock_guard lock(pool_mu);
+    if (pooled_bytes + b.capacity() > kMaxPooledBytes) return;
+    pooled_bytes += b.capacity();
+    buffer_pool.push_back(std::move(b));
+  }
+  size_t pooled_bytes = 0;
 
   std::atomic<uint64_t> files_new{0}, files_changed{0}, files_unmodified{0};
   std::atomic<uint64_t> dirs_new{0}, dirs_changed{0}, dirs_unmodified{0};
@@ -408,7 +434,7 @@ struct Archiver::Impl {
         if (opt.dry_run) {
           Store(format::BlobType::kData, id, chunk);
         } else {
-          saves.Push(SaveTask{id, Bytes(chunk.begin(), chunk.end())}, chunk.size());
+          saves.Push(SaveTask{id, TakeBuffer(chunk)}, chunk.size());
         }
       }
       ids.push_back(id);
@@ -488,6 +514,7 @@ struct Archiver::Impl {
       savers.emplace_back([this] {
         while (auto task = saves.Pop()) {
           if (!failed) Store(format::BlobType::kData, task->id, task->data);
+          ReturnBuffer(std::move(task->data));
         }
       });
     }

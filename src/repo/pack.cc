@@ -31,9 +31,9 @@ std::array<uint8_t, 33> BlobAad(format::BlobType type, const Id& id) {
 
 }  // namespace
 
-PackWriter::PackWriter(const Keyring& keys)
+PackWriter::PackWriter(const Keyring& keys, size_t expected_size)
     : keys_(keys), salt_(RandomBytes(format::kSaltSize)), pack_key_(keys.PackKey(salt_)) {
-  data_.reserve(format::kDefaultPackSize + (1 << 20));
+  data_.reserve(expected_size + (64 << 10));  // + room for the trailer
   data_.insert(data_.end(), format::kPackMagic.begin(), format::kPackMagic.end());
   data_.insert(data_.end(), salt_.begin(), salt_.end());
 }
@@ -47,6 +47,8 @@ void PackWriter::Add(format::BlobType type, const Id& id, format::Compression co
   entry.offset = static_cast<uint32_t>(data_.size());
   entry.length = static_cast<uint32_t>(stored.size() + Aead::kTagSize);
   entry.raw_length = raw_length;
+  if (data_.capacity() < data_.size() + entry.length)  // only a blob larger than the pack
+    data_.reserve(data_.size() + entry.length + (64 << 10));
   Aead(pack_key_).Seal(BlobNonce(entry.offset), BlobAad(type, id), stored, &data_);
   blobs_.push_back(entry);
 }

@@ -33,7 +33,9 @@ struct FinishedPack {
 
 class PackWriter {
  public:
-  explicit PackWriter(const Keyring& keys);
+  // `expected_size`: the pack size aimed at, reserved up front so appending
+  // never reallocates (and briefly doubles) the buffer.
+  explicit PackWriter(const Keyring& keys, size_t expected_size = format::kDefaultPackSize);
 
   // Appends one blob. `stored` is the plaintext as stored: zstd frame or raw.
   void Add(format::BlobType type, const Id& id, format::Compression compression, ByteView stored,

@@ -17,6 +17,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int kUploaderThreads = 2;
+constexpr size_t kUploadQueuePacks = 1;  // finished packs waiting for an uploader
 constexpr size_t kPacksPerIndexFile = 16;  // bounds what a killed backup loses
 constexpr int kObjectZstdLevel = 3;
 
@@ -200,7 +201,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
 }
 
 void Repository::StartUploader() {
-  upload_queue_ = std::make_unique<BoundedQueue<FinishedPack>>(kUploaderThreads);
+  upload_queue_ = std::make_unique<BoundedQueue<FinishedPack>>(kUploadQueuePacks);
+  max_writers_ = std::max<size_t>(2, std::thread::hardware_concurrency());
   for (int i = 0; i < kUploaderThreads; ++i) uploaders_.emplace_back([this] { UploaderLoop(); });
 }
 
@@ -324,7 +326,8 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
   }
   LB_RETURN_IF_ERROR(UploadError());
 
-  Bytes compressed;
+  thread_local Bytes compressed;  // reused: blobs are compressed one at a time per thread
+  compressed.clear();
   format::Compression compression = format::Compression::kNone;
   ByteView stored = plaintext;
   if (config_.compression_level > 0 && plaintext.size() >= 64) {
@@ -336,15 +339,34 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
     }
   }
 
+  // At most max_writers_ packs are open at once: each may grow to pack_size
+  // bytes, so this bounds the memory of the write path.
   std::unique_ptr<PackWriter> writer;
   {
-    std::lock_guard lock(writers_mu_);
+    std::unique_lock lock(writers_mu_);
+    writers_cv_.wait(lock, [&] { return !idle_writers_.empty() || open_writers_ < max_writers_; });
     if (!idle_writers_.empty()) {
       writer = std::move(idle_writers_.back());
       idle_writers_.pop_back();
+    } else {
+      ++open_writers_;
     }
   }
-  if (!writer) writer = std::make_unique<PackWriter>(*keys_);
+  if (!writer) writer = std::make_unique<PackWriter>(*keys_, config_.pack_size);
+  // A blob that would push the pack past its size starts a new pack, so packs
+  // (and their buffers) stay within pack_size unless one blob is larger.
+  if (writer->blob_count() > 0 && writer->size() + stored.size() + 16 > config_.pack_size) {
+    Status finished = FinishPack(std::move(writer));
+    if (!finished.ok()) {
+      {
+        std::lock_guard lock(writers_mu_);
+        --open_writers_;
+      }
+      writers_cv_.notify_one();
+      return finished;
+    }
+    writer = std::make_unique<PackWriter>(*keys_, config_.pack_size);
+  }
   size_t before = writer->size();
   writer->Add(type, id, compression, stored, static_cast<uint32_t>(plaintext.size()));
   write_stats_.blobs_added++;
@@ -352,16 +374,32 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
   write_stats_.bytes_added_stored += writer->size() - before;
 
   if (writer->size() >= config_.pack_size) {
-    LB_RETURN_IF_ERROR(FinishPack(std::move(writer)));
+    Status finished = FinishPack(std::move(writer));
+    {
+      std::lock_guard lock(writers_mu_);
+      --open_writers_;
+    }
+    writers_cv_.notify_one();
+    LB_RETURN_IF_ERROR(finished);
   } else {
-    std::lock_guard lock(writers_mu_);
-    idle_writers_.push_back(std::move(writer));
+    {
+      std::lock_guard lock(writers_mu_);
+      idle_writers_.push_back(std::move(writer));
+    }
+    writers_cv_.notify_one();
   }
   return true;
 }
 
 Status Repository::FinishPack(std::unique_ptr<PackWriter> writer) {
   FinishedPack pack = writer->Finish();
+  writer.reset();
+  if (backend_->Capabilities().local) {
+    // Local storage is fast: store in the calling thread, which keeps fewer
+    // finished packs in memory than a hand-off would.
+    Status s = backend_->Save({ObjectType::kPack, pack.id.Hex()}, pack.data);
+    return PackStored(std::move(pack), s);
+  }
   {
     std::lock_guard lock(pending_mu_);
     ++uploads_in_progress_;
@@ -377,26 +415,36 @@ Status Repository::FinishPack(std::unique_ptr<PackWriter> writer) {
 void Repository::UploaderLoop() {
   while (auto pack = upload_queue_->Pop()) {
     Status s = backend_->Save({ObjectType::kPack, pack->id.Hex()}, pack->data);
-    std::lock_guard lock(pending_mu_);
-    --uploads_in_progress_;
-    if (!s.ok()) {
-      if (upload_error_.ok()) upload_error_ = s.WithContext("unable to store pack " + pack->id.Short());
-    } else {
-      write_stats_.packs_written++;
-      IndexedPack indexed{pack->id, std::move(pack->salt), std::move(pack->blobs)};
-      index_.AddPack(indexed);
-      {
-        std::lock_guard inflight_lock(inflight_mu_);
-        for (const PackedBlob& b : indexed.blobs) inflight_.erase(b.id);
-      }
-      pending_index_.packs.push_back(std::move(indexed));
-      if (pending_index_.packs.size() >= kPacksPerIndexFile) {
-        Status f = FlushIndexLocked(true);
-        if (!f.ok() && upload_error_.ok()) upload_error_ = f;
-      }
+    {
+      std::lock_guard lock(pending_mu_);
+      --uploads_in_progress_;
     }
-    pending_cv_.notify_all();
+    PackStored(std::move(*pack), s).IgnoreError();  // recorded in upload_error_
   }
+}
+
+Status Repository::PackStored(FinishedPack pack, const Status& saved) {
+  std::lock_guard lock(pending_mu_);
+  Status result;
+  if (!saved.ok()) {
+    result = saved.WithContext("unable to store pack " + pack.id.Short());
+    if (upload_error_.ok()) upload_error_ = result;
+  } else {
+    write_stats_.packs_written++;
+    IndexedPack indexed{pack.id, std::move(pack.salt), std::move(pack.blobs)};
+    index_.AddPack(indexed);
+    {
+      std::lock_guard inflight_lock(inflight_mu_);
+      for (const PackedBlob& b : indexed.blobs) inflight_.erase(b.id);
+    }
+    pending_index_.packs.push_back(std::move(indexed));
+    if (pending_index_.packs.size() >= kPacksPerIndexFile) {
+      result = FlushIndexLocked(true);
+      if (!result.ok() && upload_error_.ok()) upload_error_ = result;
+    }
+  }
+  pending_cv_.notify_all();
+  return result;
 }
 
 Status Repository::FlushIndexLocked(bool force) {
@@ -421,7 +469,9 @@ Status Repository::Flush() {
   {
     std::lock_guard lock(writers_mu_);
     writers.swap(idle_writers_);
+    open_writers_ -= writers.size();
   }
+  writers_cv_.notify_all();
   for (auto& w : writers) {
     if (w->blob_count() > 0) LB_RETURN_IF_ERROR(FinishPack(std::move(w)));
   }

@@ -152,6 +152,8 @@ class Repository {
   void UploaderLoop();
   Status FlushIndexLocked(bool force);
   Status FinishPack(std::unique_ptr<PackWriter> writer);
+  // Records a pack's save outcome: indexes it, or remembers the error.
+  Status PackStored(FinishedPack pack, const Status& saved);
   Status UploadError() const;
 
   std::unique_ptr<Backend> backend_;
@@ -168,7 +170,10 @@ class Repository {
   std::mutex inflight_mu_;
   std::unordered_set<Id> inflight_;  // blobs accepted by SaveBlob, not yet indexed
   std::mutex writers_mu_;
+  std::condition_variable writers_cv_;
   std::vector<std::unique_ptr<PackWriter>> idle_writers_;
+  size_t open_writers_ = 0;  // idle + in use
+  size_t max_writers_ = 2;
   std::unique_ptr<BoundedQueue<FinishedPack>> upload_queue_;
   std::vector<std::thread> uploaders_;
   std::mutex pending_mu_;
