@@ -1,7 +1,7 @@
 // FastCDC content-defined chunking with normalized chunking (level 2).
 //
 // Exact rules (a second implementation must follow them bit for bit; they are
-// also written down in docs/format-chunker.md):
+// also written down in docs/FORMAT.md):
 //
 // Gear table: Hkdf(ikm = seed, salt = empty, info = "lifeboat chunker gear v1")
 //   expanded to 2048 bytes (HKDF-SHA-256, RFC 5869); entry i (0..255) is the

@@ -47,7 +47,7 @@ std::vector<size_t> ChunkLengths(const Chunker& chunker, ByteView data) {
   return lengths;
 }
 
-// A direct transcription of the rules in docs/format-chunker.md, written
+// A direct transcription of the rules in docs/FORMAT.md, written
 // independently of the optimised loop in chunker.cc.
 uint64_t ReferenceMask(int bits) {
   uint64_t mask = 0;

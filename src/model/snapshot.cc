@@ -1,4 +1,4 @@
-// Snapshot ⇄ JSON (docs/format-trees.md "Snapshots") via nlohmann-json; its
+// Snapshot ⇄ JSON (docs/FORMAT.md "Snapshots") via nlohmann-json; its
 // exceptions are caught here and become kCorrupt. Strings that are not valid
 // UTF-8 are written with U+FFFD replacements; paths additionally keep their
 // exact bytes in "paths_raw" so they survive a round trip.

@@ -1,5 +1,5 @@
 // Tree sorting/lookup and the binary tree encoding "LBT1" (specified in
-// docs/format-trees.md). Decoding treats its input as untrusted: every length
+// docs/FORMAT.md). Decoding treats its input as untrusted: every length
 // and count is checked against the bytes that remain before anything is
 // allocated. Thread-safety: pure functions over values.
 #include "model/tree.h"

@@ -34,7 +34,7 @@ Node FileNode(std::string name) {
   return n;
 }
 
-// An independent writer for the format in docs/format-trees.md, with every
+// An independent writer for the format in docs/FORMAT.md, with every
 // field under the test's control (including invalid values).
 struct RawNode {
   std::string name = "f";
@@ -250,7 +250,7 @@ TEST(Tree, EncodingMatchesTheSpecification) {
 }
 
 TEST(Tree, EncodingMatchesTheDocumentedExample) {
-  // docs/format-trees.md, "Example".
+  // docs/FORMAT.md, "Example".
   Tree t;
   Node n;
   n.name = "a";
