@@ -1,0 +1,565 @@
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "backend/fault_backend.h"
+#include "restore/restore_test_util.h"
+#include "restore/restorer.h"
+#include "restore/tree_walk.h"
+
+namespace lifeboat {
+namespace {
+
+using namespace testing_util;  // NOLINT
+
+class RestoreTest : public RepoFixture {
+ protected:
+  // Snapshot of /srv/app and /srv/other:
+  //   /srv/app/a.txt        [A, B]            0640
+  //   /srv/app/b.bin        [B, A, B]         (chunks shared with a.txt and repeated)
+  //   /srv/app/empty        []
+  //   /srv/app/emptydir/
+  //   /srv/app/link         -> a.txt
+  //   /srv/app/fifo
+  //   /srv/app/sparse.img   [R1, zeros(256 KiB), R2]
+  //   /srv/app/hard1, hard2 same inode, [C]
+  //   /srv/app/x.log        [D]
+  //   /srv/app/caf\xe9.txt  [E]               (not UTF-8)
+  //   /srv/app/xattr.txt    [F] user.comment=hello
+  //   /srv/app/sub/deep.txt [G]
+  //   /srv/other/o.txt      [H]
+  void SetUp() override {
+    RepoFixture::SetUp();
+    a_ = Pattern(20000, 1);
+    b_ = Pattern(30000, 2);
+    Node a = File("a.txt", {a_, b_}, 0640);
+    Node b = File("b.bin", {b_, a_, b_});
+    Node empty = File("empty", {});
+    Node emptydir = Dir("emptydir", {}, 0700, kMtime + 5);
+    Node link = Symlink("link", "a.txt");
+    Node fifo = Special("fifo", NodeType::kFifo);
+    sparse_ = Concat({Pattern(8192, 3), Bytes(256 * 1024, 0), Pattern(8192, 4)});
+    Node sparse = File("sparse.img", {Pattern(8192, 3), Bytes(256 * 1024, 0), Pattern(8192, 4)});
+    Node hard1 = File("hard1", {Pattern(5000, 5)});
+    hard1.links = 2;
+    hard1.inode = 77;
+    hard1.device_id = 9;
+    Node hard2 = hard1;
+    hard2.name = "hard2";
+    Node log = File("x.log", {Pattern(1000, 6)});
+    Node latin1 = File("caf\xe9.txt", {Pattern(1234, 7)});
+    Node xattr = File("xattr.txt", {Pattern(100, 8)});
+    xattr.xattrs.push_back({"user.comment", Bytes{'h', 'e', 'l', 'l', 'o'}});
+    Node deep = File("deep.txt", {Pattern(3000, 9)});
+    Node sub = Dir("sub", {deep}, 0711);
+    Node app = Dir(
+        "app", {a, b, empty, emptydir, link, fifo, sparse, hard1, hard2, log, latin1, xattr, sub},
+        0750, kMtime + 1000);
+    Node other = Dir("other", {File("o.txt", {Pattern(4000, 10)})});
+    Node srv = Dir("srv", {app, other});
+    root_ = TreeOf({srv});
+    Flush();
+  }
+
+  Result<RestoreResult> RunRestore(RestorerOptions options, std::string_view subpath = "") {
+    Restorer restorer(*repo_, std::move(options));
+    return restorer.Restore(root_, subpath);
+  }
+
+  RestorerOptions Options(const std::string& target) {
+    RestorerOptions o;
+    o.target = target;
+    o.threads = 3;
+    return o;
+  }
+
+  static std::string Errors(const RestoreResult& r) {
+    std::string s;
+    for (const auto& e : r.errors) s += e.path + ": " + e.status.ToString() + "\n";
+    return s;
+  }
+
+  Bytes a_, b_, sparse_;
+  Id root_;
+};
+
+TEST_F(RestoreTest, RestoresEverythingExactly) {
+  std::string t = Target();
+  auto r = RunRestore(Options(t));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  std::string app = t + "/srv/app";
+
+  EXPECT_EQ(ReadFileBytes(app + "/a.txt"), Concat({a_, b_}));
+  EXPECT_EQ(ReadFileBytes(app + "/b.bin"), Concat({b_, a_, b_}));
+  EXPECT_EQ(ReadFileBytes(app + "/sub/deep.txt"), Pattern(3000, 9));
+  EXPECT_EQ(ReadFileBytes(t + "/srv/other/o.txt"), Pattern(4000, 10));
+  EXPECT_EQ(ReadFileBytes(app + "/caf\xe9.txt"), Pattern(1234, 7));
+
+  struct stat st = Lstat(app + "/empty");
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_size, 0);
+  st = Lstat(app + "/emptydir");
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(MtimeNs(st), kMtime + 5);
+  EXPECT_TRUE(std::filesystem::is_empty(app + "/emptydir"));
+
+  st = Lstat(app + "/link");
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(std::filesystem::read_symlink(app + "/link").string(), "a.txt");
+  EXPECT_EQ(MtimeNs(st), kMtime);
+  EXPECT_TRUE(S_ISFIFO(Lstat(app + "/fifo").st_mode));
+  EXPECT_EQ(Lstat(app + "/fifo").st_mode & 07777, 0640u);
+
+  // Mode and times of files and directories (directories after their children).
+  st = Lstat(app + "/a.txt");
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(MtimeNs(st), kMtime);
+  st = Lstat(app);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  EXPECT_EQ(MtimeNs(st), kMtime + 1000);
+  EXPECT_EQ(Lstat(app + "/sub").st_mode & 07777, 0711u);
+
+  // Hardlinks share an inode.
+  struct stat h1 = Lstat(app + "/hard1"), h2 = Lstat(app + "/hard2");
+  EXPECT_EQ(h1.st_ino, h2.st_ino);
+  EXPECT_EQ(h1.st_nlink, 2u);
+  EXPECT_EQ(ReadFileBytes(app + "/hard2"), Pattern(5000, 5));
+
+  // Sparse: the all-zero chunk became a hole.
+  st = Lstat(app + "/sparse.img");
+  EXPECT_EQ(static_cast<size_t>(st.st_size), sparse_.size());
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, sparse_.size());
+  EXPECT_EQ(ReadFileBytes(app + "/sparse.img"), sparse_);
+
+  // xattrs (when the filesystem supports user.*).
+  char value[64];
+  ssize_t n = ::lgetxattr((app + "/xattr.txt").c_str(), "user.comment", value, sizeof value);
+  if (n < 0 && (errno == ENOTSUP || errno == ENODATA)) {
+    GTEST_LOG_(INFO) << "user xattrs unsupported here; not checked";
+  } else {
+    ASSERT_EQ(n, 5);
+    EXPECT_EQ(std::string(value, 5), "hello");
+  }
+
+  // a, b, empty, sparse, hard1, hard2, x.log, café, xattr, deep, o.
+  EXPECT_EQ(r->files, 11u);
+  EXPECT_EQ(r->dirs, 5u);  // srv, app, emptydir, sub, other (not the target itself)
+  EXPECT_EQ(r->specials, 2u);
+  EXPECT_EQ(r->bytes,
+            50000u + 80000u + sparse_.size() + 2 * 5000u + 1000 + 1234 + 100 + 3000 + 4000);
+}
+
+TEST_F(RestoreTest, ProgressCountsMatchResult) {
+  Restorer restorer(*repo_, Options(Target()));
+  auto r = restorer.Restore(root_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(restorer.progress().files_total.load(), 11u);
+  EXPECT_EQ(restorer.progress().files_done.load(), 11u);
+  // Content is written once for both hardlinks.
+  EXPECT_EQ(restorer.progress().bytes_total.load(), restorer.progress().bytes_done.load());
+  EXPECT_EQ(restorer.progress().bytes_done.load(), r->bytes - 5000);
+  EXPECT_EQ(restorer.progress().errors.load(), 0u);
+}
+
+TEST_F(RestoreTest, NonSparseWritesZeros) {
+  RestorerOptions o = Options(Target());
+  o.sparse = false;
+  auto r = RunRestore(o);
+  ASSERT_TRUE(r.ok());
+  std::string path = Target() + "/srv/app/sparse.img";
+  EXPECT_EQ(ReadFileBytes(path), sparse_);
+  EXPECT_GE(static_cast<uint64_t>(Lstat(path).st_blocks) * 512, sparse_.size());
+}
+
+TEST_F(RestoreTest, ExcludeFilter) {
+  auto exclude = PathFilter::Create({"*.log", "/srv/other"});
+  ASSERT_TRUE(exclude.ok());
+  RestorerOptions o = Options(Target());
+  o.exclude = &*exclude;
+  auto r = RunRestore(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_FALSE(Exists(Target() + "/srv/app/x.log"));
+  EXPECT_FALSE(Exists(Target() + "/srv/other"));
+  EXPECT_TRUE(Exists(Target() + "/srv/app/a.txt"));
+  EXPECT_TRUE(Exists(Target() + "/srv/app/emptydir"));
+}
+
+TEST_F(RestoreTest, IncludeFilterCreatesOnlyLeadingDirectories) {
+  auto include = IncludeFilter::Create({"/srv/app/sub", "o.txt"});
+  ASSERT_TRUE(include.ok());
+  RestorerOptions o = Options(Target());
+  o.include = &*include;
+  auto r = RunRestore(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(ReadFileBytes(Target() + "/srv/app/sub/deep.txt"), Pattern(3000, 9));
+  EXPECT_EQ(ReadFileBytes(Target() + "/srv/other/o.txt"), Pattern(4000, 10));
+  EXPECT_FALSE(Exists(Target() + "/srv/app/a.txt"));
+  EXPECT_FALSE(Exists(Target() + "/srv/app/emptydir"));  // not leading to anything included
+  EXPECT_EQ(r->files, 2u);
+  // Leading directories still get their metadata.
+  EXPECT_EQ(Lstat(Target() + "/srv/app").st_mode & 07777, 0750u);
+}
+
+TEST_F(RestoreTest, SubpathDirectoryAndFile) {
+  auto r = RunRestore(Options(Target("dir")), "/srv/app/");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(ReadFileBytes(Target("dir") + "/a.txt"), Concat({a_, b_}));
+  EXPECT_EQ(ReadFileBytes(Target("dir") + "/sub/deep.txt"), Pattern(3000, 9));
+  EXPECT_FALSE(Exists(Target("dir") + "/srv"));
+
+  // A filter sees snapshot paths, also below a subpath.
+  auto exclude = PathFilter::Create({"/srv/app/sub"});
+  ASSERT_TRUE(exclude.ok());
+  RestorerOptions o = Options(Target("filtered"));
+  o.exclude = &*exclude;
+  r = RunRestore(o, "srv/app");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(Exists(Target("filtered") + "/a.txt"));
+  EXPECT_FALSE(Exists(Target("filtered") + "/sub"));
+
+  r = RunRestore(Options(Target("file")), "/srv/app/b.bin");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ReadFileBytes(Target("file") + "/b.bin"), Concat({b_, a_, b_}));
+  EXPECT_EQ(r->files, 1u);
+
+  r = RunRestore(Options(Target("missing")), "/srv/nope");
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  r = RunRestore(Options(Target("bad")), "/srv/../etc");
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(RestoreTest, RefusesNonEmptyTargetUnlessAllowed) {
+  std::string t = Target();
+  std::filesystem::create_directories(t + "/srv/app");
+  {
+    std::ofstream f(t + "/srv/app/a.txt");
+    f << "stale content";
+  }
+  auto r = RunRestore(Options(t));
+  EXPECT_EQ(r.status().code(), Code::kAlreadyExists);
+  EXPECT_NE(r.status().message().find("not empty"), std::string::npos);
+
+  RestorerOptions o = Options(t);
+  o.allow_existing = true;
+  r = RunRestore(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(ReadFileBytes(t + "/srv/app/a.txt"), Concat({a_, b_}));
+
+  // A target that is a file is refused.
+  std::ofstream(Target("plainfile")) << "x";
+  EXPECT_EQ(RunRestore(Options(Target("plainfile"))).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(RunRestore(Options("")).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(RestoreTest, VerifyDetectsModifiedAndMissingFiles) {
+  std::string t = Target();
+  RestorerOptions o = Options(t);
+  o.verify = true;
+  auto r = RunRestore(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->verified_files, 11u);
+  EXPECT_TRUE(r->verify_failures.empty());
+
+  Restorer verifier(*repo_, Options(t));
+  uint64_t verified = 0;
+  auto failures = verifier.VerifyRestored(root_, "", &verified);
+  ASSERT_TRUE(failures.ok());
+  EXPECT_TRUE(failures->empty());
+  EXPECT_EQ(verified, 11u);
+
+  // Flip one byte in the middle of b.bin (same size), truncate deep.txt,
+  // remove o.txt.
+  {
+    int fd = ::open((t + "/srv/app/b.bin").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    uint8_t byte = static_cast<uint8_t>(b_[100] ^ 1);
+    ASSERT_EQ(::pwrite(fd, &byte, 1, 20000 + 30000 + 100), 1);
+    ::close(fd);
+  }
+  ASSERT_EQ(::truncate((t + "/srv/app/sub/deep.txt").c_str(), 10), 0);
+  ASSERT_EQ(::unlink((t + "/srv/other/o.txt").c_str()), 0);
+  failures = verifier.VerifyRestored(root_);
+  ASSERT_TRUE(failures.ok());
+  ASSERT_EQ(failures->size(), 3u);
+  EXPECT_EQ((*failures)[0].path, t + "/srv/app/b.bin");
+  EXPECT_NE((*failures)[0].status.message().find("offset 50000"), std::string::npos)
+      << (*failures)[0].status.ToString();
+  EXPECT_EQ((*failures)[1].path, t + "/srv/app/sub/deep.txt");
+  EXPECT_EQ((*failures)[2].path, t + "/srv/other/o.txt");
+  EXPECT_EQ((*failures)[2].status.code(), Code::kNotFound);
+}
+
+TEST_F(RestoreTest, CorruptBlobRemovesAffectedFileAndReportsIt) {
+  Bytes bad_chunk = Pattern(9000, 42);
+  Node bad = File("bad.dat", {Pattern(7000, 41), bad_chunk, Pattern(7000, 43)});
+  Node good = File("good.dat", {Pattern(7000, 44)});
+  Node hard1 = File("badlink1", {bad_chunk});
+  hard1.links = 2;
+  hard1.inode = 5;
+  Node hard2 = hard1;
+  hard2.name = "badlink2";
+  Id root = TreeOf({bad, good, hard1, hard2});
+  Flush();
+  CorruptBlob(repo_->ComputeBlobId(bad_chunk));
+  auto loc = repo_->index().Find(format::BlobType::kData, repo_->ComputeBlobId(bad_chunk));
+  ASSERT_TRUE(loc.has_value());
+
+  Restorer restorer(*repo_, Options(Target()));
+  auto r = restorer.Restore(root);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(Exists(Target() + "/bad.dat"));
+  EXPECT_FALSE(Exists(Target() + "/badlink1"));
+  EXPECT_FALSE(Exists(Target() + "/badlink2"));
+  EXPECT_EQ(ReadFileBytes(Target() + "/good.dat"), Pattern(7000, 44));
+  ASSERT_EQ(r->errors.size(), 3u) << Errors(*r);
+  std::vector<std::string> paths;
+  for (const auto& e : r->errors) paths.push_back(e.path);
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths, (std::vector<std::string>{Target() + "/bad.dat", Target() + "/badlink1",
+                                             Target() + "/badlink2"}));
+  for (const auto& e : r->errors) {
+    if (e.path != Target() + "/bad.dat") continue;
+    EXPECT_EQ(e.status.code(), Code::kCorrupt);
+    EXPECT_NE(e.status.message().find(loc->pack_id.Short()), std::string::npos)
+        << e.status.ToString();
+    EXPECT_NE(e.status.message().find(repo_->ComputeBlobId(bad_chunk).Short()), std::string::npos);
+  }
+  EXPECT_EQ(r->files, 1u);
+  EXPECT_EQ(restorer.progress().errors.load(), 3u);
+}
+
+TEST_F(RestoreTest, UnreadablePackAndMissingBlobAreErrors) {
+  Node a = File("a", {Pattern(3000, 50)});
+  Node missing = a;
+  missing.name = "missing";
+  Id fake;
+  fake.bytes.fill(0xab);
+  missing.content.push_back(fake);
+  Flush();  // the data pack is complete before the tree is stored in another one
+  root_ = TreeOf({a, missing});
+  Flush();
+  // Remove a's pack entirely.
+  auto loc = repo_->index().Find(format::BlobType::kData, a.content[0]);
+  ASSERT_TRUE(loc.has_value());
+  ASSERT_TRUE(mem_->Remove({ObjectType::kPack, loc->pack_id.Hex()}).ok());
+  auto r = RunRestore(Options(Target()));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->errors.size(), 2u) << Errors(*r);
+  EXPECT_FALSE(Exists(Target() + "/a"));
+  EXPECT_FALSE(Exists(Target() + "/missing"));
+  for (const auto& e : r->errors)
+    EXPECT_EQ(e.status.code(), Code::kNotFound) << e.status.ToString();
+}
+
+TEST_F(RestoreTest, MissingSubtreeIsAnErrorAndTheRestContinues) {
+  Node broken;
+  broken.name = "broken";
+  broken.type = NodeType::kDir;
+  broken.mode = 0755;
+  broken.subtree.emplace();
+  broken.subtree->bytes.fill(0x5a);
+  root_ = TreeOf({broken, File("ok", {Pattern(100, 70)})});
+  Flush();
+  RestorerOptions o = Options(Target());
+  o.verify = true;
+  Restorer restorer(*repo_, o);
+  auto r = restorer.Restore(root_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->errors.size(), 1u) << Errors(*r);
+  EXPECT_EQ(r->errors[0].path, Target() + "/broken");
+  EXPECT_EQ(r->errors[0].status.code(), Code::kNotFound);
+  EXPECT_EQ(ReadFileBytes(Target() + "/ok"), Pattern(100, 70));
+  EXPECT_TRUE(r->verify_failures.empty());  // already reported in errors
+  auto failures = restorer.VerifyRestored(root_);
+  ASSERT_TRUE(failures.ok());
+  ASSERT_EQ(failures->size(), 1u);
+  EXPECT_EQ((*failures)[0].path, Target() + "/broken");
+}
+
+TEST_F(RestoreTest, ManyFilesAcrossManyPacksWithThreads) {
+  std::vector<Node> nodes;
+  std::vector<Bytes> contents;
+  std::vector<Bytes> shared;
+  for (int i = 0; i < 8; ++i) shared.push_back(Pattern(6000 + i * 1000, 100 + i));
+  for (int i = 0; i < 120; ++i) {
+    std::vector<Bytes> chunks;
+    int n = i % 5;
+    for (int k = 0; k < n; ++k) {
+      chunks.push_back(k % 2 ? shared[(i + k) % shared.size()]
+                             : Pattern(2000 + (i * 37 + k) % 9000, 1000 + i * 10 + k));
+    }
+    Node f = File("f" + std::to_string(i), chunks, 0600 + (i % 2) * 044);
+    nodes.push_back(f);
+    contents.push_back(Concat(chunks));
+  }
+  Id root = TreeOf({Dir("d", nodes)});
+  Flush();
+  for (int threads : {1, 4}) {
+    RestorerOptions o = Options(Target("t" + std::to_string(threads)));
+    o.threads = threads;
+    o.verify = true;
+    Restorer restorer(*repo_, o);
+    auto r = restorer.Restore(root);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+    EXPECT_TRUE(r->verify_failures.empty());
+    EXPECT_EQ(r->verified_files, 120u);
+    for (int i = 0; i < 120; ++i) {
+      std::string p = o.target + "/d/f" + std::to_string(i);
+      ASSERT_EQ(ReadFileBytes(p), contents[i]) << p;
+      EXPECT_EQ(Lstat(p).st_mode & 07777, static_cast<unsigned>(0600 + (i % 2) * 044));
+    }
+  }
+}
+
+TEST_F(RestoreTest, ReadsEachPackOnceForSharedAndRepeatedBlobs) {
+  auto fault = std::make_unique<FaultBackend>(std::make_unique<MemBackend>());
+  FaultBackend* backend = fault.get();
+  auto repo = Repository::Init(std::move(fault), "secret", FastInit());
+  ASSERT_TRUE(repo.ok());
+  repo_ = std::move(*repo);
+  std::vector<Bytes> chunks;
+  for (int i = 0; i < 30; ++i) chunks.push_back(Pattern(6000, 500 + i));
+  // Two files share every chunk; the second repeats each one twice.
+  std::vector<Bytes> doubled;
+  for (const auto& c : chunks) {
+    doubled.push_back(c);
+    doubled.push_back(c);
+  }
+  Node one = File("one", chunks);
+  Node two = File("two", doubled);
+  Flush();
+  root_ = TreeOf({one, two});
+  Flush();
+  std::set<Id> packs;
+  for (const Id& id : one.content)
+    packs.insert(repo_->index().Find(format::BlobType::kData, id)->pack_id);
+  ASSERT_GE(packs.size(), 2u);  // 64 KiB packs
+
+  backend->ResetCounters();
+  auto r = RunRestore(Options(Target()));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  // One read for the root tree plus one per pack (blobs are adjacent).
+  EXPECT_EQ(backend->Calls(FaultBackend::Op::kLoad), static_cast<int>(1 + packs.size()));
+  EXPECT_EQ(ReadFileBytes(Target() + "/one"), Concat(chunks));
+  EXPECT_EQ(ReadFileBytes(Target() + "/two"), Concat(doubled));
+}
+
+TEST_F(RestoreTest, DeviceNodes) {
+  Node dev = Special("null", NodeType::kCharDev, makedev(1, 3));
+  root_ = TreeOf({dev});
+  Flush();
+  auto r = RunRestore(Options(Target()));
+  ASSERT_TRUE(r.ok());
+  if (!r->errors.empty()) {
+    // Not root (or no CAP_MKNOD): the error is recorded and the restore goes on.
+    ASSERT_EQ(r->errors.size(), 1u);
+    EXPECT_EQ(r->errors[0].status.code(), Code::kPermissionDenied);
+    return;
+  }
+  struct stat st = Lstat(Target() + "/null");
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(major(st.st_rdev), 1u);
+  EXPECT_EQ(minor(st.st_rdev), 3u);
+}
+
+TEST_F(RestoreTest, OwnerRestoredWhenRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  Node f = File("owned", {Pattern(10, 60)});
+  f.uid = 4321;
+  f.gid = 4322;
+  f.user = "no-such-user-lifeboat";
+  f.group = "no-such-group-lifeboat";
+  root_ = TreeOf({f});
+  Flush();
+  auto r = RunRestore(Options(Target()));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  struct stat st = Lstat(Target() + "/owned");
+  EXPECT_EQ(st.st_uid, 4321u);
+  EXPECT_EQ(st.st_gid, 4322u);
+}
+
+// ---- tree walking ----
+
+TEST_F(RestoreTest, WalkTreeVisitsSortedAbsolutePaths) {
+  std::vector<std::string> paths;
+  Status s = WalkTree(*repo_, root_, [&](const std::string& p, const Node&) {
+    paths.push_back(p);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_GE(paths.size(), 5u);
+  EXPECT_EQ(paths[0], "/srv");
+  EXPECT_EQ(paths[1], "/srv/app");
+  EXPECT_EQ(paths[2], "/srv/app/a.txt");
+  EXPECT_EQ(paths.back(), "/srv/other/o.txt");
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "/srv/app/sub/deep.txt"), paths.end());
+  EXPECT_EQ(paths.size(), 18u);
+
+  // Skipping a subtree and stopping early.
+  paths.clear();
+  s = WalkTree(
+      *repo_, root_,
+      [&](const std::string& p, const Node&) {
+        paths.push_back(p);
+        return Status::Ok();
+      },
+      [](const std::string& p, const Node&) { return p != "/srv/app"; });
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"/srv", "/srv/app", "/srv/other", "/srv/other/o.txt"}));
+  int calls = 0;
+  s = WalkTree(*repo_, root_, [&](const std::string&, const Node&) {
+    return ++calls == 3 ? Status(Code::kCancelled, "stop") : Status::Ok();
+  });
+  EXPECT_EQ(s.code(), Code::kCancelled);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST_F(RestoreTest, FindNode) {
+  auto root = FindNode(*repo_, root_, "/");
+  ASSERT_TRUE(root.ok() && root->has_value());
+  EXPECT_EQ((*root)->type, NodeType::kDir);
+  EXPECT_EQ((*root)->subtree, root_);
+  auto a = FindNode(*repo_, root_, "/srv/app/a.txt");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->size, 50000u);
+  auto app = FindNode(*repo_, root_, "srv//app/");
+  ASSERT_TRUE(app.ok() && app->has_value());
+  EXPECT_EQ((*app)->mode, 0750u);
+  auto none = FindNode(*repo_, root_, "/srv/nope");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto below_file = FindNode(*repo_, root_, "/srv/app/a.txt/x");
+  ASSERT_TRUE(below_file.ok());
+  EXPECT_FALSE(below_file->has_value());
+  EXPECT_EQ(FindNode(*repo_, root_, "/srv/..").status().code(), Code::kInvalidArgument);
+  // A tree that is not in the repository.
+  Id bogus;
+  bogus.bytes.fill(7);
+  EXPECT_EQ(FindNode(*repo_, bogus, "/srv").status().code(), Code::kNotFound);
+  EXPECT_FALSE(
+      WalkTree(*repo_, bogus, [](const std::string&, const Node&) { return Status::Ok(); }).ok());
+}
+
+TEST(CleanSnapshotPathTest, Normalises) {
+  EXPECT_EQ(*CleanSnapshotPath(""), "/");
+  EXPECT_EQ(*CleanSnapshotPath("/"), "/");
+  EXPECT_EQ(*CleanSnapshotPath("srv//app/./x/"), "/srv/app/x");
+  EXPECT_FALSE(CleanSnapshotPath("/a/../b").ok());
+  EXPECT_FALSE(CleanSnapshotPath(std::string_view("/a\0b", 4)).ok());
+}
+
+}  // namespace
+}  // namespace lifeboat

@@ -1,0 +1,786 @@
+// Restorer implementation: selection walk (filters, subpath, lazy directory
+// creation), per-pack content plan executed by worker threads, metadata last.
+// See restorer.h for the contract.
+#include "restore/restorer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "env/fs_meta.h"
+#include "restore/tree_walk.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr uint64_t kMaxReadGap = 1 << 20;  // neighbouring blobs closer than this share a read
+constexpr uint64_t kMaxReadSize =
+    8 << 20;                        // one read covers at most this (unless one blob is larger)
+constexpr int kMaxCachedFds = 256;  // descriptors kept open between writes
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+bool AllZero(ByteView data) {
+  const uint8_t* p = data.data();
+  size_t n = data.size();
+  // Word-at-a-time; the tail byte by byte.
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (w != 0) return false;
+    p += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (*p++ != 0) return false;
+    --n;
+  }
+  return true;
+}
+
+Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset,
+                const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "unable to write " + Quote(path));
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+int ThreadCount(int requested) {
+  if (requested > 0) return requested;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 2 : static_cast<int>(hw);
+}
+
+// Runs fn(worker) on `n` threads (the calling thread is one of them) and waits.
+void RunWorkers(int n, const std::function<void()>& fn) {
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i) threads.emplace_back(fn);
+  fn();
+  for (auto& t : threads) t.join();
+}
+
+// ---------------------------------------------------------------------------
+// Selection: which nodes of the snapshot a restore with given options and
+// subpath touches, and where they go in the target. Shared by Restore and
+// VerifyRestored so both see exactly the same set.
+
+struct DirEntry {
+  std::string target_path;
+  std::string abs_path;  // "" for the snapshot root
+  Node node;             // without content
+  int parent = -1;       // index in dirs; -1 for the target itself
+  int depth = 0;
+  enum State { kPending, kCreated, kFailed } state = kPending;
+  bool apply_metadata = true;  // false for the target directory itself
+};
+
+class Selection {
+ public:
+  // Called for a directory that is selected as a whole (created even if empty).
+  std::function<void(int dir)> on_dir;
+  // Called for every selected non-directory node; `parent` indexes dirs.
+  std::function<void(const std::string& abs_path, const std::string& target_path, const Node& node,
+                     int parent)>
+      on_leaf;
+  std::function<void(const std::string& target_path, const Status&)> on_error;
+
+  std::deque<DirEntry> dirs;
+
+  Selection(Repository& repo, const RestorerOptions& options) : repo_(repo), options_(options) {}
+
+  // Walks what `subpath` of `root` selects. Returns an error only if the walk
+  // cannot start (bad subpath, unreadable start tree).
+  Status Run(const Id& root, std::string_view subpath) {
+    LB_ASSIGN_OR_RETURN(std::string clean, CleanSnapshotPath(subpath));
+    LB_ASSIGN_OR_RETURN(std::optional<Node> start, FindNode(repo_, root, clean));
+    if (!start) {
+      return NotFound("path " + Quote(clean) + " is not in the snapshot");
+    }
+    DirEntry top;
+    top.target_path = options_.target;
+    top.abs_path = clean == "/" ? "" : clean;
+    top.state = DirEntry::kCreated;
+    top.apply_metadata = false;
+    bool is_root = clean == "/";
+    if (!is_root && Excluded(clean)) return Status::Ok();
+    if (start->type != NodeType::kDir) {
+      top.abs_path.clear();
+      dirs.push_back(std::move(top));
+      if (!IncludeEmpty() && !options_.include->Matches(clean)) return Status::Ok();
+      if (!IsValidNodeName(start->name)) {
+        return Corrupt("invalid node name at " + Quote(clean));
+      }
+      on_leaf(clean, JoinTarget(0, start->name), *start, 0);
+      return Status::Ok();
+    }
+    top.node = *start;
+    top.node.content.clear();
+    dirs.push_back(std::move(top));
+    bool fully = IncludeEmpty() || (!is_root && options_.include->Matches(clean));
+    if (!start->subtree) return Status::Ok();
+    LB_ASSIGN_OR_RETURN(Tree tree, LoadTree(repo_, *start->subtree, clean));
+    WalkDir(tree, 0, fully);
+    return Status::Ok();
+  }
+
+ private:
+  bool IncludeEmpty() const { return options_.include == nullptr || options_.include->empty(); }
+  bool Excluded(const std::string& abs) const {
+    return options_.exclude != nullptr && options_.exclude->Excluded(abs);
+  }
+  std::string JoinTarget(int dir, const std::string& name) const {
+    const std::string& base = dirs[dir].target_path;
+    if (!base.empty() && base.back() == '/') return base + name;
+    return base + "/" + name;
+  }
+
+  void WalkDir(const Tree& tree, int dir, bool fully) {
+    for (const Node& node : tree.nodes) {
+      // DecodeTree already refuses invalid names; checked again because the
+      // name becomes a path component in the target.
+      if (!IsValidNodeName(node.name)) {
+        on_error(dirs[dir].target_path, Corrupt("tree of " + Quote(dirs[dir].abs_path + "/") +
+                                                " has an invalid node name"));
+        continue;
+      }
+      std::string abs = dirs[dir].abs_path + "/" + node.name;
+      if (Excluded(abs)) continue;
+      bool selected = fully || options_.include->Matches(abs);
+      if (node.type == NodeType::kDir) {
+        if (!selected && !options_.include->ChildMayMatch(abs)) continue;
+        DirEntry entry;
+        entry.target_path = JoinTarget(dir, node.name);
+        entry.abs_path = abs;
+        entry.node = node;
+        entry.parent = dir;
+        entry.depth = dirs[dir].depth + 1;
+        dirs.push_back(std::move(entry));
+        int index = static_cast<int>(dirs.size() - 1);
+        if (selected) on_dir(index);
+        if (!node.subtree || dirs[index].state == DirEntry::kFailed) continue;
+        auto subtree = LoadTree(repo_, *node.subtree, abs);
+        if (!subtree.ok()) {
+          on_error(dirs[index].target_path, subtree.status());
+          continue;
+        }
+        WalkDir(*subtree, index, selected);
+        continue;
+      }
+      if (!selected) continue;
+      on_leaf(abs, JoinTarget(dir, node.name), node, dir);
+    }
+  }
+
+  Repository& repo_;
+  const RestorerOptions& options_;
+};
+
+// ---------------------------------------------------------------------------
+// One Restore call.
+
+struct FileEntry {
+  std::string target_path;
+  Node node;  // metadata and content list
+  uint64_t size = 0;
+  std::vector<std::string> links;  // further hardlinks to this file
+  std::atomic<uint64_t> remaining{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;  // guards fd
+  int fd = -1;
+};
+
+struct FileTarget {
+  size_t file;
+  uint64_t offset;
+};
+
+struct BlobJob {
+  PackedBlob entry;
+  std::vector<FileTarget> targets;
+};
+
+struct PackJob {
+  Id pack_id;
+  std::array<uint8_t, 32> salt;
+  std::vector<BlobJob> blobs;
+};
+
+struct PairHash {
+  size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
+    return std::hash<uint64_t>()(p.first) * 31 + std::hash<uint64_t>()(p.second);
+  }
+};
+
+class RestoreRun {
+ public:
+  RestoreRun(Repository& repo, const RestorerOptions& options, RestoreProgress& progress)
+      : repo_(repo), options_(options), progress_(progress), selection_(repo, options) {
+    meta_options_.restore_owner = options.restore_owner;
+    meta_options_.restore_xattrs = options.restore_xattrs;
+    selection_.on_dir = [this](int dir) { EnsureDir(dir); };
+    selection_.on_leaf = [this](const std::string& abs, const std::string& target, const Node& node,
+                                int parent) { Leaf(abs, target, node, parent); };
+    selection_.on_error = [this](const std::string& path, const Status& s) { Error(path, s); };
+  }
+
+  Result<RestoreResult> Run(const Id& root, std::string_view subpath) {
+    LB_RETURN_IF_ERROR(selection_.Run(root, subpath));
+    progress_.files_total = files_.size() + hardlinks_planned_;
+    progress_.bytes_total = bytes_planned_;
+
+    // Phase 2: empty files are complete already; everything else comes from packs.
+    for (size_t i = 0; i < files_.size(); ++i) {
+      if (files_[i].size == 0) FinishFile(files_[i]);
+    }
+    for (auto& pack : packs_) {
+      std::sort(pack.blobs.begin(), pack.blobs.end(),
+                [](const BlobJob& a, const BlobJob& b) { return a.entry.offset < b.entry.offset; });
+    }
+    std::atomic<size_t> next{0};
+    int workers = std::min<int>(ThreadCount(options_.threads),
+                                static_cast<int>(std::max<size_t>(packs_.size(), 1)));
+    RunWorkers(workers, [&] {
+      for (size_t p = next++; p < packs_.size(); p = next++) ProcessPack(packs_[p]);
+    });
+
+    // Files that did not complete are removed, never left looking restored.
+    for (auto& file : files_) {
+      if (file.fd >= 0) {
+        ::close(file.fd);
+        file.fd = -1;
+      }
+      if (!file.failed && file.remaining.load() != 0) {
+        Fail(file, Internal("content of " + Quote(file.target_path) + " is incomplete"));
+      }
+      if (!file.failed) continue;
+      if (::unlink(file.target_path.c_str()) != 0 && errno != ENOENT) {
+        Error(file.target_path, ErrnoStatus(errno, "unable to remove incompletely restored " +
+                                                       Quote(file.target_path)));
+      }
+      for (const auto& link : file.links) {
+        Error(link, Status(Code::kIoError, "hardlink " + Quote(link) + " not restored: " +
+                                               Quote(file.target_path) + " failed"));
+      }
+    }
+
+    // Phase 3: directories, deepest first.
+    std::vector<const DirEntry*> dirs;
+    for (const auto& d : selection_.dirs) {
+      if (d.state == DirEntry::kCreated && d.apply_metadata) dirs.push_back(&d);
+    }
+    std::stable_sort(dirs.begin(), dirs.end(),
+                     [](const DirEntry* a, const DirEntry* b) { return a->depth > b->depth; });
+    for (const DirEntry* d : dirs) {
+      Status s = ApplyMetadata(d->target_path, d->node, names_, meta_options_);
+      if (!s.ok()) Error(d->target_path, s);
+    }
+
+    RestoreResult result;
+    result.files = files_restored_.load();
+    result.dirs = dirs_created_;
+    result.specials = specials_;
+    result.bytes = bytes_restored_.load();
+    std::lock_guard lock(errors_mu_);
+    result.errors = std::move(errors_);
+    return result;
+  }
+
+ private:
+  void Error(const std::string& path, const Status& status) {
+    std::lock_guard lock(errors_mu_);
+    errors_.push_back({path, status});
+    ++progress_.errors;
+  }
+
+  // Makes room for a new entry at `path`: nothing there is fine; an existing
+  // directory is kept if we want one; with allow_existing any other entry is
+  // removed.
+  Status PrepareSlot(const std::string& path, bool want_dir) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status::Ok();
+      return ErrnoStatus(errno, "unable to inspect " + Quote(path));
+    }
+    if (want_dir && S_ISDIR(st.st_mode)) return Status::Ok();
+    if (!options_.allow_existing) {
+      return AlreadyExists("unable to restore " + Quote(path) + ": it already exists");
+    }
+    if (S_ISDIR(st.st_mode)) {
+      return AlreadyExists("unable to restore " + Quote(path) +
+                           ": a directory is in the way (it is not removed)");
+    }
+    if (::unlink(path.c_str()) != 0) {
+      return ErrnoStatus(errno, "unable to replace existing " + Quote(path));
+    }
+    return Status::Ok();
+  }
+
+  // Creates directory `index` and its missing ancestors. False if it could
+  // not be created (the error was recorded once).
+  bool EnsureDir(int index) {
+    DirEntry& d = selection_.dirs[index];
+    if (d.state == DirEntry::kCreated) return true;
+    if (d.state == DirEntry::kFailed) return false;
+    if (d.parent >= 0 && !EnsureDir(d.parent)) {
+      d.state = DirEntry::kFailed;
+      return false;
+    }
+    Status s = PrepareSlot(d.target_path, /*want_dir=*/true);
+    if (s.ok()) s = CreateSpecialNode(d.target_path, d.node);  // mode 0700 until phase 3
+    if (!s.ok()) {
+      d.state = DirEntry::kFailed;
+      Error(d.target_path, s);
+      return false;
+    }
+    d.state = DirEntry::kCreated;
+    ++dirs_created_;
+    return true;
+  }
+
+  void Leaf(const std::string& abs, const std::string& target, const Node& node, int parent) {
+    (void)abs;
+    if (node.type == NodeType::kSocket) return;  // belongs to a running process
+    if (!EnsureDir(parent)) return;
+    if (node.type == NodeType::kFile) {
+      PlanFile(target, node);
+      return;
+    }
+    Status s = PrepareSlot(target, false);
+    if (s.ok()) s = CreateSpecialNode(target, node);
+    if (!s.ok()) {
+      Error(target, s);  // e.g. device nodes when not root: kPermissionDenied
+      return;
+    }
+    ++specials_;
+    s = ApplyMetadata(target, node, names_, meta_options_);
+    if (!s.ok()) Error(target, s);
+  }
+
+  void PlanFile(const std::string& target, const Node& node) {
+    // Hardlinks: later occurrences of the same inode (with the same content)
+    // become links to the first.
+    std::pair<uint64_t, uint64_t> key{node.device_id, node.inode};
+    bool hardlinked = node.links > 1 && node.inode != 0;
+    if (hardlinked) {
+      auto it = hardlinks_.find(key);
+      if (it != hardlinks_.end()) {
+        FileEntry& first = files_[it->second];
+        if (first.node.content == node.content && first.node.size == node.size) {
+          Status s = PrepareSlot(target, false);
+          if (!s.ok()) {
+            Error(target, s);
+            return;
+          }
+          first.links.push_back(target);
+          ++hardlinks_planned_;
+          return;
+        }
+      }
+    }
+
+    // Locate every chunk before creating anything.
+    std::vector<BlobLocation> locations;
+    locations.reserve(node.content.size());
+    uint64_t size = 0;
+    for (const Id& id : node.content) {
+      auto loc = repo_.index().Find(format::BlobType::kData, id);
+      if (!loc) {
+        Error(target, Status(Code::kNotFound,
+                             "unable to restore " + Quote(target) + ": data blob " + id.Hex() +
+                                 " is not in the repository index",
+                             "run 'lifeboat check' on the repository"));
+        return;
+      }
+      size += loc->blob.raw_length;
+      locations.push_back(*loc);
+    }
+
+    Status s = PrepareSlot(target, false);
+    if (!s.ok()) {
+      Error(target, s);
+      return;
+    }
+    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      Error(target, ErrnoStatus(errno, "unable to create " + Quote(target)));
+      return;
+    }
+    if (size > 0 && ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(target.c_str());
+      Error(target, ErrnoStatus(err, "unable to set the size of " + Quote(target)));
+      return;
+    }
+    ::close(fd);
+
+    size_t index = files_.size();
+    FileEntry& file = files_.emplace_back();
+    file.target_path = target;
+    file.node = node;
+    file.size = size;
+    file.remaining = size;
+    bytes_planned_ += size;
+    if (hardlinked) hardlinks_.emplace(key, index);
+
+    uint64_t offset = 0;
+    for (const BlobLocation& loc : locations) {
+      auto [it, added] = blob_jobs_.try_emplace(loc.blob.id, 0, 0);
+      if (added) {
+        auto [pit, padded] = pack_numbers_.try_emplace(loc.pack_id, packs_.size());
+        if (padded) packs_.push_back(PackJob{loc.pack_id, loc.pack_salt, {}});
+        PackJob& pack = packs_[pit->second];
+        it->second = {pit->second, pack.blobs.size()};
+        pack.blobs.push_back(BlobJob{loc.blob, {}});
+      }
+      packs_[it->second.first].blobs[it->second.second].targets.push_back({index, offset});
+      offset += loc.blob.raw_length;
+    }
+  }
+
+  void Fail(FileEntry& file, const Status& status) {
+    if (file.failed.exchange(true)) return;  // report each file once
+    Error(file.target_path, status);
+  }
+
+  void FailTargets(const BlobJob& blob, const Status& status) {
+    for (const FileTarget& t : blob.targets) {
+      FileEntry& file = files_[t.file];
+      Fail(file, status.WithContext("unable to restore " + Quote(file.target_path)));
+    }
+  }
+
+  void ProcessPack(const PackJob& pack) {
+    const ObjectName name{ObjectType::kPack, pack.pack_id.Hex()};
+    size_t i = 0;
+    while (i < pack.blobs.size()) {
+      // Extend the read while the next blob is close and the read stays small.
+      size_t j = i + 1;
+      uint64_t start = pack.blobs[i].entry.offset;
+      uint64_t end = start + pack.blobs[i].entry.length;
+      while (j < pack.blobs.size()) {
+        const PackedBlob& next = pack.blobs[j].entry;
+        uint64_t next_end = uint64_t{next.offset} + next.length;
+        if (next.offset < end || next.offset - end > kMaxReadGap ||
+            next_end - start > kMaxReadSize) {
+          break;
+        }
+        end = next_end;
+        ++j;
+      }
+      // Skip blobs nobody needs any more (every target already failed).
+      bool needed = false;
+      for (size_t k = i; k < j && !needed; ++k) {
+        for (const FileTarget& t : pack.blobs[k].targets) {
+          if (!files_[t.file].failed) {
+            needed = true;
+            break;
+          }
+        }
+      }
+      if (needed) {
+        auto data = repo_.backend().Load(name, start, end - start);
+        if (!data.ok()) {
+          Status s = data.status().WithContext("unable to read pack " + pack.pack_id.Short());
+          for (size_t k = i; k < j; ++k) FailTargets(pack.blobs[k], s);
+        } else {
+          for (size_t k = i; k < j; ++k) {
+            const BlobJob& blob = pack.blobs[k];
+            ByteView sealed(data->data() + (blob.entry.offset - start), blob.entry.length);
+            auto plain = OpenPackedBlob(repo_.keys(), pack.salt, blob.entry, sealed);
+            if (!plain.ok()) {
+              FailTargets(blob, plain.status().WithContext("data blob " + blob.entry.id.Short() +
+                                                           " in pack " + pack.pack_id.Short()));
+              continue;
+            }
+            WriteBlob(blob, *plain);
+          }
+        }
+      }
+      i = j;
+    }
+  }
+
+  void WriteBlob(const BlobJob& blob, const Bytes& plain) {
+    const bool skip = options_.sparse && AllZero(plain);
+    for (const FileTarget& t : blob.targets) {
+      FileEntry& file = files_[t.file];
+      if (file.failed) continue;
+      if (!skip) {
+        std::unique_lock lock(file.mu);
+        if (file.failed) continue;
+        if (file.fd < 0) {
+          file.fd = ::open(file.target_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+          if (file.fd < 0) {
+            Status s = ErrnoStatus(errno, "unable to open " + Quote(file.target_path));
+            lock.unlock();
+            Fail(file, s);
+            continue;
+          }
+          ++open_fds_;
+        }
+        Status s = WriteAll(file.fd, plain.data(), plain.size(), t.offset, file.target_path);
+        if (!s.ok()) {
+          lock.unlock();
+          Fail(file, s);
+          continue;
+        }
+      }
+      progress_.bytes_done += plain.size();
+      uint64_t left = file.remaining.fetch_sub(plain.size()) - plain.size();
+      if (left == 0) {
+        FinishFile(file);
+      } else if (open_fds_.load() > kMaxCachedFds) {
+        std::lock_guard lock(file.mu);
+        CloseFd(file);
+      }
+    }
+  }
+
+  void CloseFd(FileEntry& file) {  // REQUIRES: file.mu held (or single-threaded)
+    if (file.fd < 0) return;
+    ::close(file.fd);
+    file.fd = -1;
+    --open_fds_;
+  }
+
+  // The file's content is complete: metadata, then its other hardlinks.
+  void FinishFile(FileEntry& file) {
+    {
+      std::lock_guard lock(file.mu);
+      CloseFd(file);
+    }
+    if (file.failed) return;
+    Status s = ApplyMetadata(file.target_path, file.node, names_, meta_options_);
+    if (!s.ok()) Error(file.target_path, s);
+    ++files_restored_;
+    ++progress_.files_done;
+    bytes_restored_ += file.size;
+    for (const std::string& link : file.links) {
+      if (::link(file.target_path.c_str(), link.c_str()) != 0) {
+        Error(link, ErrnoStatus(errno, "unable to create hardlink " + Quote(link) + " to " +
+                                           Quote(file.target_path)));
+        continue;
+      }
+      ++files_restored_;
+      ++progress_.files_done;
+      bytes_restored_ += file.size;
+    }
+  }
+
+  Repository& repo_;
+  const RestorerOptions& options_;
+  RestoreProgress& progress_;
+  Selection selection_;
+  UserGroupNames names_;
+  RestoreOptions meta_options_;
+
+  std::deque<FileEntry> files_;
+  std::unordered_map<std::pair<uint64_t, uint64_t>, size_t, PairHash> hardlinks_;
+  std::vector<PackJob> packs_;
+  std::unordered_map<Id, size_t> pack_numbers_;
+  std::unordered_map<Id, std::pair<size_t, size_t>> blob_jobs_;  // -> (pack, blob) in packs_
+  uint64_t bytes_planned_ = 0;
+  uint64_t hardlinks_planned_ = 0;
+  uint64_t dirs_created_ = 0;
+  uint64_t specials_ = 0;
+
+  std::atomic<int> open_fds_{0};
+  std::atomic<uint64_t> files_restored_{0};
+  std::atomic<uint64_t> bytes_restored_{0};
+  std::mutex errors_mu_;
+  std::vector<RestoreError> errors_;
+};
+
+Status PrepareTarget(const RestorerOptions& options) {
+  if (options.target.empty()) return InvalidArgument("no restore target given");
+  struct stat st;
+  if (::stat(options.target.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return ErrnoStatus(errno, "unable to inspect restore target " + Quote(options.target));
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(options.target, ec);
+    if (ec) {
+      return ErrnoStatus(ec.value(), "unable to create restore target " + Quote(options.target));
+    }
+    return Status::Ok();  // new and empty
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return InvalidArgument("restore target " + Quote(options.target) + " is not a directory");
+  }
+  if (options.allow_existing) return Status::Ok();
+  DIR* dir = ::opendir(options.target.c_str());
+  if (dir == nullptr) {
+    return ErrnoStatus(errno, "unable to read restore target " + Quote(options.target));
+  }
+  bool empty = true;
+  while (struct dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(dir);
+  if (!empty) {
+    return Status(Code::kAlreadyExists, "restore target " + Quote(options.target) + " is not empty",
+                  "restore into a new or empty directory, or allow restoring into an existing one");
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// Verification.
+
+struct VerifyItem {
+  std::string target_path;
+  std::vector<Id> content;
+};
+
+Status VerifyFile(Repository& repo, const VerifyItem& item, Bytes& buffer) {
+  const std::string& path = item.target_path;
+  std::vector<uint32_t> lengths;
+  uint64_t size = 0;
+  for (const Id& id : item.content) {
+    auto loc = repo.index().Find(format::BlobType::kData, id);
+    if (!loc)
+      return NotFound("unable to verify " + Quote(path) + ": data blob " + id.Short() +
+                      " is not in the repository index");
+    lengths.push_back(loc->blob.raw_length);
+    size += loc->blob.raw_length;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return ErrnoStatus(errno, "unable to open restored file " + Quote(path));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "unable to inspect " + Quote(path));
+  if (!S_ISREG(st.st_mode)) return Corrupt(Quote(path) + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) != size) {
+    return Corrupt(Quote(path) + " has " + std::to_string(st.st_size) +
+                   " bytes, the snapshot has " + std::to_string(size));
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  uint64_t offset = 0;
+  for (size_t i = 0; i < item.content.size(); ++i) {
+    buffer.resize(lengths[i]);
+    size_t got = 0;
+    while (got < buffer.size()) {
+      ssize_t n =
+          ::pread(fd, buffer.data() + got, buffer.size() - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus(errno, "unable to read " + Quote(path));
+      if (n == 0) return Corrupt(Quote(path) + " is shorter than the snapshot says");
+      got += static_cast<size_t>(n);
+    }
+    if (repo.ComputeBlobId(buffer) != item.content[i]) {
+      return Corrupt("content of " + Quote(path) + " differs from the snapshot at offset " +
+                     std::to_string(offset) + " (chunk " + std::to_string(i) + ", blob " +
+                     item.content[i].Short() + ")");
+    }
+    offset += lengths[i];
+  }
+  return Status::Ok();
+}
+
+std::vector<RestoreError> VerifyItems(Repository& repo, const std::vector<VerifyItem>& items,
+                                      int threads) {
+  std::mutex mu;
+  std::vector<RestoreError> failures;
+  std::atomic<size_t> next{0};
+  int workers =
+      std::min<int>(ThreadCount(threads), static_cast<int>(std::max<size_t>(items.size(), 1)));
+  RunWorkers(workers, [&] {
+    Bytes buffer;
+    for (size_t i = next++; i < items.size(); i = next++) {
+      Status s = VerifyFile(repo, items[i], buffer);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        failures.push_back({items[i].target_path, s});
+      }
+    }
+  });
+  std::sort(failures.begin(), failures.end(),
+            [](const RestoreError& a, const RestoreError& b) { return a.path < b.path; });
+  return failures;
+}
+
+// The regular files a restore would have written; `unreadable` receives the
+// directories whose trees could not be read (their files cannot be checked).
+Result<std::vector<VerifyItem>> CollectVerifyItems(Repository& repo, const RestorerOptions& options,
+                                                   const Id& root, std::string_view subpath,
+                                                   std::vector<RestoreError>* unreadable) {
+  std::vector<VerifyItem> items;
+  Selection selection(repo, options);
+  selection.on_dir = [](int) {};
+  selection.on_error = [&](const std::string& path, const Status& s) {
+    unreadable->push_back({path, s});
+  };
+  selection.on_leaf = [&](const std::string&, const std::string& target, const Node& node, int) {
+    if (node.type == NodeType::kFile) items.push_back({target, node.content});
+  };
+  LB_RETURN_IF_ERROR(selection.Run(root, subpath));
+  return items;
+}
+
+}  // namespace
+
+Restorer::Restorer(Repository& repo, RestorerOptions options)
+    : repo_(repo), options_(std::move(options)) {}
+
+Result<RestoreResult> Restorer::Restore(const Id& root_tree, std::string_view subpath) {
+  LB_RETURN_IF_ERROR(PrepareTarget(options_));
+  RestoreRun run(repo_, options_, progress_);
+  LB_ASSIGN_OR_RETURN(RestoreResult result, run.Run(root_tree, subpath));
+  if (options_.verify) {
+    std::vector<RestoreError> unreadable;
+    LB_ASSIGN_OR_RETURN(std::vector<VerifyItem> items,
+                        CollectVerifyItems(repo_, options_, root_tree, subpath, &unreadable));
+    // Paths that already failed are reported once, in errors.
+    std::unordered_set<std::string> failed;
+    for (const auto& e : result.errors) failed.insert(e.path);
+    std::erase_if(items, [&](const VerifyItem& i) { return failed.count(i.target_path) > 0; });
+    std::erase_if(unreadable, [&](const RestoreError& e) { return failed.count(e.path) > 0; });
+    result.verify_failures = VerifyItems(repo_, items, options_.threads);
+    result.verify_failures.insert(result.verify_failures.end(), unreadable.begin(),
+                                  unreadable.end());
+    result.verified_files = items.size();
+  }
+  return result;
+}
+
+Result<std::vector<RestoreError>> Restorer::VerifyRestored(const Id& root_tree,
+                                                           std::string_view subpath,
+                                                           uint64_t* verified) {
+  std::vector<RestoreError> unreadable;
+  LB_ASSIGN_OR_RETURN(std::vector<VerifyItem> items,
+                      CollectVerifyItems(repo_, options_, root_tree, subpath, &unreadable));
+  if (verified != nullptr) *verified = items.size();
+  std::vector<RestoreError> failures = VerifyItems(repo_, items, options_.threads);
+  failures.insert(failures.end(), unreadable.begin(), unreadable.end());
+  return failures;
+}
+
+}  // namespace lifeboat
