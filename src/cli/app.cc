@@ -7,6 +7,20 @@
 #include "cli/global.h"
 
 namespace lifeboat {
+namespace {
+
+// As in restic, each occurrence of a repeatable option takes one value:
+// "--tag a /srv" must not swallow /srv.
+void OneValuePerOccurrence(CLI::App* app) {
+  for (CLI::Option* opt : app->get_options()) {
+    if (!opt->get_positional()) opt->allow_extra_args(false);
+  }
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) {
+    OneValuePerOccurrence(sub);
+  }
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"lifeboat: deduplicated, encrypted, verifiable backups for web applications"};
@@ -29,6 +43,7 @@ int RunCli(int argc, char** argv) {
 
   CommandRunner selected;
   for (CommandRegistrar reg : AllCommands()) reg(app, global, &selected);
+  OneValuePerOccurrence(&app);
 
   try {
     app.parse(argc, argv);

@@ -15,14 +15,17 @@ struct KeyOpts {
 };
 
 // The new password: --new-password-file, LIFEBOAT_NEW_PASSWORD, or a prompt.
-Result<std::string> NewPassword(const GlobalOptions& global, const KeyOpts& o) {
-  GlobalOptions g;
-  g.password_file = o.new_password_file;
-  if (g.password_file.empty()) {
-    if (const char* env = getenv("LIFEBOAT_NEW_PASSWORD"); env && *env) return std::string(env);
+Result<std::string> NewPassword(const KeyOpts& o) {
+  std::string password;
+  if (!o.new_password_file.empty()) {
+    LB_ASSIGN_OR_RETURN(password, ReadPasswordFile(o.new_password_file));
+  } else if (const char* env = getenv("LIFEBOAT_NEW_PASSWORD"); env && *env) {
+    password = env;
+  } else {
+    LB_ASSIGN_OR_RETURN(password, PromptPassword("enter new password: ", true));
   }
-  (void)global;
-  return GetPassword(g, true, "enter new password: ");
+  if (password.empty()) return InvalidArgument("an empty password is not allowed");
+  return password;
 }
 
 int KeyList(const GlobalOptions& global, Repository& repo) {
@@ -82,7 +85,7 @@ void RegisterKey(CLI::App& app, GlobalOptions& global, CommandRunner* selected) 
   CLI::App* add = cmd->add_subcommand("add", "add a password");
   add->add_option("--new-password-file", o->new_password_file, "read the new password from a file");
   add->callback(with_repo([&global, o](Repository& r) {
-    auto pw = NewPassword(global, *o);
+    auto pw = NewPassword(*o);
     if (!pw.ok()) return ReportError(global, pw.status());
     auto id = r.AddKey(*pw);
     if (!id.ok()) return ReportError(global, id.status());
@@ -103,7 +106,7 @@ void RegisterKey(CLI::App& app, GlobalOptions& global, CommandRunner* selected) 
   CLI::App* passwd = cmd->add_subcommand("passwd", "change the password in use");
   passwd->add_option("--new-password-file", o->new_password_file, "read the new password from a file");
   passwd->callback(with_repo([&global, o](Repository& r) {
-    auto pw = NewPassword(global, *o);
+    auto pw = NewPassword(*o);
     if (!pw.ok()) return ReportError(global, pw.status());
     Status s = r.ChangePassword(*pw);
     if (!s.ok()) return ReportError(global, s);

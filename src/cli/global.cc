@@ -118,13 +118,18 @@ Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
   } else if (const char* env = getenv("LIFEBOAT_PASSWORD"); env && *env) {
     password = env;
   } else {
-    LB_ASSIGN_OR_RETURN(password, PromptNoEcho(prompt));
-    if (confirm) {
-      LB_ASSIGN_OR_RETURN(std::string again, PromptNoEcho("enter the password again: "));
-      if (again != password) return InvalidArgument("the passwords do not match");
-    }
+    LB_ASSIGN_OR_RETURN(password, PromptPassword(prompt, confirm));
   }
   if (password.empty()) return InvalidArgument("an empty password is not allowed");
+  return password;
+}
+
+Result<std::string> PromptPassword(std::string_view prompt, bool confirm) {
+  LB_ASSIGN_OR_RETURN(std::string password, PromptNoEcho(prompt));
+  if (confirm) {
+    LB_ASSIGN_OR_RETURN(std::string again, PromptNoEcho("enter the password again: "));
+    if (again != password) return InvalidArgument("the passwords do not match");
+  }
   return password;
 }
 

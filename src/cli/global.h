@@ -45,6 +45,9 @@ using CommandRegistrar = void (*)(CLI::App& app, GlobalOptions& global, CommandR
 Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
                                 std::string_view prompt = "enter password for repository: ");
 
+// Asks on the terminal without echo (twice when `confirm`).
+Result<std::string> PromptPassword(std::string_view prompt, bool confirm);
+
 // Reads a secret from a file (trailing newline removed).
 Result<std::string> ReadPasswordFile(const std::string& path);
 // Runs a command through /bin/sh and takes its standard output.
