@@ -65,6 +65,32 @@ Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset,
   return Status::Ok();
 }
 
+// Writes `data` at `offset`, leaving 4 KiB blocks (aligned to the file
+// offset) that are all zero unwritten, so they stay holes in a file that was
+// sized with ftruncate.
+Status WriteSparse(int fd, const uint8_t* data, size_t size, uint64_t offset,
+                   const std::string& path) {
+  constexpr uint64_t kBlock = 4096;
+  size_t pos = 0;
+  size_t run_start = 0;
+  bool in_run = false;
+  while (pos < size) {
+    size_t len = static_cast<size_t>(
+        std::min<uint64_t>(size - pos, kBlock - (offset + pos) % kBlock));
+    bool zero = AllZero(ByteView(data + pos, len));
+    if (!zero && !in_run) {
+      run_start = pos;
+      in_run = true;
+    } else if (zero && in_run) {
+      LB_RETURN_IF_ERROR(WriteAll(fd, data + run_start, pos - run_start, offset + run_start, path));
+      in_run = false;
+    }
+    pos += len;
+  }
+  if (in_run) return WriteAll(fd, data + run_start, size - run_start, offset + run_start, path);
+  return Status::Ok();
+}
+
 int ThreadCount(int requested) {
   if (requested > 0) return requested;
   unsigned hw = std::thread::hardware_concurrency();
@@ -205,8 +231,9 @@ struct FileEntry {
   std::vector<std::string> links;  // further hardlinks to this file
   std::atomic<uint64_t> remaining{0};
   std::atomic<bool> failed{false};
-  std::mutex mu;  // guards fd
+  std::mutex mu;  // guards fd and created
   int fd = -1;
+  bool created = false;
 };
 
 struct FileTarget {
@@ -316,6 +343,9 @@ class RestoreRun {
   // directory is kept if we want one; with allow_existing any other entry is
   // removed.
   Status PrepareSlot(const std::string& path, bool want_dir) {
+    // A target that had to be empty holds nothing but what this restore
+    // creates, and creation itself (O_EXCL, mkdir) refuses to clobber.
+    if (!options_.allow_existing) return Status::Ok();
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) {
       if (errno == ENOENT) return Status::Ok();
@@ -420,19 +450,8 @@ class RestoreRun {
       Error(target, s);
       return;
     }
-    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-      Error(target, ErrnoStatus(errno, "unable to create " + Quote(target)));
-      return;
-    }
-    if (size > 0 && ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(target.c_str());
-      Error(target, ErrnoStatus(err, "unable to set the size of " + Quote(target)));
-      return;
-    }
-    ::close(fd);
+    // The file itself is created when its first data arrives (or when it is
+    // finished, if it has none to write): one open per file instead of two.
 
     size_t index = files_.size();
     FileEntry& file = files_.emplace_back();
@@ -530,16 +549,16 @@ class RestoreRun {
         std::unique_lock lock(file.mu);
         if (file.failed) continue;
         if (file.fd < 0) {
-          file.fd = ::open(file.target_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-          if (file.fd < 0) {
-            Status s = ErrnoStatus(errno, "unable to open " + Quote(file.target_path));
+          Status s = OpenFile(file);
+          if (!s.ok()) {
             lock.unlock();
             Fail(file, s);
             continue;
           }
-          ++open_fds_;
         }
-        Status s = WriteAll(file.fd, plain.data(), plain.size(), t.offset, file.target_path);
+        Status s = options_.sparse
+                       ? WriteSparse(file.fd, plain.data(), plain.size(), t.offset, file.target_path)
+                       : WriteAll(file.fd, plain.data(), plain.size(), t.offset, file.target_path);
         if (!s.ok()) {
           lock.unlock();
           Fail(file, s);
@@ -557,6 +576,26 @@ class RestoreRun {
     }
   }
 
+  // Creates the file (first time) or reopens it. REQUIRES: file.mu held.
+  Status OpenFile(FileEntry& file) {
+    int flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW;
+    if (!file.created) flags |= O_CREAT | O_EXCL;
+    file.fd = ::open(file.target_path.c_str(), flags, 0600);
+    if (file.fd < 0) {
+      return ErrnoStatus(errno, std::string(file.created ? "unable to open " : "unable to create ") +
+                                    Quote(file.target_path));
+    }
+    ++open_fds_;
+    if (!file.created) {
+      file.created = true;
+      // Sizing first leaves every unwritten (all-zero) block a hole.
+      if (file.size > 0 && ::ftruncate(file.fd, static_cast<off_t>(file.size)) != 0) {
+        return ErrnoStatus(errno, "unable to set the size of " + Quote(file.target_path));
+      }
+    }
+    return Status::Ok();
+  }
+
   void CloseFd(FileEntry& file) {  // REQUIRES: file.mu held (or single-threaded)
     if (file.fd < 0) return;
     ::close(file.fd);
@@ -568,6 +607,15 @@ class RestoreRun {
   void FinishFile(FileEntry& file) {
     {
       std::lock_guard lock(file.mu);
+      if (!file.created && !file.failed) {  // nothing was written: empty or all holes
+        Status s = OpenFile(file);
+        if (!s.ok()) {
+          CloseFd(file);
+          Error(file.target_path, s);
+          file.failed = true;
+          return;
+        }
+      }
       CloseFd(file);
     }
     if (file.failed) return;
