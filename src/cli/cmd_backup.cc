@@ -88,6 +88,8 @@ Result<std::optional<SnapshotEntry>> ChooseParent(Repository& repo, const Backup
 }
 
 int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
+  // The snapshot's time is when the command started, before any waiting.
+  const int64_t start_ns = NowNs();
   if (o.full && o.differential) {
     return ReportError(global, InvalidArgument("--full and --differential exclude each other"));
   }
@@ -160,7 +162,6 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   aopt.read_xattrs = !o.no_xattrs;
   aopt.scan_totals = !global.quiet && (global.json || isatty(STDERR_FILENO));
 
-  int64_t start_ns = NowNs();
   auto t0 = std::chrono::steady_clock::now();
   Archiver archiver(repo, aopt);
   InstallInterruptHandler();
