@@ -44,10 +44,10 @@ std::string Child(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
 }
 
-// Listing a directory updates its atime, so a recorded directory atime would
-// make every backup see every directory as changed; record mtime instead.
+// Listing a directory or reading a symlink updates its atime, so a recorded
+// atime would make every backup see them as changed; record mtime instead.
 void StabilizeAtime(Node& node) {
-  if (node.type == NodeType::kDir) node.atime_ns = node.mtime_ns;
+  if (node.type == NodeType::kDir || node.type == NodeType::kSymlink) node.atime_ns = node.mtime_ns;
 }
 
 bool SameFileMeta(const Node& a, const Node& b) {
