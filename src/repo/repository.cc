@@ -460,7 +460,7 @@ Status Repository::FlushIndexLocked(bool force) {
 }
 
 Status Repository::UploadError() const {
-  std::lock_guard lock(const_cast<std::mutex&>(pending_mu_));
+  std::lock_guard lock(pending_mu_);
   return upload_error_;
 }
 

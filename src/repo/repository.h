@@ -176,7 +176,7 @@ class Repository {
   size_t max_writers_ = 2;
   std::unique_ptr<BoundedQueue<FinishedPack>> upload_queue_;
   std::vector<std::thread> uploaders_;
-  std::mutex pending_mu_;
+  mutable std::mutex pending_mu_;
   std::condition_variable pending_cv_;
   size_t uploads_in_progress_ = 0;   // packs finished but not yet stored
   IndexFile pending_index_;          // packs stored, not yet in an index file

@@ -301,6 +301,50 @@ TEST_F(RepositoryTest, StaleLockOfDeadProcessIsIgnored) {
   EXPECT_EQ(*removed, 1u);
 }
 
+TEST_F(RepositoryTest, UnindexedPacksOfAKilledBackupAreAdopted) {
+  std::vector<std::pair<Id, Bytes>> blobs;
+  {
+    auto writer = Repository::Open(Wrap(), "secret");
+    ASSERT_TRUE(writer.ok());
+    // 64 KiB packs: these blobs fill several packs, which are stored as they
+    // fill; without Flush() no index file is written (fewer than 16 packs).
+    for (int i = 0; i < 12; ++i) {
+      Bytes data = Pattern(30000, 100 + i);
+      Id id = (*writer)->ComputeBlobId(data);
+      ASSERT_TRUE((*writer)->SaveBlob(format::BlobType::kData, id, data).ok());
+      blobs.emplace_back(id, data);
+    }
+  }  // "killed": no Flush
+  size_t packs = 0;
+  ASSERT_TRUE(mem_->List(ObjectType::kPack, [&](const ObjectInfo&) {
+                     ++packs;
+                     return Status::Ok();
+                   }).ok());
+  ASSERT_GT(packs, 0u);
+  auto next = Repository::Open(Wrap(), "secret");
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE((*next)->LoadIndex().ok());
+  EXPECT_EQ((*next)->index().pack_count(), 0u);
+  auto adopted = (*next)->AdoptUnindexedPacks();
+  ASSERT_TRUE(adopted.ok()) << adopted.status().ToString();
+  EXPECT_EQ(*adopted, packs);
+  size_t reused = 0;
+  for (auto& [id, data] : blobs) {
+    if (!(*next)->HasBlob(format::BlobType::kData, id)) continue;
+    ++reused;
+    auto loaded = (*next)->LoadBlob(format::BlobType::kData, id);
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(*loaded, data);
+  }
+  EXPECT_GE(reused, blobs.size() - 2);  // all but what sat in the open packs
+  // The adoption was written down: a fresh open sees the packs indexed.
+  auto third = Repository::Open(Wrap(), "secret");
+  ASSERT_TRUE(third.ok());
+  ASSERT_TRUE((*third)->LoadIndex().ok());
+  EXPECT_EQ((*third)->index().pack_count(), packs);
+  EXPECT_EQ(*(*third)->AdoptUnindexedPacks(), 0u);
+}
+
 TEST_F(RepositoryTest, FailedPackUploadIsReported) {
   auto fault = std::make_unique<FaultBackend>(Wrap());
   FaultBackend* f = fault.get();
