@@ -20,7 +20,7 @@ namespace lifeboat {
 namespace {
 
 constexpr size_t kFileQueueDepth = 1024;        // files waiting for a reader
-constexpr size_t kSaveQueueBytes = 16ull << 20;  // chunks waiting for compression
+constexpr size_t kSaveQueueBytes = 8ull << 20;  // chunks waiting for compression
 constexpr size_t kMaxPooledBytes = 8ull << 20;  // capacity kept for reuse
 
 struct PathTrie {

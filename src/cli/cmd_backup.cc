@@ -1,5 +1,6 @@
 // lifeboat backup: backs up files and folders (or standard input) into a new
 // snapshot — incremental by default, --differential or --full on request.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -90,6 +91,12 @@ Result<std::optional<SnapshotEntry>> ChooseParent(Repository& repo, const Backup
 int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   // The snapshot's time is when the command started, before any waiting.
   const int64_t start_ns = NowNs();
+  // Chunk-sized buffers (256 KiB - 8 MiB) come and go all through a backup; a
+  // fixed mmap threshold returns them to the system at once instead of letting
+  // glibc raise the threshold and keep them in per-thread heaps (measured:
+  // 257 MB → 157 MB peak RSS on the 2 GB benchmark, same speed). Restore is
+  // faster with glibc's default, so this is set here only.
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
   if (o.full && o.differential) {
     return ReportError(global, InvalidArgument("--full and --differential exclude each other"));
   }
