@@ -11,22 +11,14 @@
 
 #include "backend/mem_backend.h"
 #include "model/tree.h"
+#include "repo/test_support.h"
 
 namespace lifeboat {
 namespace {
 
 namespace fs = std::filesystem;
 
-InitOptions FastInit() {
-  InitOptions o;
-  KdfParams kdf = NewKdfParams();
-  kdf.ops_limit = 1;
-  kdf.mem_limit = 8 << 20;
-  o.kdf = kdf;
-  o.pack_size = 256 * 1024;
-  o.chunker = {4096, 16384, 65536};
-  return o;
-}
+InitOptions FastInit() { return test_support::FastInit(256 * 1024, {4096, 16384, 65536}); }
 
 std::string Random(size_t n, uint32_t seed) {
   std::string s(n, '\0');

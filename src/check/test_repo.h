@@ -14,30 +14,12 @@
 #include "backend/mem_backend.h"
 #include "model/tree.h"
 #include "repo/repository.h"
+#include "repo/test_support.h"
 
 namespace lifeboat::testing_repo {
 
-inline InitOptions FastInit() {
-  InitOptions o;
-  KdfParams kdf = NewKdfParams();
-  kdf.ops_limit = 1;
-  kdf.mem_limit = 8 << 20;
-  o.kdf = kdf;
-  o.pack_size = 64 * 1024;
-  o.chunker = {2048, 8192, 65536};
-  return o;
-}
-
-// Incompressible pseudo-random bytes, reproducible from the seed.
-inline Bytes Pattern(size_t n, uint32_t seed) {
-  Bytes b(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& c : b) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<uint8_t>(x >> 24);
-  }
-  return b;
-}
+using test_support::FastInit;
+using test_support::Pattern;
 
 inline constexpr size_t kChunk = 4096;
 

@@ -9,33 +9,15 @@
 #include "crypto/hash.h"
 #include "repo/lock.h"
 #include "repo/sealed_object.h"
+#include "repo/test_support.h"
 
 #include <nlohmann/json.hpp>
 
 namespace lifeboat {
 namespace {
 
-// Cheap KDF parameters keep tests fast; production defaults are in NewKdfParams.
-InitOptions FastInit() {
-  InitOptions o;
-  KdfParams kdf = NewKdfParams();
-  kdf.ops_limit = 1;
-  kdf.mem_limit = 8 << 20;
-  o.kdf = kdf;
-  o.pack_size = 64 * 1024;
-  o.chunker = {2048, 8192, 65536};
-  return o;
-}
-
-Bytes Pattern(size_t n, uint8_t seed) {
-  Bytes b(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& c : b) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<uint8_t>(x >> 24);
-  }
-  return b;
-}
+using test_support::FastInit;
+using test_support::Pattern;
 
 class RepositoryTest : public ::testing::Test {
  protected:

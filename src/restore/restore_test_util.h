@@ -18,30 +18,12 @@
 #include "backend/test_temp_dir.h"
 #include "model/tree.h"
 #include "repo/repository.h"
+#include "repo/test_support.h"
 
 namespace lifeboat::testing_util {
 
-// Cheap KDF and small packs keep tests fast and spread blobs over many packs.
-inline InitOptions FastInit() {
-  InitOptions o;
-  KdfParams kdf = NewKdfParams();
-  kdf.ops_limit = 1;
-  kdf.mem_limit = 8 << 20;
-  o.kdf = kdf;
-  o.pack_size = 64 * 1024;
-  o.chunker = {2048, 8192, 65536};
-  return o;
-}
-
-inline Bytes Pattern(size_t n, uint32_t seed) {
-  Bytes b(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& c : b) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<uint8_t>(x >> 24);
-  }
-  return b;
-}
+using test_support::FastInit;
+using test_support::Pattern;
 
 inline Bytes Concat(const std::vector<Bytes>& parts) {
   Bytes out;
