@@ -195,18 +195,10 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   for (const ArchiveIssue& w : result->warnings) {
-    if (global.json) {
-      PrintJson({{"message_type", "warning"}, {"item", w.path}, {"message", w.status.message()}});
-    } else if (!global.quiet) {
-      std::cerr << "warning: " << w.path << ": " << w.status.message() << "\n";
-    }
+    ReportItem(global, "warning", "warning", w.path, w.status.message(), /*is_warning=*/true);
   }
   for (const ArchiveIssue& e : result->errors) {
-    if (global.json) {
-      PrintJson({{"message_type", "error"}, {"item", e.path}, {"message", e.status.message()}});
-    } else {
-      std::cerr << "error: " << e.status.message() << "\n";
-    }
+    ReportItem(global, "error", "error", e.path, e.status.message());
   }
 
   Snapshot snap;

@@ -79,18 +79,10 @@ int RunRestore(const GlobalOptions& global, const RestoreOpts& o) {
   if (!result.ok()) return ReportError(global, result.status());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const RestoreError& e : result->errors) {
-    if (global.json) {
-      PrintJson({{"message_type", "error"}, {"item", e.path}, {"message", e.status.message()}});
-    } else {
-      std::cerr << "error: " << e.path << ": " << e.status.message() << "\n";
-    }
+    ReportItem(global, "error", "error", e.path, e.status.message());
   }
   for (const RestoreError& e : result->verify_failures) {
-    if (global.json) {
-      PrintJson({{"message_type", "verify_error"}, {"item", e.path}, {"message", e.status.message()}});
-    } else {
-      std::cerr << "verify failed: " << e.path << ": " << e.status.message() << "\n";
-    }
+    ReportItem(global, "verify_error", "verify failed", e.path, e.status.message());
   }
   if (global.json) {
     PrintJson({{"message_type", "summary"},

@@ -157,6 +157,15 @@ int ReportError(const GlobalOptions& global, const Status& status) {
   return kExitFatal;
 }
 
+void ReportItem(const GlobalOptions& global, std::string_view message_type, std::string_view label,
+                const std::string& path, const std::string& message, bool is_warning) {
+  if (global.json) {
+    PrintJson({{"message_type", message_type}, {"item", path}, {"message", message}});
+  } else if (!is_warning || !global.quiet) {
+    std::cerr << label << ": " << path << ": " << message << "\n";
+  }
+}
+
 void Say(const GlobalOptions& global, const std::string& line) {
   if (global.quiet || global.json) return;
   std::cout << line << "\n";

@@ -61,6 +61,12 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global);
 // object with --json; returns kExitFatal.
 int ReportError(const GlobalOptions& global, const Status& status);
 
+// One problem with one item (a file that could not be read, restored or
+// verified): a JSON line on stdout with --json, else "LABEL: PATH: MESSAGE" on
+// stderr. Warnings are suppressed by --quiet, errors never.
+void ReportItem(const GlobalOptions& global, std::string_view message_type, std::string_view label,
+                const std::string& path, const std::string& message, bool is_warning = false);
+
 // Human output goes to stdout unless --quiet or --json.
 void Say(const GlobalOptions& global, const std::string& line);
 void PrintJson(const nlohmann::json& value);  // one line to stdout
