@@ -415,16 +415,15 @@ Status Repository::FinishPack(std::unique_ptr<PackWriter> writer) {
 void Repository::UploaderLoop() {
   while (auto pack = upload_queue_->Pop()) {
     Status s = backend_->Save({ObjectType::kPack, pack->id.Hex()}, pack->data);
-    {
-      std::lock_guard lock(pending_mu_);
-      --uploads_in_progress_;
-    }
     PackStored(std::move(*pack), s).IgnoreError();  // recorded in upload_error_
   }
 }
 
 Status Repository::PackStored(FinishedPack pack, const Status& saved) {
   std::lock_guard lock(pending_mu_);
+  // Counted down only together with queueing the pack for the index, so a
+  // Flush that sees no upload in progress also sees every stored pack.
+  --uploads_in_progress_;
   Status result;
   if (!saved.ok()) {
     result = saved.WithContext("unable to store pack " + pack.id.Short());

@@ -152,7 +152,8 @@ class Repository {
   void UploaderLoop();
   Status FlushIndexLocked(bool force);
   Status FinishPack(std::unique_ptr<PackWriter> writer);
-  // Records a pack's save outcome: indexes it, or remembers the error.
+  // Records a pack's save outcome (and that its upload is over): indexes it,
+  // or remembers the error.
   Status PackStored(FinishedPack pack, const Status& saved);
   Status UploadError() const;
 

@@ -327,6 +327,27 @@ TEST_F(RepositoryTest, UnindexedPacksOfAKilledBackupAreAdopted) {
   EXPECT_EQ(*(*third)->AdoptUnindexedPacks(), 0u);
 }
 
+// Flush must not return before every stored pack is in an index file, over
+// many rounds of packs finishing while blobs are still being added. (The race
+// this guards against — an upload counted as done before its pack was queued
+// for the index — has too small a window to reproduce reliably here.)
+TEST_F(RepositoryTest, FlushIndexesEveryStoredPack) {
+  std::vector<Id> ids;
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 5; ++i) {  // 5 × 30 KB in 64 KiB packs: two packs finish mid-round
+      Bytes data = Pattern(30000, 1000 + round * 5 + i);
+      Id id = repo_->ComputeBlobId(data);
+      ASSERT_TRUE(repo_->SaveBlob(format::BlobType::kData, id, data).ok());
+      ids.push_back(id);
+    }
+    ASSERT_TRUE(repo_->Flush().ok());
+  }
+  auto fresh = Repository::Open(Wrap(), "secret");
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE((*fresh)->LoadIndex().ok());
+  for (const Id& id : ids) EXPECT_TRUE((*fresh)->HasBlob(format::BlobType::kData, id)) << id.Short();
+}
+
 TEST_F(RepositoryTest, FailedPackUploadIsReported) {
   auto fault = std::make_unique<FaultBackend>(Wrap());
   FaultBackend* f = fault.get();
