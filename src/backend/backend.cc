@@ -146,4 +146,23 @@ Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url) {
                 "use a local path (write ./" + url + " for a relative path containing ':')");
 }
 
+Result<std::vector<std::string>> ListNames(Backend& backend, ObjectType type) {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend.List(type, [&](const ObjectInfo& o) {
+    names.push_back(o.name);
+    return Status::Ok();
+  }));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::map<std::string, uint64_t>> ListSizes(Backend& backend, ObjectType type) {
+  std::map<std::string, uint64_t> sizes;
+  LB_RETURN_IF_ERROR(backend.List(type, [&](const ObjectInfo& o) {
+    sizes[o.name] = o.size;
+    return Status::Ok();
+  }));
+  return sizes;
+}
+
 }  // namespace lifeboat

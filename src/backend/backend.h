@@ -17,8 +17,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -71,6 +73,11 @@ class Backend {
 // shards packs by their first two characters). kInvalidArgument otherwise.
 // Every backend calls this first in Save, Load, Stat and Remove.
 Status ValidateObjectName(const ObjectName& name);
+
+// Helpers over List: the names of every object of a type, sorted; and each
+// object's size by name.
+Result<std::vector<std::string>> ListNames(Backend& backend, ObjectType type);
+Result<std::map<std::string, uint64_t>> ListSizes(Backend& backend, ObjectType type);
 
 // Opens a backend from a repository URL. Today: a local path (absolute or
 // relative, optionally "local:PATH"; relative paths are made absolute) and

@@ -132,12 +132,7 @@ class Checker {
   // ---------------------------------------------------------------- index
 
   Status LoadIndexFiles() {
-    std::vector<std::string> names;
-    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kIndex, [&](const ObjectInfo& o) {
-      names.push_back(o.name);
-      return Status::Ok();
-    }));
-    std::sort(names.begin(), names.end());
+    LB_ASSIGN_OR_RETURN(auto names, ListNames(repo_.backend(), ObjectType::kIndex));
     report_.index_files = names.size();
     // Decrypting and decoding is CPU-bound: spread it over threads.
     std::vector<Result<IndexFile>> files(names.size(), Result<IndexFile>(Internal("not loaded")));
@@ -180,11 +175,7 @@ class Checker {
   // ---------------------------------------------------------------- packs
 
   Status CheckPacks() {
-    std::map<std::string, uint64_t> stored;
-    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kPack, [&](const ObjectInfo& o) {
-      stored[o.name] = o.size;
-      return Status::Ok();
-    }));
+    LB_ASSIGN_OR_RETURN(auto stored, ListSizes(repo_.backend(), ObjectType::kPack));
     for (auto& [id, record] : packs_) {
       auto it = stored.find(id.Hex());
       if (it == stored.end()) {
@@ -311,12 +302,7 @@ class Checker {
   // ---------------------------------------------------------------- snapshots
 
   Status CheckSnapshots() {
-    std::vector<std::string> names;
-    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kSnapshot, [&](const ObjectInfo& o) {
-      names.push_back(o.name);
-      return Status::Ok();
-    }));
-    std::sort(names.begin(), names.end());
+    LB_ASSIGN_OR_RETURN(auto names, ListNames(repo_.backend(), ObjectType::kSnapshot));
     report_.snapshots = names.size();
     for (const std::string& name : names) {
       std::string label = "snapshot " + name.substr(0, 8);

@@ -105,11 +105,7 @@ class Pruner {
   // ---------------------------------------------------------------- plan
 
   Status LoadIndex() {
-    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kIndex, [&](const ObjectInfo& o) {
-      index_names_.push_back(o.name);
-      return Status::Ok();
-    }));
-    std::sort(index_names_.begin(), index_names_.end());
+    LB_ASSIGN_OR_RETURN(index_names_, ListNames(repo_.backend(), ObjectType::kIndex));
     result_.plan.index_files = index_names_.size();
     std::unordered_set<Id> superseded;
     for (const std::string& name : index_names_) {
@@ -140,11 +136,7 @@ class Pruner {
 
   // Matches the index against the stored packs; indexes the present ones' blobs.
   Status ListPacks() {
-    std::map<std::string, uint64_t> stored;
-    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kPack, [&](const ObjectInfo& o) {
-      stored[o.name] = o.size;
-      return Status::Ok();
-    }));
+    LB_ASSIGN_OR_RETURN(auto stored, ListSizes(repo_.backend(), ObjectType::kPack));
     PrunePlan& plan = result_.plan;
     for (uint32_t p = 0; p < packs_.size(); ++p) {
       PackState& pack = packs_[p];
@@ -207,12 +199,7 @@ class Pruner {
   }
 
   Status MarkUsed() {
-    std::vector<std::string> names;
-    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kSnapshot, [&](const ObjectInfo& o) {
-      names.push_back(o.name);
-      return Status::Ok();
-    }));
-    std::sort(names.begin(), names.end());
+    LB_ASSIGN_OR_RETURN(auto names, ListNames(repo_.backend(), ObjectType::kSnapshot));
     for (const std::string& name : names) {
       auto id = Id::FromHex(name);
       Result<Snapshot> snapshot = id.ok() ? repo_.LoadSnapshot(*id) : Result<Snapshot>(id.status());

@@ -48,11 +48,7 @@ std::string LockInfo::Describe() const {
 }
 
 Result<std::vector<LockInfo>> ListLocks(Repository& repo) {
-  std::vector<std::string> names;
-  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kLock, [&](const ObjectInfo& o) {
-    names.push_back(o.name);
-    return Status::Ok();
-  }));
+  LB_ASSIGN_OR_RETURN(auto names, ListNames(repo.backend(), ObjectType::kLock));
   std::vector<LockInfo> out;
   for (const std::string& name : names) {
     auto info = ReadLock(repo, name);

@@ -214,12 +214,7 @@ void Repository::StartUploader() {
 // ---------------------------------------------------------------- index
 
 Status Repository::LoadIndex() {
-  std::vector<std::string> names;
-  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kIndex, [&](const ObjectInfo& o) {
-    names.push_back(o.name);
-    return Status::Ok();
-  }));
-  std::sort(names.begin(), names.end());
+  LB_ASSIGN_OR_RETURN(auto names, ListNames(*backend_, ObjectType::kIndex));
   // Decrypting and decoding index files is CPU-bound: spread it over threads.
   std::mutex mu;
   Status first_error;
@@ -516,11 +511,7 @@ Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
 
 Result<std::vector<SnapshotEntry>> Repository::ListSnapshots(
     const std::function<void(const std::string&, const Status&)>& on_error) {
-  std::vector<std::string> names;
-  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kSnapshot, [&](const ObjectInfo& o) {
-    names.push_back(o.name);
-    return Status::Ok();
-  }));
+  LB_ASSIGN_OR_RETURN(auto names, ListNames(*backend_, ObjectType::kSnapshot));
   std::vector<SnapshotEntry> out;
   for (const std::string& name : names) {
     auto id = Id::FromHex(name);
