@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config ccache
-  libssl-dev libsodium-dev libzstd-dev
+  libssl-dev libsodium-dev libzstd-dev libcurl4-openssl-dev libssh-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev attr python3 tar xxd)
 
