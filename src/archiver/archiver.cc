@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "base/bounded_queue.h"
+#include "base/raw_buffer.h"
 #include "env/fs_meta.h"
 #include "model/tree.h"
 
@@ -22,6 +23,13 @@ namespace {
 constexpr size_t kFileQueueDepth = 1024;        // files waiting for a reader
 constexpr size_t kSaveQueueBytes = 8ull << 20;  // chunks waiting for compression
 constexpr size_t kMaxPooledBytes = 8ull << 20;  // capacity kept for reuse
+// Files are read in pieces of this size, straight into chunk buffers: the
+// bytes read past a cut point (half a read on average) are copied to the
+// next chunk's buffer, so smaller reads copy less but cost more syscalls.
+constexpr size_t kReadSize = 128 << 10;
+// Chunks smaller than this (whole small files: chunks are at least the
+// chunker's minimum size otherwise) are stored by the reading thread.
+constexpr size_t kInlineSaveSize = 64 << 10;
 
 struct PathTrie {
   std::map<std::string, PathTrie> children;  // std::string orders bytewise
@@ -104,7 +112,7 @@ struct Archiver::Impl {
   };
   struct SaveTask {
     Id id;
-    Bytes data;
+    RawBuffer data;
   };
 
   Impl(Repository& r, ArchiverOptions o, ArchiveProgress& p)
@@ -131,21 +139,22 @@ struct Archiver::Impl {
   // Chunk buffers are recycled: allocating fresh ones for every chunk would
   // fault in new pages (and return them) for every megabyte read.
   std::mutex pool_mu;
-  std::vector<Bytes> buffer_pool;
-  Bytes TakeBuffer(ByteView data) {
-    Bytes b;
+  std::vector<RawBuffer> buffer_pool;
+  RawBuffer TakeBuffer() {
     {
       std::lock_guard lock(pool_mu);
       if (!buffer_pool.empty()) {
-        b = std::move(buffer_pool.back());
+        RawBuffer b = std::move(buffer_pool.back());
         buffer_pool.pop_back();
         pooled_bytes -= b.capacity();
+        b.Clear();
+        return b;
       }
     }
-    b.assign(data.begin(), data.end());
-    return b;
+    // Room for most chunks (they rarely exceed twice the average) plus a read.
+    return RawBuffer(2 * repo.chunker().params().avg_size + kReadSize);
   }
-  void ReturnBuffer(Bytes b) {
+  void ReturnBuffer(RawBuffer b) {
     std::lock_guard lock(pool_mu);
     if (pooled_bytes + b.capacity() > kMaxPooledBytes) return;
     pooled_bytes += b.capacity();
@@ -396,52 +405,71 @@ struct Archiver::Impl {
   // ---------------------------------------------------------------- reading
 
   // Reads `fd` to its end, chunking and queueing new chunks. Returns the
-  // chunk ids and sets *bytes_read.
-  Result<std::vector<Id>> ChunkStream(int fd, uint64_t* bytes_read) {
-    const Chunker& chunker = repo.chunker();
-    const size_t max = chunker.params().max_size;
-    thread_local Bytes buffer;
-    if (buffer.size() < 2 * max) buffer.resize(2 * max);
-    size_t begin = 0, end = 0;
-    bool eof = false;
+  // chunk ids and sets *bytes_read. `size_hint` (the size fstat reported, or
+  // -1) lets it stop without a final read that would only return 0; the
+  // caller's second fstat still notices a file that grew meanwhile. A hint
+  // of 0 is not trusted (pseudo-files report 0 and still have content).
+  //
+  // Bytes are read straight into the buffer of the chunk they belong to; a
+  // new chunk's buffer is handed to the savers as is, so each byte is copied
+  // once (by the kernel) and only the few bytes read past a cut move again.
+  Result<std::vector<Id>> ChunkStream(int fd, int64_t size_hint, uint64_t* bytes_read) {
+    ChunkScanner scanner(repo.chunker());
+    RawBuffer chunk = TakeBuffer();
     std::vector<Id> ids;
     *bytes_read = 0;
-    while (true) {
-      if (!eof && end - begin < max) {
-        if (begin > 0) {
-          std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-          end -= begin;
-          begin = 0;
-        }
-        while (!eof && end < buffer.size()) {
-          ssize_t n = read(fd, buffer.data() + end, buffer.size() - end);
-          if (n < 0) {
-            if (errno == EINTR) continue;
-            return ErrnoStatus(errno, "read");
-          }
-          if (n == 0) eof = true;
-          end += static_cast<size_t>(n);
-          if (end - begin >= max) break;
-        }
-      }
-      if (begin == end) break;
-      if (Stopping()) return Status(Code::kCancelled, "cancelled");
-      ByteView avail(buffer.data() + begin, end - begin);
-      size_t cut = chunker.FindCut(avail);
-      ByteView chunk = avail.first(cut);
-      Id id = repo.ComputeBlobId(chunk);
-      if (!Known(format::BlobType::kData, id)) {
-        if (opt.dry_run) {
-          Store(format::BlobType::kData, id, chunk);
-        } else {
-          saves.Push(SaveTask{id, TakeBuffer(chunk)}, chunk.size());
-        }
-      }
+    // Ends the chunk at its first `length` bytes; the rest starts the next.
+    auto emit = [&](size_t length) {
+      const ByteView data(chunk.data(), length);
+      const Id id = repo.ComputeBlobId(data);
       ids.push_back(id);
-      begin += cut;
-      *bytes_read += cut;
-      progress.bytes_done += cut;
+      const size_t rest = chunk.size() - length;
+      if (Known(format::BlobType::kData, id)) {
+        std::memmove(chunk.data(), chunk.data() + length, rest);
+        chunk.Resize(rest);
+        return;
+      }
+      if (opt.dry_run || length < kInlineSaveSize) {
+        // Small files are stored by the reader itself: handing each to a
+        // saver costs two thread wake-ups, more than compressing it here.
+        Store(format::BlobType::kData, id, data);
+        std::memmove(chunk.data(), chunk.data() + length, rest);
+        chunk.Resize(rest);
+        return;
+      }
+      RawBuffer next = TakeBuffer();
+      next.Append(ByteView(chunk.data() + length, rest));
+      chunk.Resize(length);
+      saves.Push(SaveTask{id, std::move(chunk)}, length);
+      chunk = std::move(next);
+    };
+    while (true) {
+      if (Stopping()) return Status(Code::kCancelled, "cancelled");
+      if (size_hint > 0 && *bytes_read == static_cast<uint64_t>(size_hint)) break;
+      const size_t start = chunk.size();
+      uint8_t* dst = chunk.Grow(kReadSize);
+      ssize_t n = read(fd, dst, kReadSize);
+      chunk.Resize(start + std::max<ssize_t>(n, 0));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ReturnBuffer(std::move(chunk));
+        return ErrnoStatus(errno, "read");
+      }
+      if (n == 0) break;
+      *bytes_read += static_cast<uint64_t>(n);
+      progress.bytes_done += static_cast<uint64_t>(n);
+      // Scan the new bytes; a cut may leave bytes that start the next chunk
+      // (and, with a small minimum size, hold further cuts).
+      size_t offset = start;
+      while (offset < chunk.size()) {
+        const size_t cut = scanner.Scan(ByteView(chunk.data() + offset, chunk.size() - offset));
+        if (cut == ChunkScanner::kNoCut) break;
+        emit(offset + cut);
+        offset = 0;
+      }
     }
+    if (!chunk.empty()) emit(chunk.size());
+    ReturnBuffer(std::move(chunk));
     return ids;
   }
 
@@ -465,7 +493,7 @@ struct Archiver::Impl {
     if (before.st_size > static_cast<off_t>(repo.chunker().params().max_size))
       posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     uint64_t bytes = 0;
-    auto ids = ChunkStream(fd, &bytes);
+    auto ids = ChunkStream(fd, before.st_size, &bytes);
     struct stat after {};
     fstat(fd, &after);
     close(fd);
@@ -479,7 +507,7 @@ struct Archiver::Impl {
         StatCtimeNs(before) != StatCtimeNs(after) || node.mtime_ns != StatMtimeNs(before) ||
         bytes != node.size) {
       Warn(task.path, Status(Code::kIoError, "file changed while being read; the backup holds " +
-                                                  std::to_string(bytes) + " bytes as read"));
+                                                 std::to_string(bytes) + " bytes as read"));
       // Record what was stored, and times that make the next run read it again.
       node.size = bytes;
       node.mtime_ns = StatMtimeNs(after);
@@ -513,7 +541,7 @@ struct Archiver::Impl {
     for (int i = 0; i < n_savers; ++i) {
       savers.emplace_back([this] {
         while (auto task = saves.Pop()) {
-          if (!failed) Store(format::BlobType::kData, task->id, task->data);
+          if (!failed) Store(format::BlobType::kData, task->id, task->data.view());
           ReturnBuffer(std::move(task->data));
         }
       });
@@ -638,7 +666,7 @@ struct Archiver::Impl {
     SetNodes(root, {node});
     progress.files_total = 1;
     uint64_t bytes = 0;
-    auto ids = ChunkStream(fd, &bytes);
+    auto ids = ChunkStream(fd, -1, &bytes);
     if (!ids.ok()) {
       Fatal(ids.status().WithContext("unable to read standard input"));
     } else {

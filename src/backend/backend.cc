@@ -32,6 +32,13 @@ std::string_view ObjectTypeName(ObjectType type) {
   return "unknown";
 }
 
+Status Backend::SaveStaged(const ObjectName& name, StagedFile& file) {
+  LB_ASSIGN_OR_RETURN(StagedFile::Mapping mapping, file.Map());
+  Status saved = Save(name, mapping.view());
+  file.Discard();
+  return saved;
+}
+
 std::string ObjectName::ToString() const {
   if (type == ObjectType::kConfig) return "config";
   return std::string(ObjectTypeName(type)) + "/" + name;

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/staged_file.h"
 #include "base/bytes.h"
 #include "base/result.h"
 
@@ -33,7 +34,7 @@ std::string_view ObjectTypeName(ObjectType type);  // "config", "keys", "data", 
 
 struct ObjectName {
   ObjectType type;
-  std::string name;  // for kConfig: "config"; otherwise lowercase hex usually
+  std::string name;              // for kConfig: "config"; otherwise lowercase hex usually
   std::string ToString() const;  // e.g. "data/ab12…" for messages
 };
 
@@ -44,8 +45,8 @@ struct ObjectInfo {
 
 // Capability flags (never `if (type == s3)`).
 struct BackendCapabilities {
-  bool durable = true;     // survives process exit (false for memory)
-  bool local = true;       // cheap listing and ranged reads
+  bool durable = true;  // survives process exit (false for memory)
+  bool local = true;    // cheap listing and ranged reads
 };
 
 class Backend {
@@ -65,6 +66,15 @@ class Backend {
   virtual Result<uint64_t> Stat(const ObjectName& name) = 0;
   virtual Status Remove(const ObjectName& name) = 0;
   virtual Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) = 0;
+
+  // Staging (backend/staged_file.h): a directory on the same filesystem as
+  // the objects where a large object may be written piece by piece and then
+  // stored by SaveStaged without copying; empty when the backend has none
+  // (the caller stages in a local temporary directory instead).
+  virtual std::string StagingDir() const { return {}; }
+  // Stores the staged file's contents as `name`, with Save's guarantees. The
+  // default maps the file and calls Save. The file is spent afterwards.
+  virtual Status SaveStaged(const ObjectName& name, StagedFile& file);
 };
 
 // Checks that `name` is safe to store under every backend: for kConfig the name

@@ -15,36 +15,15 @@
 #include <random>
 #include <thread>
 
+#include "backend/file_util.h"
+
 namespace lifeboat {
 namespace {
 
-constexpr std::string_view kTempPrefix = ".tmp-";
 constexpr mode_t kDirMode = 0700;
 constexpr mode_t kFileMode = 0600;
 constexpr ObjectType kDirTypes[] = {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
                                     ObjectType::kSnapshot, ObjectType::kLock};
-
-// Owns a file descriptor; closes it on destruction (errors ignored there: use
-// Close() where a close error matters).
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  // Returns 0 or the errno of close().
-  int Close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 // Owns a DIR*.
 class UniqueDir {
@@ -60,37 +39,6 @@ class UniqueDir {
  private:
   DIR* dir_;
 };
-
-std::string TempName() {
-  thread_local std::mt19937_64 rng([] {
-    std::random_device rd;
-    std::seed_seq seq{
-        rd(),
-        rd(),
-        rd(),
-        rd(),
-        static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id())),
-        static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
-    return std::mt19937_64(seq);
-  }());
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
-  return std::string(kTempPrefix) + buf;
-}
-
-Status WriteAll(int fd, ByteView data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "unable to write " + path);
-    }
-    if (n == 0) return IoError("unable to write " + path + ": write made no progress");
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
 
 // Reads exactly `len` bytes at `offset`; a premature end of file is kCorrupt.
 Status ReadAll(int fd, uint8_t* out, uint64_t len, uint64_t offset, const std::string& path) {
@@ -181,15 +129,6 @@ Status ListFiles(const std::string& dir, bool missing_ok,
 }
 
 }  // namespace
-
-Status SyncDirectory(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoStatus(errno, "unable to open directory " + path + " to sync it");
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
-    return ErrnoStatus(errno, "unable to sync directory " + path);
-  }
-  return Status::Ok();
-}
 
 LocalBackend::LocalBackend(std::string root) : root_(std::move(root)) {}
 
@@ -285,6 +224,28 @@ Status LocalBackend::Save(const ObjectName& name, ByteView data) {
     return status.WithContext(what);
   }
   return SyncDirectory(dir).WithContext(what);
+}
+
+std::string LocalBackend::StagingDir() const {
+  return root_ + "/" + std::string(ObjectTypeName(ObjectType::kPack));
+}
+
+Status LocalBackend::SaveStaged(const ObjectName& name, StagedFile& file) {
+  if (file.dir() != StagingDir()) return Backend::SaveStaged(name, file);
+  Status valid = ValidateObjectName(name);
+  if (!valid.ok()) {
+    file.Discard();
+    return valid;
+  }
+  const std::string dir = DirOf(name);
+  // Recreate a missing data/NN shard (e.g. removed by hand), like Save.
+  if (name.type == ObjectType::kPack && ::mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST) {
+    Status s = ErrnoStatus(errno, "unable to create directory " + dir);
+    file.Discard();
+    return s;
+  }
+  return file.Publish(PathOf(name))
+      .WithContext("unable to save " + name.ToString() + " to " + root_);
 }
 
 Result<Bytes> LocalBackend::Load(const ObjectName& name, uint64_t offset, uint64_t length) {

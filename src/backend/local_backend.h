@@ -17,6 +17,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/file_util.h"
 
 namespace lifeboat {
 
@@ -46,6 +47,9 @@ class LocalBackend : public Backend {
   // Skips names starting with '.' (temporary files) and anything that is not
   // a regular file. A missing type directory is kNotFound (not a repository).
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override;
+  // Packs are staged in ROOT/data and stored by a rename (no copy).
+  std::string StagingDir() const override;
+  Status SaveStaged(const ObjectName& name, StagedFile& file) override;
 
   // Filesystem path where `name` is (or would be) stored. Does not validate.
   std::string PathOf(const ObjectName& name) const;
@@ -55,9 +59,5 @@ class LocalBackend : public Backend {
  private:
   const std::string root_;
 };
-
-// fsync()s a directory so that entries created, renamed or removed in it are
-// durable. Filesystems that cannot sync directories (EINVAL) count as success.
-Status SyncDirectory(const std::string& path);
 
 }  // namespace lifeboat

@@ -20,6 +20,7 @@ std::string_view CodeName(Code code) {
     case Code::kUnavailable: return "unavailable";
     case Code::kCancelled: return "cancelled";
     case Code::kInternal: return "internal error";
+    case Code::kUnsupported: return "unsupported";
   }
   return "unknown";
 }

@@ -25,6 +25,7 @@ enum class Code {
   kUnavailable,       // transient: worth retrying
   kCancelled,         // interrupted by the user or a signal
   kInternal,          // a bug: an invariant did not hold
+  kUnsupported,       // not possible here (e.g. a rename across filesystems)
 };
 
 std::string_view CodeName(Code code);

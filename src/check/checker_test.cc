@@ -239,8 +239,12 @@ TEST_F(CheckerTest, CorruptedTreeBlob) {
 TEST_F(CheckerTest, UnreferencedPackIsOnlyAWarning) {
   PackWriter w(repo().keys());
   Bytes b = Pattern(3000, 99);
-  w.Add(format::BlobType::kData, repo().ComputeBlobId(b), format::Compression::kNone, b, 3000);
-  FinishedPack p = w.Finish();
+  ASSERT_TRUE(
+      w.Add(format::BlobType::kData, repo().ComputeBlobId(b), format::Compression::kNone, b, 3000)
+          .ok());
+  auto p_finished = w.Finish();
+  ASSERT_TRUE(p_finished.ok());
+  FinishedPack p = std::move(*p_finished);
   ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, p.id.Hex()}, p.data).ok());
   CheckReport r = Check(true);
   EXPECT_TRUE(r.ok()) << Dump(r);

@@ -107,4 +107,43 @@ size_t Chunker::FindCut(ByteView data) const {
   return n;
 }
 
+size_t ChunkScanner::Scan(ByteView more) {
+  const ChunkerParams& params = chunker_.params_;
+  const uint64_t* const gear = chunker_.gear_.data();
+  const uint8_t* const p = more.data();
+  const size_t n = more.size();
+  size_t k = 0;
+  if (pos_ < params.min_size) {  // cut-point skipping: never hashed
+    const size_t skip = std::min(params.min_size - pos_, n);
+    k += skip;
+    pos_ += skip;
+  }
+  uint64_t h = hash_;
+  while (true) {
+    if (pos_ == params.max_size) {
+      pos_ = 0;
+      hash_ = 0;
+      return k;
+    }
+    if (k == n) break;
+    // Hash up to the next mask change (avg_size) or the forced cut (max_size).
+    const bool small = pos_ < params.avg_size;
+    const size_t boundary = small ? params.avg_size : params.max_size;
+    const size_t len = std::min(n - k, boundary - pos_);
+    const uint64_t mask = small ? chunker_.mask_small_ : chunker_.mask_large_;
+    for (size_t j = k; j < k + len; ++j) {
+      h = (h << 1) + gear[p[j]];
+      if ((h & mask) == 0) {
+        pos_ = 0;
+        hash_ = 0;
+        return j + 1;
+      }
+    }
+    k += len;
+    pos_ += len;
+  }
+  hash_ = h;
+  return kNoCut;
+}
+
 }  // namespace lifeboat

@@ -44,10 +44,39 @@ class Chunker {
   const ChunkerParams& params() const { return params_; }
 
  private:
+  friend class ChunkScanner;
   GearTable gear_;
   ChunkerParams params_;
   uint64_t mask_small_;  // used before avg_size: harder to match
   uint64_t mask_large_;  // used after avg_size: easier to match
+};
+
+// The incremental form of FindCut, for data that arrives in pieces (reads of
+// a file): Scan() is fed consecutive pieces of a stream and reports where the
+// current chunk ends; it finds exactly the cuts FindCut would. The caller
+// keeps the bytes; the scanner keeps only a position and the rolling hash.
+// Thread-safety: one scanner per stream; the Chunker must outlive it.
+class ChunkScanner {
+ public:
+  static constexpr size_t kNoCut = static_cast<size_t>(-1);
+
+  explicit ChunkScanner(const Chunker& chunker) : chunker_(chunker) {}
+
+  // Feeds the next bytes of the stream. If the current chunk ends within
+  // `more`, returns how many bytes of `more` belong to it (1..more.size())
+  // and starts a new chunk after them (the rest of `more` is NOT consumed:
+  // feed it again). Otherwise consumes all of `more` and returns kNoCut. At
+  // the end of the stream the bytes fed since the last cut form the last
+  // chunk.
+  size_t Scan(ByteView more);
+
+  // Bytes fed since the last cut.
+  size_t pending() const { return pos_; }
+
+ private:
+  const Chunker& chunker_;
+  size_t pos_ = 0;  // position in the current chunk
+  uint64_t hash_ = 0;
 };
 
 }  // namespace lifeboat

@@ -246,3 +246,66 @@ TEST(ChunkerTest, InputShorterThanMaxWithoutCut) {
 
 }  // namespace
 }  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+// Feeds `data` to a ChunkScanner in pieces of pseudo-random sizes up to
+// `max_piece` and returns the chunk lengths it finds (the last one at the end).
+std::vector<size_t> ScannerLengths(const Chunker& chunker, ByteView data, size_t max_piece,
+                                   uint64_t seed) {
+  ChunkScanner scanner(chunker);
+  std::vector<size_t> lengths;
+  size_t chunk_start = 0, pos = 0;
+  uint64_t state = seed;
+  while (pos < data.size()) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const size_t piece = std::min<size_t>(1 + (state >> 33) % max_piece, data.size() - pos);
+    size_t offset = 0;
+    while (offset < piece) {
+      const size_t cut = scanner.Scan(data.subspan(pos + offset, piece - offset));
+      if (cut == ChunkScanner::kNoCut) break;
+      offset += cut;
+      lengths.push_back(pos + offset - chunk_start);
+      chunk_start = pos + offset;
+      EXPECT_EQ(scanner.pending(), 0u);
+    }
+    pos += piece;
+  }
+  if (chunk_start < data.size()) {
+    EXPECT_EQ(scanner.pending(), data.size() - chunk_start);
+    lengths.push_back(data.size() - chunk_start);
+  }
+  return lengths;
+}
+
+TEST(ChunkScannerTest, FindsExactlyTheCutsOfFindCut) {
+  const ChunkerParams cases[] = {ChunkerParams{},  // the defaults
+                                 ChunkerParams{2048, 8192, 65536},
+                                 ChunkerParams{64, 64, 64},  // min = avg = max: fixed-size chunks
+                                 ChunkerParams{1, 64, 100},  // tiny minimum
+                                 ChunkerParams{4096, 4096, 8192}};
+  for (const ChunkerParams& p : cases) {
+    Chunker chunker(TestGear(), p);
+    for (uint64_t seed : {1, 2}) {
+      Bytes data = PseudoRandom(p.max_size > kMiB ? 24 * kMiB : 1 * kMiB + 17, seed);
+      const std::vector<size_t> want = ChunkLengths(chunker, data);
+      for (size_t max_piece : {size_t{1}, size_t{7}, size_t{4096}, size_t{300000}, 3 * kMiB}) {
+        if (max_piece == 1 && data.size() > 2 * kMiB) continue;  // too slow byte by byte
+        EXPECT_EQ(ScannerLengths(chunker, data, max_piece, seed), want)
+            << "min " << p.min_size << " avg " << p.avg_size << " max " << p.max_size
+            << " pieces up to " << max_piece;
+      }
+    }
+  }
+}
+
+TEST(ChunkScannerTest, AllZeroInputGivesMaxSizeChunks) {
+  ChunkerParams p{2048, 8192, 65536};
+  Chunker chunker(TestGear(), p);
+  Bytes zeros(5 * p.max_size + 10, 0);
+  EXPECT_EQ(ScannerLengths(chunker, zeros, 10000, 3), ChunkLengths(chunker, zeros));
+}
+
+}  // namespace
+}  // namespace lifeboat

@@ -20,6 +20,9 @@ class Aead {
 
   // Appends ciphertext || tag (plaintext.size() + 16 bytes) to *out.
   void Seal(ByteView nonce, ByteView aad, ByteView plaintext, Bytes* out) const;
+  // Writes ciphertext || tag (plaintext.size() + 16 bytes) to `out`, which
+  // may be plaintext.data() itself (in place) but must not otherwise overlap.
+  void SealInto(ByteView nonce, ByteView aad, ByteView plaintext, uint8_t* out) const;
 
   // Decrypts ciphertext || tag, appending the plaintext to *out. On failure
   // returns kCorrupt ("authentication failed") and leaves *out unchanged.

@@ -156,6 +156,23 @@ TEST(AeadTest, GcmSpecCase16) {
   EXPECT_EQ(Bytes(opened.begin() + 1, opened.end()), plain);
 }
 
+TEST(AeadTest, SealIntoInPlaceMatchesSeal) {
+  Aead aead(Key32::Random());
+  const Bytes nonce(12, 3);
+  const Bytes aad = {1, 2, 3};
+  Bytes plain(100000);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<uint8_t>(i * 7);
+  Bytes expected;
+  aead.Seal(nonce, aad, plain, &expected);
+  Bytes buffer = plain;
+  buffer.resize(plain.size() + Aead::kTagSize);
+  aead.SealInto(nonce, aad, ByteView(buffer).first(plain.size()), buffer.data());
+  EXPECT_EQ(buffer, expected);
+  Bytes opened;
+  ASSERT_TRUE(aead.Open(nonce, aad, buffer, &opened).ok());
+  EXPECT_EQ(opened, plain);
+}
+
 class AeadTamperTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -399,8 +399,10 @@ class Pruner {
   // ---------------------------------------------------------------- execute
 
   Status StorePack(std::unique_ptr<PackWriter>& writer) {
-    FinishedPack pack = writer->Finish();
+    auto finished = writer->Finish();
     writer.reset();
+    if (!finished.ok()) return finished.status().WithContext("unable to finish a repacked pack");
+    FinishedPack& pack = *finished;
     Status s = repo_.backend().Save({ObjectType::kPack, pack.id.Hex()}, pack.data);
     if (!s.ok()) return s.WithContext("unable to store repacked pack " + pack.id.Short());
     result_.packs_written++;
@@ -441,18 +443,17 @@ class Pruner {
               kCheckHint);
         }
         // Blobs that did not compress before are stored raw again.
-        Bytes compressed;
+        RawBuffer compressed;
         ByteView stored = *plain;
         format::Compression compression = format::Compression::kNone;
-        if (b.compression == format::Compression::kZstd && level > 0) {
-          ZstdCompress(*plain, level, &compressed);
-          if (!compressed.empty() && compressed.size() < plain->size() - plain->size() / 32) {
-            stored = compressed;
-            compression = format::Compression::kZstd;
-          }
+        if (b.compression == format::Compression::kZstd && level > 0 &&
+            CompressForStorage(*plain, level, &compressed)) {
+          stored = compressed.view();
+          compression = format::Compression::kZstd;
         }
         if (!writer) writer = std::make_unique<PackWriter>(repo_.keys());
-        writer->Add(b.type, b.id, compression, stored, static_cast<uint32_t>(plain->size()));
+        LB_RETURN_IF_ERROR(
+            writer->Add(b.type, b.id, compression, stored, static_cast<uint32_t>(plain->size())));
         if (writer->size() >= repo_.config().pack_size) LB_RETURN_IF_ERROR(StorePack(writer));
       }
     }

@@ -169,19 +169,28 @@ TEST_F(PruneTest, DuplicateBlobsAreReclaimed) {
   PackWriter dup(repo().keys());
   for (int i = 0; i < 3; ++i) {
     Bytes b = copy_of(blobs_b_.data[i]);
-    dup.Add(format::BlobType::kData, blobs_b_.data[i], format::Compression::kNone, b, b.size());
+    ASSERT_TRUE(
+        dup.Add(format::BlobType::kData, blobs_b_.data[i], format::Compression::kNone, b, b.size())
+            .ok());
   }
   PackWriter mixed(repo().keys());
   for (int i = 3; i < 5; ++i) {
     Bytes b = copy_of(blobs_b_.data[i]);
-    mixed.Add(format::BlobType::kData, blobs_b_.data[i], format::Compression::kNone, b, b.size());
+    ASSERT_TRUE(
+        mixed
+            .Add(format::BlobType::kData, blobs_b_.data[i], format::Compression::kNone, b, b.size())
+            .ok());
   }
   Bytes fresh_data = Pattern(4000, 77);
   Id fresh_id = repo().ComputeBlobId(fresh_data);
-  mixed.Add(format::BlobType::kData, fresh_id, format::Compression::kNone, fresh_data,
-            fresh_data.size());
+  ASSERT_TRUE(mixed
+                  .Add(format::BlobType::kData, fresh_id, format::Compression::kNone, fresh_data,
+                       fresh_data.size())
+                  .ok());
   for (PackWriter* w : {&dup, &mixed}) {
-    FinishedPack p = w->Finish();
+    auto p_finished = w->Finish();
+    ASSERT_TRUE(p_finished.ok());
+    FinishedPack p = std::move(*p_finished);
     ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, p.id.Hex()}, p.data).ok());
     extra.packs.push_back({p.id, p.salt, p.blobs});
   }
@@ -273,8 +282,12 @@ TEST_F(PruneTest, DryRunChangesNothing) {
   ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
   PackWriter w(repo().keys());
   Bytes b = Pattern(3000, 9);
-  w.Add(format::BlobType::kData, repo().ComputeBlobId(b), format::Compression::kNone, b, 3000);
-  FinishedPack orphan = w.Finish();
+  ASSERT_TRUE(
+      w.Add(format::BlobType::kData, repo().ComputeBlobId(b), format::Compression::kNone, b, 3000)
+          .ok());
+  auto orphan_finished = w.Finish();
+  ASSERT_TRUE(orphan_finished.ok());
+  FinishedPack orphan = std::move(*orphan_finished);
   ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, orphan.id.Hex()}, orphan.data).ok());
 
   auto before = AllObjects(mr_);
@@ -362,9 +375,12 @@ TEST_P(PruneCrashTest, StoppedAtEveryStepLeavesACleanRepository) {
     ASSERT_TRUE(mr.repo().RemoveSnapshot(*a).ok());
     PackWriter w(mr.repo().keys());
     Bytes orphan_data = Pattern(3000, 9);
-    w.Add(format::BlobType::kData, mr.repo().ComputeBlobId(orphan_data), format::Compression::kNone,
-          orphan_data, 3000);
-    FinishedPack orphan = w.Finish();
+    ASSERT_TRUE(w.Add(format::BlobType::kData, mr.repo().ComputeBlobId(orphan_data),
+                      format::Compression::kNone, orphan_data, 3000)
+                    .ok());
+    auto orphan_finished = w.Finish();
+    ASSERT_TRUE(orphan_finished.ok());
+    FinishedPack orphan = std::move(*orphan_finished);
     ASSERT_TRUE(mr.mem().Save({ObjectType::kPack, orphan.id.Hex()}, orphan.data).ok());
 
     FaultBackend fault(&mr.mem());

@@ -34,6 +34,33 @@ void ZstdCompress(ByteView data, int level, Bytes* out) {
   out->resize(ZSTD_isError(n) ? start : start + n);
 }
 
+bool CompressForStorage(ByteView data, int level, RawBuffer* out) {
+  constexpr size_t kProbeMinSize = 256 << 10;
+  constexpr size_t kSampleSize = 16 << 10;
+  constexpr size_t kSamples = 4;
+  if (data.size() < 64) return false;
+  ZSTD_CCtx* ctx = ThreadCCtx();
+  if (data.size() >= kProbeMinSize) {
+    thread_local RawBuffer probe;
+    probe.Reserve(ZSTD_compressBound(kSampleSize));
+    size_t total = 0;
+    for (size_t i = 0; i < kSamples; ++i) {
+      const size_t offset = (data.size() - kSampleSize) * i / (kSamples - 1);
+      const size_t n = ZSTD_compressCCtx(ctx, probe.data(), probe.capacity(), data.data() + offset,
+                                         kSampleSize, 1);
+      total += ZSTD_isError(n) ? kSampleSize : n;
+    }
+    if (total > kSamples * kSampleSize - kSamples * kSampleSize / 64) return false;
+  }
+  out->Clear();
+  const size_t bound = ZSTD_compressBound(data.size());
+  uint8_t* dst = out->Grow(bound);
+  const size_t n = ZSTD_compressCCtx(ctx, dst, bound, data.data(), data.size(), level);
+  if (ZSTD_isError(n)) return false;  // only for a too-small buffer, which bound rules out
+  out->Resize(n);
+  return n < data.size() - data.size() / 32;
+}
+
 Result<Bytes> ZstdDecompress(ByteView frame, size_t expected_size, size_t max_size) {
   unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (size == ZSTD_CONTENTSIZE_ERROR) return Corrupt("malformed zstd frame");

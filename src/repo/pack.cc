@@ -31,29 +31,62 @@ std::array<uint8_t, 33> BlobAad(format::BlobType type, const Id& id) {
 
 }  // namespace
 
+namespace {
+// A staged pack's bytes are written out in pieces of about this size: big
+// enough for few syscalls, small enough that open packs cost little memory.
+constexpr size_t kStagedWriteSize = 512 << 10;
+}  // namespace
+
 PackWriter::PackWriter(const Keyring& keys, size_t expected_size)
     : keys_(keys), salt_(RandomBytes(format::kSaltSize)), pack_key_(keys.PackKey(salt_)) {
-  data_.reserve(expected_size + (64 << 10));  // + room for the trailer
-  data_.insert(data_.end(), format::kPackMagic.begin(), format::kPackMagic.end());
-  data_.insert(data_.end(), salt_.begin(), salt_.end());
+  buffer_.Reserve(expected_size + (64 << 10));  // + room for the trailer
+  buffer_.Append(AsBytes(format::kPackMagic));
+  buffer_.Append(salt_);
+  size_ = buffer_.size();
 }
 
-void PackWriter::Add(format::BlobType type, const Id& id, format::Compression compression,
-                     ByteView stored, uint32_t raw_length) {
+PackWriter::PackWriter(const Keyring& keys, StagedFile file)
+    : keys_(keys),
+      salt_(RandomBytes(format::kSaltSize)),
+      pack_key_(keys.PackKey(salt_)),
+      file_(std::move(file)) {
+  buffer_.Reserve(kStagedWriteSize + (64 << 10));
+  buffer_.Append(AsBytes(format::kPackMagic));
+  buffer_.Append(salt_);
+  size_ = buffer_.size();
+}
+
+Result<std::unique_ptr<PackWriter>> PackWriter::Staged(const Keyring& keys,
+                                                       const std::string& staging_dir) {
+  LB_ASSIGN_OR_RETURN(StagedFile file, StagedFile::Create(staging_dir));
+  return std::unique_ptr<PackWriter>(new PackWriter(keys, std::move(file)));
+}
+
+Status PackWriter::FlushBuffer() {
+  hash_.Update(buffer_.view());
+  Status s = file_->Append(buffer_.view());
+  buffer_.Clear();
+  return s;
+}
+
+Status PackWriter::Add(format::BlobType type, const Id& id, format::Compression compression,
+                       ByteView stored, uint32_t raw_length) {
   PackedBlob entry;
   entry.type = type;
   entry.compression = compression;
   entry.id = id;
-  entry.offset = static_cast<uint32_t>(data_.size());
+  entry.offset = static_cast<uint32_t>(size_);
   entry.length = static_cast<uint32_t>(stored.size() + Aead::kTagSize);
   entry.raw_length = raw_length;
-  if (data_.capacity() < data_.size() + entry.length)  // only a blob larger than the pack
-    data_.reserve(data_.size() + entry.length + (64 << 10));
-  Aead(pack_key_).Seal(BlobNonce(entry.offset), BlobAad(type, id), stored, &data_);
+  Aead(pack_key_).SealInto(BlobNonce(entry.offset), BlobAad(type, id), stored,
+                           buffer_.Grow(entry.length));
+  size_ += entry.length;
   blobs_.push_back(entry);
+  if (file_ && buffer_.size() >= kStagedWriteSize) return FlushBuffer();
+  return Status::Ok();
 }
 
-FinishedPack PackWriter::Finish() {
+Result<FinishedPack> PackWriter::Finish() {
   Bytes trailer;
   ByteWriter w(&trailer);
   w.U32(static_cast<uint32_t>(blobs_.size()));
@@ -65,14 +98,26 @@ FinishedPack PackWriter::Finish() {
     w.U32(b.length);
     w.U32(b.raw_length);
   }
-  size_t before = data_.size();
-  Aead(pack_key_).Seal(TrailerNonce(), AsBytes(format::kPackTrailerAad), trailer, &data_);
-  ByteWriter footer(&data_);
-  footer.U32(static_cast<uint32_t>(data_.size() - before));
-  footer.Raw(format::kPackFooterMagic);
+  const size_t sealed_len = trailer.size() + Aead::kTagSize;
+  Aead(pack_key_).SealInto(TrailerNonce(), AsBytes(format::kPackTrailerAad), trailer,
+                           buffer_.Grow(sealed_len));
+  uint8_t footer[format::kPackFooterSize];
+  StoreLE32(footer, static_cast<uint32_t>(sealed_len));
+  std::copy(format::kPackFooterMagic.begin(), format::kPackFooterMagic.end(), footer + 4);
+  buffer_.Append(ByteView(footer, sizeof footer));
+  size_ += sealed_len + sizeof footer;
+
   FinishedPack out;
-  out.id = Sha256(data_);
-  out.data = std::move(data_);
+  out.size = size_;
+  if (file_) {
+    LB_RETURN_IF_ERROR(FlushBuffer());
+    out.staged = std::move(file_);
+    file_.reset();
+  } else {
+    hash_.Update(buffer_.view());
+    out.data.assign(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+  out.id = hash_.Finish();
   out.salt = std::move(salt_);
   out.blobs = std::move(blobs_);
   return out;
@@ -87,7 +132,8 @@ Result<Bytes> OpenPackedBlob(const Keyring& keys, ByteView pack_salt, const Pack
   Status s = Aead(keys.PackKey(pack_salt))
                  .Open(BlobNonce(entry.offset), BlobAad(entry.type, entry.id), sealed, &plain);
   if (!s.ok()) {
-    return Corrupt("blob " + entry.id.Short() + " failed authentication (damaged or tampered with)");
+    return Corrupt("blob " + entry.id.Short() +
+                   " failed authentication (damaged or tampered with)");
   }
   switch (entry.compression) {
     case format::Compression::kNone:
@@ -150,7 +196,8 @@ Result<PackLayout> ReadPackLayout(const Keyring& keys, ByteView header, ByteView
     b.compression = static_cast<format::Compression>(comp);
     b.id = Id::FromBytes(id);
     if (b.offset != next || b.length < Aead::kTagSize ||
-        uint64_t(b.offset) + b.length > layout.trailer_offset || b.raw_length > format::kMaxBlobSize)
+        uint64_t(b.offset) + b.length > layout.trailer_offset ||
+        b.raw_length > format::kMaxBlobSize)
       return Corrupt("pack trailer entry " + std::to_string(i) + " is out of range");
     next = uint64_t(b.offset) + b.length;
     layout.blobs.push_back(b);

@@ -1,14 +1,21 @@
 // Packs: many encrypted blobs in one immutable file, with an encrypted
 // trailer listing them (docs/FORMAT.md "Packs"). PackWriter builds one in
-// memory; the reading functions parse and authenticate untrusted bytes.
+// memory or in a staged file; the reading functions parse and authenticate
+// untrusted bytes.
 // Thread-safety: a PackWriter is used by one thread at a time; the free
 // functions are thread-safe.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "backend/staged_file.h"
 #include "base/id.h"
+#include "base/raw_buffer.h"
 #include "base/result.h"
+#include "crypto/hash.h"
 #include "repo/format.h"
 #include "repo/keyring.h"
 
@@ -25,33 +32,48 @@ struct PackedBlob {
 };
 
 struct FinishedPack {
-  Id id;      // SHA-256 of data: the pack's name
-  Bytes data;
+  Id id;  // SHA-256 of the pack's bytes: its name
+  uint64_t size = 0;
+  Bytes data;                        // the bytes, for a pack built in memory
+  std::optional<StagedFile> staged;  // or the file holding them
   Bytes salt;
   std::vector<PackedBlob> blobs;
 };
 
+// Builds one pack: seals blobs, hashes the bytes as they are produced and
+// either keeps them in memory or streams them to a staged file, so an open
+// pack costs a small write buffer rather than its full size.
 class PackWriter {
  public:
-  // `expected_size`: the pack size aimed at, reserved up front so appending
-  // never reallocates (and briefly doubles) the buffer.
+  // A pack built in memory (tests, prune, memory backends). `expected_size`:
+  // the pack size aimed at, reserved up front so appending never reallocates.
   explicit PackWriter(const Keyring& keys, size_t expected_size = format::kDefaultPackSize);
+  // A pack streamed to a new staged file in `staging_dir`.
+  static Result<std::unique_ptr<PackWriter>> Staged(const Keyring& keys,
+                                                    const std::string& staging_dir);
 
   // Appends one blob. `stored` is the plaintext as stored: zstd frame or raw.
-  void Add(format::BlobType type, const Id& id, format::Compression compression, ByteView stored,
-           uint32_t raw_length);
+  // Fails only when writing the staged file fails.
+  Status Add(format::BlobType type, const Id& id, format::Compression compression, ByteView stored,
+             uint32_t raw_length);
 
-  size_t size() const { return data_.size(); }
+  uint64_t size() const { return size_; }
   size_t blob_count() const { return blobs_.size(); }
 
   // Seals the trailer and returns the finished pack; the writer is spent.
-  FinishedPack Finish();
+  Result<FinishedPack> Finish();
 
  private:
+  PackWriter(const Keyring& keys, StagedFile file);
+  Status FlushBuffer();
+
   const Keyring& keys_;
   Bytes salt_;
   Key32 pack_key_;
-  Bytes data_;
+  std::optional<StagedFile> file_;  // set: bytes go to the file via buffer_
+  RawBuffer buffer_;                // bytes not yet written (all of them in memory mode)
+  Sha256Stream hash_;
+  uint64_t size_ = 0;
   std::vector<PackedBlob> blobs_;
 };
 

@@ -21,18 +21,21 @@ using json = nlohmann::json;
 // suffices for local storage; remote stores need parallel connections.
 constexpr int kLocalUploaderThreads = 1;
 constexpr int kRemoteUploaderThreads = 2;
-constexpr size_t kUploadQueuePacks = 1;  // finished packs waiting for an uploader
+// Finished packs waiting for an uploader: staged in files, so a queued pack
+// costs no memory (in memory mode it costs a pack each).
+constexpr size_t kUploadQueuePacks = 2;
 constexpr size_t kPacksPerIndexFile = 16;  // bounds what a killed backup loses
 constexpr int kObjectZstdLevel = 3;
 
 std::string EncodeConfig(const RepoConfig& c) {
-  json doc = {{"version", c.version},
-              {"id", c.id},
-              {"chunker", {{"min", c.chunker.min_size}, {"avg", c.chunker.avg_size},
-                           {"max", c.chunker.max_size}}},
-              {"compression_level", c.compression_level},
-              {"pack_size", c.pack_size},
-              {"created_ns", c.created_ns}};
+  json doc = {
+      {"version", c.version},
+      {"id", c.id},
+      {"chunker",
+       {{"min", c.chunker.min_size}, {"avg", c.chunker.avg_size}, {"max", c.chunker.max_size}}},
+      {"compression_level", c.compression_level},
+      {"pack_size", c.pack_size},
+      {"created_ns", c.created_ns}};
   return doc.dump();
 }
 
@@ -108,8 +111,8 @@ Repository::Repository(std::unique_ptr<Backend> backend, const Key32& master, Re
       keys_(std::make_unique<Keyring>(master)),
       config_(std::move(config)),
       current_key_id_(std::move(key_id)) {
-  chunker_ = std::make_unique<Chunker>(GearTableFromSeed(keys_->chunker_seed().View()),
-                                       config_.chunker);
+  chunker_ =
+      std::make_unique<Chunker>(GearTableFromSeed(keys_->chunker_seed().View()), config_.chunker);
 }
 
 Repository::~Repository() {
@@ -204,7 +207,18 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   return repo;
 }
 
+// Where packs are staged on their way to a backend without a staging
+// directory of its own (remote stores): $TMPDIR, else /tmp.
+std::string LocalTempDirectory() {
+  const char* tmp = std::getenv("TMPDIR");
+  if (tmp != nullptr && tmp[0] == '/') return tmp;
+  return "/tmp";
+}
+
 void Repository::StartUploader() {
+  staging_dir_ = backend_->StagingDir();
+  // Memory backends (tests) keep packs in memory; durable ones get files.
+  if (staging_dir_.empty() && backend_->Capabilities().durable) staging_dir_ = LocalTempDirectory();
   upload_queue_ = std::make_unique<BoundedQueue<FinishedPack>>(kUploadQueuePacks);
   max_writers_ = std::max<size_t>(2, std::thread::hardware_concurrency());
   int uploaders = backend_->Capabilities().local ? kLocalUploaderThreads : kRemoteUploaderThreads;
@@ -299,8 +313,8 @@ Result<Bytes> Repository::LoadBlob(format::BlobType type, const Id& id) {
     return NotFound(std::string(format::BlobTypeName(type)) + " blob " + id.Short() +
                     " is not in the index");
   }
-  auto sealed = backend_->Load({ObjectType::kPack, loc->pack_id.Hex()}, loc->blob.offset,
-                               loc->blob.length);
+  auto sealed =
+      backend_->Load({ObjectType::kPack, loc->pack_id.Hex()}, loc->blob.offset, loc->blob.length);
   if (!sealed.ok()) {
     return sealed.status().WithContext("unable to read blob " + id.Short() + " from pack " +
                                        loc->pack_id.Short());
@@ -326,21 +340,17 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
   }
   LB_RETURN_IF_ERROR(UploadError());
 
-  thread_local Bytes compressed;  // reused: blobs are compressed one at a time per thread
-  compressed.clear();
+  thread_local RawBuffer compressed;  // reused: blobs are compressed one at a time per thread
   format::Compression compression = format::Compression::kNone;
   ByteView stored = plaintext;
-  if (config_.compression_level > 0 && plaintext.size() >= 64) {
-    ZstdCompress(plaintext, config_.compression_level, &compressed);
-    // Keep the compressed form only if it saves at least ~3%.
-    if (!compressed.empty() && compressed.size() < plaintext.size() - plaintext.size() / 32) {
-      compression = format::Compression::kZstd;
-      stored = compressed;
-    }
+  if (config_.compression_level > 0 &&
+      CompressForStorage(plaintext, config_.compression_level, &compressed)) {
+    compression = format::Compression::kZstd;
+    stored = compressed.view();
   }
 
-  // At most max_writers_ packs are open at once: each may grow to pack_size
-  // bytes, so this bounds the memory of the write path.
+  // At most max_writers_ packs are open at once (each costs a write buffer,
+  // or its whole size when packs are built in memory).
   std::unique_ptr<PackWriter> writer;
   {
     std::unique_lock lock(writers_mu_);
@@ -352,27 +362,15 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
       ++open_writers_;
     }
   }
-  if (!writer) writer = std::make_unique<PackWriter>(*keys_, config_.pack_size);
-  // A blob that would push the pack past its size starts a new pack, so packs
-  // (and their buffers) stay within pack_size unless one blob is larger.
-  if (writer->blob_count() > 0 && writer->size() + stored.size() + 16 > config_.pack_size) {
-    Status finished = FinishPack(std::move(writer));
-    if (!finished.ok()) {
-      {
-        std::lock_guard lock(writers_mu_);
-        --open_writers_;
-      }
-      writers_cv_.notify_one();
-      return finished;
+  Status added = AddToPack(writer, type, id, compression, stored, plaintext.size());
+  if (!added.ok()) {
+    {
+      std::lock_guard lock(writers_mu_);
+      --open_writers_;
     }
-    writer = std::make_unique<PackWriter>(*keys_, config_.pack_size);
+    writers_cv_.notify_one();
+    return added;
   }
-  size_t before = writer->size();
-  writer->Add(type, id, compression, stored, static_cast<uint32_t>(plaintext.size()));
-  write_stats_.blobs_added++;
-  write_stats_.bytes_added += plaintext.size();
-  write_stats_.bytes_added_stored += writer->size() - before;
-
   if (writer->size() >= config_.pack_size) {
     Status finished = FinishPack(std::move(writer));
     {
@@ -391,9 +389,38 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
   return true;
 }
 
+Result<std::unique_ptr<PackWriter>> Repository::NewPackWriter() {
+  if (staging_dir_.empty()) return std::make_unique<PackWriter>(*keys_, config_.pack_size);
+  auto writer = PackWriter::Staged(*keys_, staging_dir_);
+  if (!writer.ok()) return writer.status().WithContext("unable to start a pack");
+  return writer;
+}
+
+Status Repository::AddToPack(std::unique_ptr<PackWriter>& writer, format::BlobType type,
+                             const Id& id, format::Compression compression, ByteView stored,
+                             size_t raw_length) {
+  if (!writer) {
+    LB_ASSIGN_OR_RETURN(writer, NewPackWriter());
+  }
+  // A blob that would push the pack past its size starts a new pack, so packs
+  // stay within pack_size unless one blob is larger.
+  if (writer->blob_count() > 0 && writer->size() + stored.size() + 16 > config_.pack_size) {
+    LB_RETURN_IF_ERROR(FinishPack(std::move(writer)));
+    LB_ASSIGN_OR_RETURN(writer, NewPackWriter());
+  }
+  const uint64_t before = writer->size();
+  LB_RETURN_IF_ERROR(writer->Add(type, id, compression, stored, static_cast<uint32_t>(raw_length)));
+  write_stats_.blobs_added++;
+  write_stats_.bytes_added += raw_length;
+  write_stats_.bytes_added_stored += writer->size() - before;
+  return Status::Ok();
+}
+
 Status Repository::FinishPack(std::unique_ptr<PackWriter> writer) {
-  FinishedPack pack = writer->Finish();
+  auto finished = writer->Finish();
   writer.reset();
+  if (!finished.ok()) return finished.status().WithContext("unable to finish a pack");
+  FinishedPack pack = std::move(*finished);
 
   {
     std::lock_guard lock(pending_mu_);
@@ -409,7 +436,9 @@ Status Repository::FinishPack(std::unique_ptr<PackWriter> writer) {
 
 void Repository::UploaderLoop() {
   while (auto pack = upload_queue_->Pop()) {
-    Status s = backend_->Save({ObjectType::kPack, pack->id.Hex()}, pack->data);
+    const ObjectName name{ObjectType::kPack, pack->id.Hex()};
+    Status s =
+        pack->staged ? backend_->SaveStaged(name, *pack->staged) : backend_->Save(name, pack->data);
     PackStored(std::move(*pack), s).IgnoreError();  // recorded in upload_error_
   }
 }
@@ -570,8 +599,9 @@ Result<std::vector<KeyEntry>> Repository::ListKeys() {
     out.push_back({o.name, std::move(*info), o.name == current_key_id_});
     return Status::Ok();
   }));
-  std::sort(out.begin(), out.end(),
-            [](const KeyEntry& a, const KeyEntry& b) { return a.info.created_ns < b.info.created_ns; });
+  std::sort(out.begin(), out.end(), [](const KeyEntry& a, const KeyEntry& b) {
+    return a.info.created_ns < b.info.created_ns;
+  });
   return out;
 }
 

@@ -151,6 +151,10 @@ class Repository {
   void StartUploader();
   void UploaderLoop();
   Status FlushIndexLocked(bool force);
+  Result<std::unique_ptr<PackWriter>> NewPackWriter();
+  // Adds a blob to `writer` (created if null), finishing it first if full.
+  Status AddToPack(std::unique_ptr<PackWriter>& writer, format::BlobType type, const Id& id,
+                   format::Compression compression, ByteView stored, size_t raw_length);
   Status FinishPack(std::unique_ptr<PackWriter> writer);
   // Records a pack's save outcome (and that its upload is over): indexes it,
   // or remembers the error.
@@ -175,6 +179,7 @@ class Repository {
   std::vector<std::unique_ptr<PackWriter>> idle_writers_;
   size_t open_writers_ = 0;  // idle + in use
   size_t max_writers_ = 2;
+  std::string staging_dir_;  // where packs are built; empty: in memory
   std::unique_ptr<BoundedQueue<FinishedPack>> upload_queue_;
   std::vector<std::thread> uploaders_;
   mutable std::mutex pending_mu_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "backend/fault_backend.h"
@@ -10,8 +11,6 @@
 #include "repo/lock.h"
 #include "repo/sealed_object.h"
 #include "repo/test_support.h"
-
-#include <nlohmann/json.hpp>
 
 namespace lifeboat {
 namespace {
@@ -36,7 +35,9 @@ class RepositoryTest : public ::testing::Test {
     BackendCapabilities Capabilities() const override { return m->Capabilities(); }
     Status Create() override { return m->Create(); }
     Status Save(const ObjectName& n, ByteView d) override { return m->Save(n, d); }
-    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override { return m->Load(n, o, l); }
+    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
+      return m->Load(n, o, l);
+    }
     Result<uint64_t> Stat(const ObjectName& n) override { return m->Stat(n); }
     Status Remove(const ObjectName& n) override { return m->Remove(n); }
     Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
@@ -125,10 +126,12 @@ TEST_F(RepositoryTest, FlippedByteInPackIsDetected) {
   ASSERT_TRUE(repo_->SaveBlob(format::BlobType::kData, id, data).ok());
   ASSERT_TRUE(repo_->Flush().ok());
   std::string pack_name;
-  ASSERT_TRUE(mem_->List(ObjectType::kPack, [&](const ObjectInfo& o) {
-                     pack_name = o.name;
-                     return Status::Ok();
-                   }).ok());
+  ASSERT_TRUE(mem_->List(ObjectType::kPack,
+                         [&](const ObjectInfo& o) {
+                           pack_name = o.name;
+                           return Status::Ok();
+                         })
+                  .ok());
   auto bytes = mem_->Load({ObjectType::kPack, pack_name});
   ASSERT_TRUE(bytes.ok());
   auto loc = repo_->index().Find(format::BlobType::kData, id);
@@ -143,9 +146,15 @@ TEST_F(RepositoryTest, FlippedByteInPackIsDetected) {
 TEST_F(RepositoryTest, PackLayoutRoundTrip) {
   PackWriter w(repo_->keys());
   Bytes a = Pattern(1000, 1), b = Pattern(2000, 2);
-  w.Add(format::BlobType::kData, repo_->ComputeBlobId(a), format::Compression::kNone, a, 1000);
-  w.Add(format::BlobType::kTree, repo_->ComputeBlobId(b), format::Compression::kNone, b, 2000);
-  FinishedPack p = w.Finish();
+  ASSERT_TRUE(
+      w.Add(format::BlobType::kData, repo_->ComputeBlobId(a), format::Compression::kNone, a, 1000)
+          .ok());
+  ASSERT_TRUE(
+      w.Add(format::BlobType::kTree, repo_->ComputeBlobId(b), format::Compression::kNone, b, 2000)
+          .ok());
+  auto p_finished = w.Finish();
+  ASSERT_TRUE(p_finished.ok());
+  FinishedPack p = std::move(*p_finished);
   EXPECT_EQ(p.id, Sha256(p.data));
   ByteView all(p.data);
   auto layout = ReadPackLayout(repo_->keys(), all.first(format::kPackHeaderSize), all, all.size());
@@ -171,7 +180,8 @@ TEST_F(RepositoryTest, IndexCodecRejectsGarbage) {
   IndexedPack p;
   p.id = Sha256(AsBytes("pack"));
   p.salt = Bytes(32, 1);
-  p.blobs.push_back({format::BlobType::kData, format::Compression::kZstd, Sha256(AsBytes("b")), 36, 100, 200});
+  p.blobs.push_back(
+      {format::BlobType::kData, format::Compression::kZstd, Sha256(AsBytes("b")), 36, 100, 200});
   f.packs.push_back(p);
   Bytes enc = EncodeIndex(f);
   auto dec = DecodeIndex(enc);
@@ -225,7 +235,8 @@ TEST_F(RepositoryTest, SnapshotsSaveListFind) {
   ASSERT_TRUE(mem_->Save({ObjectType::kSnapshot, ids[1].Hex()}, AsBytes("garbage")).ok());
   EXPECT_EQ(repo_->LoadSnapshot(ids[1]).status().code(), Code::kCorrupt);
   std::vector<std::string> bad;
-  auto listed = repo_->ListSnapshots([&](const std::string& n, const Status&) { bad.push_back(n); });
+  auto listed =
+      repo_->ListSnapshots([&](const std::string& n, const Status&) { bad.push_back(n); });
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 2u);
   EXPECT_EQ(bad.size(), 1u);
@@ -270,8 +281,11 @@ TEST_F(RepositoryTest, LocksConflict) {
 }
 
 TEST_F(RepositoryTest, StaleLockOfDeadProcessIsIgnored) {
-  nlohmann::json doc = {{"time_ns", NowNs()}, {"hostname", LocalHostname()}, {"username", "x"},
-                        {"pid", 999999999}, {"exclusive", true}};
+  nlohmann::json doc = {{"time_ns", NowNs()},
+                        {"hostname", LocalHostname()},
+                        {"username", "x"},
+                        {"pid", 999999999},
+                        {"exclusive", true}};
   ASSERT_TRUE(repo_->SaveObject(ObjectType::kLock, AsBytes(doc.dump())).ok());
   auto locks = ListLocks(*repo_);
   ASSERT_TRUE(locks.ok());
@@ -298,10 +312,12 @@ TEST_F(RepositoryTest, UnindexedPacksOfAKilledBackupAreAdopted) {
     }
   }  // "killed": no Flush
   size_t packs = 0;
-  ASSERT_TRUE(mem_->List(ObjectType::kPack, [&](const ObjectInfo&) {
-                     ++packs;
-                     return Status::Ok();
-                   }).ok());
+  ASSERT_TRUE(mem_->List(ObjectType::kPack,
+                         [&](const ObjectInfo&) {
+                           ++packs;
+                           return Status::Ok();
+                         })
+                  .ok());
   ASSERT_GT(packs, 0u);
   auto next = Repository::Open(Wrap(), "secret");
   ASSERT_TRUE(next.ok());
@@ -345,7 +361,8 @@ TEST_F(RepositoryTest, FlushIndexesEveryStoredPack) {
   auto fresh = Repository::Open(Wrap(), "secret");
   ASSERT_TRUE(fresh.ok());
   ASSERT_TRUE((*fresh)->LoadIndex().ok());
-  for (const Id& id : ids) EXPECT_TRUE((*fresh)->HasBlob(format::BlobType::kData, id)) << id.Short();
+  for (const Id& id : ids)
+    EXPECT_TRUE((*fresh)->HasBlob(format::BlobType::kData, id)) << id.Short();
 }
 
 TEST_F(RepositoryTest, FailedPackUploadIsReported) {
