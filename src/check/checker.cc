@@ -278,11 +278,12 @@ class Checker {
       if (uint64_t(b.offset) + b.length > all.size()) {
         problem = "lies beyond the end of the pack";
       } else {
-        auto plain =
-            OpenPackedBlob(repo_.keys(), record.pack.salt, b, all.subspan(b.offset, b.length));
-        if (!plain.ok()) {
-          problem = plain.status().message();
-        } else if (repo_.ComputeBlobId(*plain) != b.id) {
+        thread_local RawBuffer plain;  // reused: one blob at a time per worker
+        Status opened = OpenPackedBlobInto(repo_.keys(), record.pack.salt, b,
+                                           all.subspan(b.offset, b.length), &plain);
+        if (!opened.ok()) {
+          problem = opened.message();
+        } else if (repo_.ComputeBlobId(plain.view()) != b.id) {
           problem = "content does not match its id";
         }
       }

@@ -95,6 +95,18 @@ void Aead::SealInto(ByteView nonce, ByteView aad, ByteView plaintext, uint8_t* d
 }
 
 Status Aead::Open(ByteView nonce, ByteView aad, ByteView sealed, Bytes* out) const {
+  if (sealed.size() < kTagSize) {
+    return Corrupt("AES-256-GCM open: sealed data is " + std::to_string(sealed.size()) +
+                   " bytes, shorter than the 16-byte tag");
+  }
+  const size_t start = out->size();
+  out->resize(start + sealed.size() - kTagSize);
+  Status s = OpenInto(nonce, aad, sealed, out->data() + start);
+  if (!s.ok()) out->resize(start);
+  return s;
+}
+
+Status Aead::OpenInto(ByteView nonce, ByteView aad, ByteView sealed, uint8_t* dst) const {
   if (nonce.size() != kNonceSize) {
     return InvalidArgument("AES-256-GCM open: nonce is " + std::to_string(nonce.size()) +
                            " bytes, want 12");
@@ -104,24 +116,20 @@ Status Aead::Open(ByteView nonce, ByteView aad, ByteView sealed, Bytes* out) con
                    " bytes, shorter than the 16-byte tag");
   }
   const ByteView ciphertext = sealed.first(sealed.size() - kTagSize);
-  const ByteView tag = sealed.last(kTagSize);
+  // OpenSSL takes the expected tag through a non-const pointer: pass a copy.
+  uint8_t tag[kTagSize];
+  std::copy(sealed.end() - kTagSize, sealed.end(), tag);
   CipherCtxPtr ctx = StartGcm(key_, nonce, aad, Direction::kDecrypt);
   if (ctx == nullptr) return Internal("AES-256-GCM open: cannot set up OpenSSL cipher context");
-  // OpenSSL reads the expected tag through a non-const pointer but does not modify it.
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagSize,
-                          const_cast<uint8_t*>(tag.data())) != 1) {
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagSize, tag) != 1) {
     return Internal("AES-256-GCM open: cannot set tag");
   }
-  const size_t start = out->size();
-  out->resize(start + ciphertext.size());
-  uint8_t* dst = out->data() + start;
   int final_len = 0;
-  const bool ok =
-      CipherAll(ctx.get(), ciphertext, dst) && EVP_DecryptFinal_ex(ctx.get(), dst, &final_len) == 1;
+  const bool ok = CipherAll(ctx.get(), ciphertext, dst) &&
+                  EVP_DecryptFinal_ex(ctx.get(), dst + ciphertext.size(), &final_len) == 1;
   if (!ok) {
-    // Never hand out unauthenticated plaintext: wipe it and restore *out.
+    // Never hand out unauthenticated plaintext.
     OPENSSL_cleanse(dst, ciphertext.size());
-    out->resize(start);
     return Corrupt("authentication failed");
   }
   return Status::Ok();

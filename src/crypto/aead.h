@@ -27,6 +27,9 @@ class Aead {
   // Decrypts ciphertext || tag, appending the plaintext to *out. On failure
   // returns kCorrupt ("authentication failed") and leaves *out unchanged.
   Status Open(ByteView nonce, ByteView aad, ByteView sealed, Bytes* out) const;
+  // The same, writing sealed.size() - 16 bytes of plaintext to `out` (which
+  // may be sealed.data(): in place). On failure they are wiped.
+  Status OpenInto(ByteView nonce, ByteView aad, ByteView sealed, uint8_t* out) const;
 
  private:
   Key32 key_;

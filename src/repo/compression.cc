@@ -79,4 +79,23 @@ Result<Bytes> ZstdDecompress(ByteView frame, size_t expected_size, size_t max_si
   return out;
 }
 
+Status ZstdDecompressInto(ByteView frame, size_t size, RawBuffer* out) {
+  const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR) return Corrupt("malformed zstd frame");
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != size)
+    return Corrupt("zstd frame size does not match the recorded length");
+  out->Clear();
+  uint8_t* dst = out->Grow(size);
+  const size_t n = ZSTD_decompressDCtx(ThreadDCtx(), dst, size, frame.data(), frame.size());
+  if (ZSTD_isError(n)) {
+    out->Clear();
+    return Corrupt(std::string("zstd: ") + ZSTD_getErrorName(n));
+  }
+  if (n != size) {
+    out->Clear();
+    return Corrupt("zstd frame decompressed to an unexpected length");
+  }
+  return Status::Ok();
+}
+
 }  // namespace lifeboat

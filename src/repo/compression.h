@@ -24,5 +24,8 @@ bool CompressForStorage(ByteView data, int level, RawBuffer* out);
 // or if the content size is unknown / differs from `expected_size` (pass
 // SIZE_MAX when unknown: then at most `max_size` bytes are produced).
 Result<Bytes> ZstdDecompress(ByteView frame, size_t expected_size, size_t max_size);
+// Decompresses a frame that must hold exactly `size` bytes into *out
+// (replacing its contents). kCorrupt otherwise.
+Status ZstdDecompressInto(ByteView frame, size_t size, RawBuffer* out);
 
 }  // namespace lifeboat

@@ -123,30 +123,41 @@ Result<FinishedPack> PackWriter::Finish() {
   return out;
 }
 
-Result<Bytes> OpenPackedBlob(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
-                             ByteView sealed) {
+Status OpenPackedBlobInto(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
+                          ByteView sealed, RawBuffer* out) {
   if (sealed.size() != entry.length || entry.length < Aead::kTagSize)
     return Corrupt("blob " + entry.id.Short() + ": stored length does not match the index");
-  Bytes plain;
-  plain.reserve(entry.length);
+  const size_t stored_len = entry.length - Aead::kTagSize;
+  if (entry.compression != format::Compression::kNone &&
+      entry.compression != format::Compression::kZstd)
+    return Corrupt("blob " + entry.id.Short() + ": unknown compression");
+  if (entry.compression == format::Compression::kNone && stored_len != entry.raw_length)
+    return Corrupt("blob " + entry.id.Short() + ": length does not match the index");
+  if (entry.raw_length > format::kMaxBlobSize)
+    return Corrupt("blob " + entry.id.Short() + ": too large");
+  // Raw blobs are decrypted straight into `out`; compressed ones into a
+  // per-thread scratch buffer and then decompressed into `out`.
+  thread_local RawBuffer scratch;
+  RawBuffer* plain = entry.compression == format::Compression::kNone ? out : &scratch;
+  plain->Clear();
   Status s = Aead(keys.PackKey(pack_salt))
-                 .Open(BlobNonce(entry.offset), BlobAad(entry.type, entry.id), sealed, &plain);
+                 .OpenInto(BlobNonce(entry.offset), BlobAad(entry.type, entry.id), sealed,
+                           plain->Grow(stored_len));
   if (!s.ok()) {
+    plain->Clear();
     return Corrupt("blob " + entry.id.Short() +
                    " failed authentication (damaged or tampered with)");
   }
-  switch (entry.compression) {
-    case format::Compression::kNone:
-      if (plain.size() != entry.raw_length)
-        return Corrupt("blob " + entry.id.Short() + ": length does not match the index");
-      return plain;
-    case format::Compression::kZstd: {
-      auto out = ZstdDecompress(plain, entry.raw_length, format::kMaxBlobSize);
-      if (!out.ok()) return out.status().WithContext("blob " + entry.id.Short());
-      return out;
-    }
-  }
-  return Corrupt("blob " + entry.id.Short() + ": unknown compression");
+  if (entry.compression == format::Compression::kNone) return Status::Ok();
+  return ZstdDecompressInto(scratch.view(), entry.raw_length, out)
+      .WithContext("blob " + entry.id.Short());
+}
+
+Result<Bytes> OpenPackedBlob(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
+                             ByteView sealed) {
+  RawBuffer out;
+  LB_RETURN_IF_ERROR(OpenPackedBlobInto(keys, pack_salt, entry, sealed, &out));
+  return Bytes(out.data(), out.data() + out.size());
 }
 
 uint64_t PackTailSizeFor(size_t blob_count) {

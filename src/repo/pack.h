@@ -82,6 +82,10 @@ class PackWriter {
 // disagree with the entry.
 Result<Bytes> OpenPackedBlob(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
                              ByteView sealed);
+// The same into a reusable buffer (replacing its contents): no zero-filling,
+// no allocation once the buffer has grown.
+Status OpenPackedBlobInto(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
+                          ByteView sealed, RawBuffer* out);
 
 struct PackLayout {
   Bytes salt;
