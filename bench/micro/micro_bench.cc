@@ -3,8 +3,10 @@
 #include <benchmark/benchmark.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "chunker/chunker.h"
@@ -13,6 +15,8 @@
 #include "crypto/internal.h"
 #include "crypto/keys.h"
 #include "crypto/password_kdf.h"
+#include "repo/compression.h"
+#include "repo/index.h"
 
 namespace lifeboat {
 namespace {
@@ -87,6 +91,28 @@ void BM_Chunker(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.size()));
 }
 BENCHMARK(BM_Chunker)->Unit(benchmark::kMillisecond);
+
+// The incremental scanner the backup uses, fed 128 KiB reads.
+void BM_ChunkScanner(benchmark::State& state) {
+  const Bytes data = PseudoRandom(64 * kMiB, 1);
+  const Chunker chunker(GearTableFromSeed(Bytes(32, 1)), ChunkerParams{});
+  size_t chunks = 0;
+  for (auto _ : state) {
+    ChunkScanner scanner(chunker);
+    for (size_t pos = 0; pos < data.size(); pos += 128 * kKiB) {
+      ByteView piece = ByteView(data).subspan(pos, std::min(128 * kKiB, data.size() - pos));
+      while (!piece.empty()) {
+        const size_t cut = scanner.Scan(piece);
+        if (cut == ChunkScanner::kNoCut) break;
+        ++chunks;
+        piece = piece.subspan(cut);
+      }
+    }
+  }
+  state.counters["chunks"] = static_cast<double>(chunks);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.size()));
+}
+BENCHMARK(BM_ChunkScanner)->Unit(benchmark::kMillisecond);
 
 void BM_Sha256(benchmark::State& state) {
   const Bytes data = PseudoRandom(static_cast<size_t>(state.range(0)), 2);
@@ -173,6 +199,60 @@ void BM_ZstdCompress(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.size()));
 }
 BENCHMARK(BM_ZstdCompress)->ArgNames({"level", "random"})->ArgsProduct({{1, 3}, {0, 1}});
+
+// What the backup does per 1 MiB chunk: probe, then compress or store raw.
+// Arg: data kind (0 = text-like, 1 = random).
+void BM_CompressForStorage(benchmark::State& state) {
+  const bool random = state.range(0) != 0;
+  const Bytes data = random ? PseudoRandom(1 * kMiB, 6) : TextLike(1 * kMiB);
+  RawBuffer out;
+  bool compressed = false;
+  for (auto _ : state) {
+    compressed = CompressForStorage(data, 3, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::string(random ? "random" : "text") + (compressed ? " compressed" : " raw"));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.size()));
+}
+BENCHMARK(BM_CompressForStorage)->ArgName("random")->Arg(0)->Arg(1);
+
+// Index lookups in a master index of `n` blobs (hits and misses), the
+// per-chunk cost of deduplication. Reports lookups per second.
+void BM_IndexLookup(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const bool hit = state.range(1) != 0;
+  MasterIndex index;
+  std::vector<Id> ids;
+  IndexedPack pack;
+  for (size_t i = 0; i < n; ++i) {
+    Id id = Sha256(ByteView(reinterpret_cast<const uint8_t*>(&i), sizeof i));
+    PackedBlob b;
+    b.id = id;
+    b.offset = 8 + static_cast<uint32_t>(pack.blobs.size()) * 100;
+    b.length = 100;
+    b.raw_length = 84;
+    pack.blobs.push_back(b);
+    ids.push_back(id);
+    if (pack.blobs.size() == 1000 || i + 1 == n) {
+      pack.id = Sha256(id.View());
+      pack.salt = Bytes(32, 1);
+      index.AddPack(pack);
+      pack.blobs.clear();
+    }
+  }
+  if (!hit) {
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = Sha256(ids[i].View());
+  }
+  size_t found = 0, i = 0;
+  for (auto _ : state) {
+    found += index.Has(format::BlobType::kData, ids[i]) ? 1 : 0;
+    if (++i == ids.size()) i = 0;
+  }
+  benchmark::DoNotOptimize(found);
+  state.counters["index_MB"] = static_cast<double>(index.MemoryBytes()) / 1e6;
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_IndexLookup)->ArgNames({"blobs", "hit"})->ArgsProduct({{100000, 1000000}, {0, 1}});
 
 void BM_Argon2idDefault(benchmark::State& state) {
   const KdfParams params = NewKdfParams();
