@@ -30,6 +30,10 @@ int RunCli(int argc, char** argv) {
   GlobalOptions global;
   app.add_option("-r,--repo", global.repo, "repository location (LIFEBOAT_REPOSITORY)")
       ->envname("LIFEBOAT_REPOSITORY");
+  app.add_option("-o,--option", global.options,
+                 "storage setting KEY=VALUE, repeatable (s3.region=..., sftp.key=...)")
+      ->allow_extra_args(false)
+      ->type_name("KEY=VALUE");
   app.add_option("--password-file", global.password_file,
                  "read the password from a file (LIFEBOAT_PASSWORD_FILE)")
       ->envname("LIFEBOAT_PASSWORD_FILE");

@@ -19,11 +19,7 @@ void RegisterInit(CLI::App& app, GlobalOptions& global, CommandRunner* selected)
       ->check(CLI::Range(1, 1024));
   cmd->callback([&global, opts, selected] {
     *selected = [&global, opts]() -> int {
-      if (global.repo.empty()) {
-        return ReportError(global, Status(Code::kInvalidArgument, "no repository given",
-                                          "use --repo/-r or set LIFEBOAT_REPOSITORY"));
-      }
-      auto backend = OpenBackend(global.repo);
+      auto backend = OpenRepositoryStorage(global);
       if (!backend.ok()) return ReportError(global, backend.status());
       auto password = GetPassword(global, true, "enter password for new repository: ");
       if (!password.ok()) return ReportError(global, password.status());
@@ -31,7 +27,8 @@ void RegisterInit(CLI::App& app, GlobalOptions& global, CommandRunner* selected)
       init.compression_level = opts->compression;
       init.pack_size = opts->pack_size_mib << 20;
       auto repo = Repository::Init(std::move(*backend), *password, init);
-      if (!repo.ok()) return ReportError(global, repo.status().WithContext("unable to create repository"));
+      if (!repo.ok())
+        return ReportError(global, repo.status().WithContext("unable to create repository"));
       if (global.json) {
         PrintJson({{"message_type", "initialized"},
                    {"id", (*repo)->config().id},
@@ -39,9 +36,10 @@ void RegisterInit(CLI::App& app, GlobalOptions& global, CommandRunner* selected)
       } else {
         Say(global, "created lifeboat repository " + (*repo)->config().id.substr(0, 10) + " at " +
                         (*repo)->backend().Location());
-        Say(global, "\nPlease note that knowledge of your password is required to access\n"
-                    "the repository. Losing your password means that your data is\n"
-                    "irrecoverably lost.");
+        Say(global,
+            "\nPlease note that knowledge of your password is required to access\n"
+            "the repository. Losing your password means that your data is\n"
+            "irrecoverably lost.");
       }
       return kExitOk;
     };

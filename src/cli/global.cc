@@ -1,6 +1,7 @@
 #include "cli/global.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -12,9 +13,8 @@
 #include <ctime>
 #include <iostream>
 
-#include <fmt/format.h>
-
 #include "backend/backend.h"
+#include "storage/open_storage.h"
 
 namespace lifeboat {
 namespace {
@@ -133,12 +133,17 @@ Result<std::string> PromptPassword(std::string_view prompt, bool confirm) {
   return password;
 }
 
-Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global) {
+Result<std::unique_ptr<Backend>> OpenRepositoryStorage(const GlobalOptions& global) {
   if (global.repo.empty()) {
     return Status(Code::kInvalidArgument, "no repository given",
                   "use --repo/-r or set LIFEBOAT_REPOSITORY");
   }
-  LB_ASSIGN_OR_RETURN(auto backend, OpenBackend(global.repo));
+  LB_ASSIGN_OR_RETURN(StorageOptions options, ParseStorageOptions(global.options));
+  return OpenStorage(global.repo, options);
+}
+
+Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global) {
+  LB_ASSIGN_OR_RETURN(auto backend, OpenRepositoryStorage(global));
   LB_ASSIGN_OR_RETURN(std::string password, GetPassword(global, false));
   return Repository::Open(std::move(backend), password);
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,7 @@ inline constexpr int kExitIncomplete = 3;  // backup finished, some files unread
 
 struct GlobalOptions {
   std::string repo;              // --repo / -r / LIFEBOAT_REPOSITORY
+  std::vector<std::string> options;  // -o KEY=VALUE, for the storage (s3.*, sftp.*)
   std::string password_file;     // --password-file / LIFEBOAT_PASSWORD_FILE
   std::string password_command;  // --password-command / LIFEBOAT_PASSWORD_COMMAND
   bool json = false;
@@ -42,6 +44,9 @@ using CommandRegistrar = void (*)(CLI::App& app, GlobalOptions& global, CommandR
 // The password from (in order) --password-file, --password-command,
 // LIFEBOAT_PASSWORD, or a prompt on the terminal without echo (asked twice
 // when `confirm`). Never logged or put in error messages.
+// Opens the storage of global.repo with the -o settings.
+Result<std::unique_ptr<Backend>> OpenRepositoryStorage(const GlobalOptions& global);
+
 Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
                                 std::string_view prompt = "enter password for repository: ");
 

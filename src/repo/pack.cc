@@ -1,6 +1,8 @@
 #include "repo/pack.h"
 
 #include <algorithm>
+#include <mutex>
+#include <vector>
 
 #include "crypto/aead.h"
 #include "crypto/hash.h"
@@ -35,6 +37,36 @@ namespace {
 // A staged pack's bytes are written out in pieces of about this size: big
 // enough for few syscalls, small enough that open packs cost little memory.
 constexpr size_t kStagedWriteSize = 512 << 10;
+
+// Staged packs' write buffers are recycled across packs: fresh memory costs
+// a page fault per page, and on a VM that hands free memory back to its host
+// that is dearer than anything else per byte.
+class WriteBufferPool {
+ public:
+  RawBuffer Take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return RawBuffer(kStagedWriteSize + (64 << 10));
+    RawBuffer b = std::move(free_.back());
+    free_.pop_back();
+    b.Clear();
+    return b;
+  }
+  void Give(RawBuffer b) {
+    std::lock_guard lock(mu_);
+    if (free_.size() < kMaxFree && b.capacity() <= 2 * kStagedWriteSize)
+      free_.push_back(std::move(b));
+  }
+
+ private:
+  static constexpr size_t kMaxFree = 8;
+  std::mutex mu_;
+  std::vector<RawBuffer> free_;
+};
+
+WriteBufferPool& StagedBuffers() {
+  static WriteBufferPool* pool = new WriteBufferPool;  // never destroyed: used until exit
+  return *pool;
+}
 }  // namespace
 
 PackWriter::PackWriter(const Keyring& keys, size_t expected_size)
@@ -49,11 +81,15 @@ PackWriter::PackWriter(const Keyring& keys, StagedFile file)
     : keys_(keys),
       salt_(RandomBytes(format::kSaltSize)),
       pack_key_(keys.PackKey(salt_)),
-      file_(std::move(file)) {
-  buffer_.Reserve(kStagedWriteSize + (64 << 10));
+      file_(std::move(file)),
+      buffer_(StagedBuffers().Take()) {
   buffer_.Append(AsBytes(format::kPackMagic));
   buffer_.Append(salt_);
   size_ = buffer_.size();
+}
+
+PackWriter::~PackWriter() {
+  if (file_ || staged_) StagedBuffers().Give(std::move(buffer_));
 }
 
 Result<std::unique_ptr<PackWriter>> PackWriter::Staged(const Keyring& keys,
@@ -113,6 +149,7 @@ Result<FinishedPack> PackWriter::Finish() {
     LB_RETURN_IF_ERROR(FlushBuffer());
     out.staged = std::move(file_);
     file_.reset();
+    staged_ = true;
   } else {
     hash_.Update(buffer_.view());
     out.data.assign(buffer_.data(), buffer_.data() + buffer_.size());

@@ -51,6 +51,9 @@ class PackWriter {
   // A pack streamed to a new staged file in `staging_dir`.
   static Result<std::unique_ptr<PackWriter>> Staged(const Keyring& keys,
                                                     const std::string& staging_dir);
+  ~PackWriter();
+  PackWriter(const PackWriter&) = delete;
+  PackWriter& operator=(const PackWriter&) = delete;
 
   // Appends one blob. `stored` is the plaintext as stored: zstd frame or raw.
   // Fails only when writing the staged file fails.
@@ -71,6 +74,7 @@ class PackWriter {
   Bytes salt_;
   Key32 pack_key_;
   std::optional<StagedFile> file_;  // set: bytes go to the file via buffer_
+  bool staged_ = false;             // a staged pack (its buffer goes back to the pool)
   RawBuffer buffer_;                // bytes not yet written (all of them in memory mode)
   Sha256Stream hash_;
   uint64_t size_ = 0;
