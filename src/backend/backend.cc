@@ -39,6 +39,10 @@ Status Backend::SaveStaged(const ObjectName& name, StagedFile& file) {
   return saved;
 }
 
+Result<std::optional<int64_t>> Backend::RetainUntil(const ObjectName&) {
+  return std::optional<int64_t>();
+}
+
 std::string ObjectName::ToString() const {
   if (type == ObjectType::kConfig) return "config";
   return std::string(ObjectTypeName(type)) + "/" + name;
@@ -84,6 +88,9 @@ class SharedBackend final : public Backend {
   Status Remove(const ObjectName& name) override { return inner_->Remove(name); }
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override {
     return inner_->List(type, fn);
+  }
+  Result<std::optional<int64_t>> RetainUntil(const ObjectName& name) override {
+    return inner_->RetainUntil(name);
   }
 
  private:

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct ObjectInfo {
 struct BackendCapabilities {
   bool durable = true;  // survives process exit (false for memory)
   bool local = true;    // cheap listing and ranged reads
+  // Objects may be under a retention lock (S3 Object Lock) that refuses their
+  // removal until a date: ask RetainUntil before removing anything.
+  bool object_lock = false;
 };
 
 class Backend {
@@ -75,6 +79,12 @@ class Backend {
   // Stores the staged file's contents as `name`, with Save's guarantees. The
   // default maps the file and calls Save. The file is spent afterwards.
   virtual Status SaveStaged(const ObjectName& name, StagedFile& file);
+
+  // Until when (unix seconds) `name` is protected from removal by a
+  // retention lock, or nullopt when it is not locked. Only meaningful when
+  // Capabilities().object_lock; the default reports no lock. kNotFound for a
+  // missing object.
+  virtual Result<std::optional<int64_t>> RetainUntil(const ObjectName& name);
 };
 
 // Checks that `name` is safe to store under every backend: for kConfig the name

@@ -41,6 +41,16 @@ int RunCli(int argc, char** argv) {
                  "run a command and read the password from its output "
                  "(LIFEBOAT_PASSWORD_COMMAND)")
       ->envname("LIFEBOAT_PASSWORD_COMMAND");
+  app.add_flag("--append-only", global.append_only,
+               "never remove or overwrite repository data; forget and prune refuse "
+               "(LIFEBOAT_APPEND_ONLY=1)")
+      ->envname("LIFEBOAT_APPEND_ONLY");
+  app.add_flag("--no-cache", global.no_cache,
+               "do not use the local metadata cache for a remote repository");
+  app.add_option("--cache-dir", global.cache_dir,
+                 "where the metadata cache lives (LIFEBOAT_CACHE_DIR; default "
+                 "$XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat)")
+      ->envname("LIFEBOAT_CACHE_DIR");
   app.add_flag("--json", global.json, "machine-readable output");
   app.add_flag("-q,--quiet", global.quiet, "print only errors");
   app.add_flag("-v,--verbose", global.verbose, "more output (repeatable)");

@@ -2,6 +2,9 @@
 // lifeboat prune (reclaim the space of data no snapshot references).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -33,7 +36,24 @@ Result<double> ParseMaxUnused(const std::string& text) {
   }
 }
 
+// "2026-12-01 10:00:00 UTC" for unix seconds (retention dates are UTC).
+std::string FormatUtcSeconds(int64_t seconds) {
+  time_t t = static_cast<time_t>(seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) {
+  if (Status s = RefuseInAppendOnlyMode(global, "prune"); !s.ok()) return ReportError(global, s);
   auto fraction = ParseMaxUnused(o.max_unused);
   if (!fraction.ok()) return ReportError(global, fraction.status());
   Status loaded = repo.LoadIndex();
@@ -58,7 +78,13 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
                {"bytes_to_free", p.bytes_to_free},
                {"bytes_freed", result->bytes_freed},
                {"packs_deleted", result->packs_deleted},
-               {"packs_written", result->packs_written}});
+               {"packs_written", result->packs_written},
+               {"packs_locked", p.packs_locked},
+               {"bytes_locked", p.bytes_locked},
+               {"index_files_locked", p.index_files_locked},
+               {"locked_until", p.locked_until > 0
+                                    ? nlohmann::json(FormatUtcSeconds(p.locked_until))
+                                    : nlohmann::json(nullptr)}});
     return kExitOk;
   }
   Say(global, fmt::format("used:    {} blobs, {}", p.blobs_used, FormatBytes(p.bytes_used)));
@@ -67,6 +93,18 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
                           "{} unreferenced packs",
                           p.packs_delete, p.packs_repack, FormatBytes(p.bytes_repack),
                           p.packs_unreferenced));
+  if (p.packs_locked > 0) {
+    Say(global, fmt::format("{} packs ({}) are under S3 Object Lock until {} at the latest and "
+                            "were kept; run prune again after that date to reclaim them",
+                            p.packs_locked, FormatBytes(p.bytes_locked),
+                            FormatUtcSeconds(p.locked_until)));
+  }
+  // Locked index files matter only when they held something back.
+  if (p.index_files_locked > 0 && (p.packs_locked > 0 || !p.nothing_to_do())) {
+    Say(global, fmt::format("{} old index files are under S3 Object Lock and were kept, with "
+                            "every pack they list",
+                            p.index_files_locked));
+  }
   if (o.dry_run) {
     Say(global, fmt::format("dry run: would free about {}", FormatBytes(p.bytes_to_free)));
   } else if (p.nothing_to_do()) {
@@ -90,7 +128,43 @@ struct ForgetOpts {
   PruneOpts prune_opts;
 };
 
+enum class Removal { kRemoved, kLocked, kRefused };
+
+// Removes one snapshot file unless the backend holds it under a retention
+// lock (kept, said so: expected with Object Lock, not an error) or refuses
+// the removal (kept, said so; the caller fails at the end). Other errors
+// abort.
+Result<Removal> RemoveUnlessLocked(const GlobalOptions& global, Repository& repo, const Id& id,
+                                   nlohmann::json* kept) {
+  const ObjectName name{ObjectType::kSnapshot, id.Hex()};
+  auto keep = [&](Removal why, const std::string& message) {
+    if (why == Removal::kRefused) {
+      ReportItem(global, "error", "error", "snapshot " + id.Short(), message);
+    } else {
+      Say(global, "kept " + id.Short() + ": " + message);
+    }
+    kept->push_back({{"id", id.Hex()}, {"reason", message}});
+    return why;
+  };
+  if (repo.backend().Capabilities().object_lock) {
+    // Ask first: on a versioned bucket a DELETE of a locked object "succeeds"
+    // by hiding it behind a delete marker.
+    auto until = repo.backend().RetainUntil(name);
+    if (!until.ok()) return until.status().WithContext("unable to remove snapshot " + id.Short());
+    if (*until && **until > NowSeconds()) {
+      return keep(Removal::kLocked, "under S3 Object Lock until " + FormatUtcSeconds(**until));
+    }
+  }
+  Status s = repo.RemoveSnapshot(id);
+  if (s.code() == Code::kPermissionDenied) {
+    return keep(Removal::kRefused, "the storage refused to remove it: " + s.message());
+  }
+  if (!s.ok()) return s.WithContext("unable to remove snapshot " + id.Short());
+  return Removal::kRemoved;
+}
+
 int RunForget(const GlobalOptions& global, const ForgetOpts& o) {
+  if (Status s = RefuseInAppendOnlyMode(global, "forget"); !s.ok()) return ReportError(global, s);
   RetentionPolicy policy;
   policy.last = o.last;
   policy.hourly = o.hourly;
@@ -177,11 +251,36 @@ int RunForget(const GlobalOptions& global, const ForgetOpts& o) {
       Say(global, fmt::format("\ndry run: would remove {} snapshot(s)", to_remove.size()));
       return kExitOk;
     }
+    size_t removed = 0, locked = 0, refused = 0;
+    nlohmann::json kept = nlohmann::json::array();
     for (const Id& id : to_remove) {
-      Status s = repo.RemoveSnapshot(id);
-      if (!s.ok()) return ReportError(global, s.WithContext("unable to remove snapshot " + id.Short()));
+      auto r = RemoveUnlessLocked(global, repo, id, &kept);
+      if (!r.ok()) return ReportError(global, r.status());
+      removed += *r == Removal::kRemoved;
+      locked += *r == Removal::kLocked;
+      refused += *r == Removal::kRefused;
     }
-    Say(global, fmt::format("\nremoved {} snapshot(s)", to_remove.size()));
+    Say(global, fmt::format("\nremoved {} snapshot(s)", removed));
+    if (locked > 0) {
+      Say(global, fmt::format("kept {} snapshot(s) the storage holds under S3 Object Lock; forget "
+                              "them again after their retention ends",
+                              locked));
+    }
+    if (global.json) {
+      PrintJson({{"message_type", "forget_summary"},
+                 {"removed", removed},
+                 {"kept_locked", locked},
+                 {"refused", refused},
+                 {"kept", kept}});
+    }
+    if (refused > 0) {
+      return ReportError(
+          global, Status(Code::kPermissionDenied,
+                         fmt::format("{} snapshot(s) could not be removed: the storage refused",
+                                     refused),
+                         "an append-only server or a retention lock keeps them; forget from an "
+                         "account allowed to delete"));
+    }
   }
   if (o.prune) {
     Say(global, "\npruning");
@@ -218,6 +317,9 @@ void RegisterForget(CLI::App& app, GlobalOptions& global, CommandRunner* selecte
   prune->add_flag("-n,--dry-run", p->dry_run, "only show what would be done");
   prune->callback([&global, p, selected] {
     *selected = [&global, p]() -> int {
+      if (Status s = RefuseInAppendOnlyMode(global, "prune"); !s.ok()) {
+        return ReportError(global, s);
+      }
       auto repo = OpenRepository(global);
       if (!repo.ok()) return ReportError(global, repo.status());
       return RunPrune(global, **repo, *p);

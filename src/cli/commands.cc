@@ -4,7 +4,8 @@ namespace lifeboat {
 
 std::vector<CommandRegistrar> AllCommands() {
   return {RegisterInit,  RegisterBackup, RegisterSnapshots, RegisterInspect, RegisterRestore,
-          RegisterCheck, RegisterForget, RegisterKey,       RegisterUnlock};
+          RegisterCheck, RegisterForget, RegisterKey,       RegisterUnlock, RegisterCopy,
+          RegisterStatus};
 }
 
 }  // namespace lifeboat

@@ -18,6 +18,8 @@ void RegisterInspect(CLI::App&, GlobalOptions&, CommandRunner*);  // ls, diff, s
 void RegisterRestore(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterCheck(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterForget(CLI::App&, GlobalOptions&, CommandRunner*);  // forget, prune
+void RegisterCopy(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterStatus(CLI::App&, GlobalOptions&, CommandRunner*);  // status --rule 3-2-1
 
 std::vector<CommandRegistrar> AllCommands();
 

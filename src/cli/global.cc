@@ -11,9 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
+#include "backend/append_only_backend.h"
 #include "backend/backend.h"
+#include "cache/caching_backend.h"
+#include "cache/repository_pack_classifier.h"
 #include "storage/open_storage.h"
 
 namespace lifeboat {
@@ -133,19 +137,62 @@ Result<std::string> PromptPassword(std::string_view prompt, bool confirm) {
   return password;
 }
 
-Result<std::unique_ptr<Backend>> OpenRepositoryStorage(const GlobalOptions& global) {
-  if (global.repo.empty()) {
+Result<std::unique_ptr<Backend>> OpenStorageAt(const GlobalOptions& global,
+                                               const std::string& repo) {
+  if (repo.empty()) {
     return Status(Code::kInvalidArgument, "no repository given",
                   "use --repo/-r or set LIFEBOAT_REPOSITORY");
   }
   LB_ASSIGN_OR_RETURN(StorageOptions options, ParseStorageOptions(global.options));
-  return OpenStorage(global.repo, options);
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, OpenStorage(repo, options));
+  if (global.append_only) backend = std::make_unique<AppendOnlyBackend>(std::move(backend));
+  return backend;
+}
+
+Result<std::unique_ptr<Backend>> OpenRepositoryStorage(const GlobalOptions& global) {
+  return OpenStorageAt(global, global.repo);
+}
+
+std::string DefaultMediaFor(const std::string& repo) {
+  return repo.rfind("s3:", 0) == 0 ? "object" : "disk";
+}
+
+Status RefuseInAppendOnlyMode(const GlobalOptions& global, std::string_view command) {
+  if (!global.append_only) return Status::Ok();
+  return Status(Code::kPermissionDenied,
+                "'" + std::string(command) + "' removes data and is refused in append-only mode",
+                "run it from a trusted machine without --append-only / LIFEBOAT_APPEND_ONLY");
+}
+
+// Wraps remote storage in the metadata cache (local storage gains nothing
+// from it). A cache that cannot be set up is skipped with a warning: it only
+// saves downloads.
+static std::unique_ptr<Backend> WithCache(const GlobalOptions& global,
+                                          std::unique_ptr<Backend> backend) {
+  if (global.no_cache || backend->Capabilities().local) return backend;
+  std::string root = global.cache_dir;
+  if (!root.empty() && root[0] != '/') {
+    std::error_code ec;
+    root = std::filesystem::absolute(root, ec).string();
+  }
+  if (root.empty()) root = DefaultCacheRoot();
+  if (root.empty()) return backend;  // no HOME: nowhere sensible to cache
+  const std::string dir = CacheDirFor(root, backend->Location());
+  auto cache = CachingBackend::Open(std::move(backend), dir);
+  if (cache.ok()) return std::move(*cache);
+  if (!global.quiet && !global.json) {
+    std::cerr << "warning: metadata cache disabled: " << cache.status().message() << "\n";
+  }
+  return backend;  // Open leaves it with us when it fails
 }
 
 Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global) {
   LB_ASSIGN_OR_RETURN(auto backend, OpenRepositoryStorage(global));
+  backend = WithCache(global, std::move(backend));
   LB_ASSIGN_OR_RETURN(std::string password, GetPassword(global, false));
-  return Repository::Open(std::move(backend), password);
+  LB_ASSIGN_OR_RETURN(auto repo, Repository::Open(std::move(backend), password));
+  AttachCache(*repo);  // the cache may keep tree packs (no-op without a cache)
+  return repo;
 }
 
 int ReportError(const GlobalOptions& global, const Status& status) {

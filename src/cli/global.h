@@ -29,6 +29,14 @@ struct GlobalOptions {
   std::vector<std::string> options;  // -o KEY=VALUE, for the storage (s3.*, sftp.*)
   std::string password_file;     // --password-file / LIFEBOAT_PASSWORD_FILE
   std::string password_command;  // --password-command / LIFEBOAT_PASSWORD_COMMAND
+  // --append-only / LIFEBOAT_APPEND_ONLY=1: the storage is wrapped in an
+  // AppendOnlyBackend; forget and prune refuse to run.
+  bool append_only = false;
+  // The local metadata cache for remote repositories (src/cache):
+  // --no-cache turns it off; --cache-dir / LIFEBOAT_CACHE_DIR moves it from
+  // $XDG_CACHE_HOME/lifeboat (~/.cache/lifeboat).
+  bool no_cache = false;
+  std::string cache_dir;
   bool json = false;
   bool quiet = false;
   int verbose = 0;
@@ -44,8 +52,19 @@ using CommandRegistrar = void (*)(CLI::App& app, GlobalOptions& global, CommandR
 // The password from (in order) --password-file, --password-command,
 // LIFEBOAT_PASSWORD, or a prompt on the terminal without echo (asked twice
 // when `confirm`). Never logged or put in error messages.
-// Opens the storage of global.repo with the -o settings.
+// Opens the storage of global.repo with the -o settings (wrapped in an
+// AppendOnlyBackend with --append-only).
 Result<std::unique_ptr<Backend>> OpenRepositoryStorage(const GlobalOptions& global);
+// The same for another location (lifeboat status --repo A --repo B).
+Result<std::unique_ptr<Backend>> OpenStorageAt(const GlobalOptions& global,
+                                               const std::string& repo);
+
+// The media kind assumed for a location whose config does not name one:
+// "object" for s3: locations, "disk" otherwise (local paths, sftp).
+std::string DefaultMediaFor(const std::string& repo);
+
+// kPermissionDenied naming `command` when --append-only is in effect.
+Status RefuseInAppendOnlyMode(const GlobalOptions& global, std::string_view command);
 
 Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
                                 std::string_view prompt = "enter password for repository: ");

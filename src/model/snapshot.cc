@@ -168,6 +168,7 @@ Result<Snapshot> DecodeSnapshotJson(const Json& doc) {
   LB_RETURN_IF_ERROR(GetId(doc, "tree", true, tree));
   snap.tree = *tree;
   LB_RETURN_IF_ERROR(GetId(doc, "parent", false, snap.parent));
+  LB_RETURN_IF_ERROR(GetId(doc, "original", false, snap.original));
   LB_RETURN_IF_ERROR(GetString(doc, "hostname", false, snap.hostname));
   LB_RETURN_IF_ERROR(GetString(doc, "username", false, snap.username));
   LB_RETURN_IF_ERROR(GetU32(doc, "uid", snap.uid));
@@ -226,6 +227,7 @@ std::string EncodeSnapshot(const Snapshot& snapshot) {
   doc["time"] = FormatTimeRfc3339(snapshot.time_ns);
   doc["tree"] = snapshot.tree.Hex();
   if (snapshot.parent) doc["parent"] = snapshot.parent->Hex();
+  if (snapshot.original) doc["original"] = snapshot.original->Hex();
   doc["kind"] = std::string(BackupKindName(snapshot.kind));
   doc["source"] = snapshot.source;
   doc["hostname"] = snapshot.hostname;

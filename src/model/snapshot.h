@@ -38,6 +38,7 @@ struct Snapshot {
   std::vector<std::string> tags;
   Id tree;                         // root tree blob
   std::optional<Id> parent;        // snapshot this one was compared against
+  std::optional<Id> original;      // for a copy (lifeboat copy): the source snapshot's id
   BackupKind kind = BackupKind::kIncremental;
   std::string source = "files";    // source kind: files, stdin, ... (postgres later)
   std::string program_version;

@@ -1,6 +1,7 @@
 #include "prune/prune.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -65,6 +66,7 @@ class Pruner {
     LB_RETURN_IF_ERROR(ListPacks());
     LB_RETURN_IF_ERROR(MarkUsed());
     Assign();
+    LB_RETURN_IF_ERROR(FindLocked());
     Plan();
     PrunePlan& plan = result_.plan;
     Log("repository: " + std::to_string(plan.packs_total) + " packs, " +
@@ -77,6 +79,11 @@ class Pruner {
         " bytes to copy), delete " + std::to_string(plan.packs_delete) + " unused and " +
         std::to_string(plan.packs_unreferenced) + " unreferenced; frees up to " +
         std::to_string(plan.bytes_to_free) + " bytes");
+    if (plan.packs_locked > 0 || (plan.index_files_locked > 0 && !plan.nothing_to_do())) {
+      Log(std::to_string(plan.packs_locked) + " packs and " +
+          std::to_string(plan.index_files_locked) +
+          " index files are under a retention lock (Object Lock) and are kept");
+    }
     if (options_.dry_run) {
       Log("dry run: nothing changed");
       return std::move(result_);
@@ -120,7 +127,9 @@ class Pruner {
       }
       old_index_ids_.push_back(*id);
       for (const Id& old : file->supersedes) superseded.insert(old);
+      std::vector<Id>& listed = index_packs_[*id];
       for (IndexedPack& pack : file->packs) {
+        listed.push_back(pack.id);
         if (pack_numbers_.count(pack.id)) continue;  // listed twice: one record
         pack_numbers_[pack.id] = static_cast<uint32_t>(packs_.size());
         PackState state;
@@ -128,7 +137,7 @@ class Pruner {
         packs_.push_back(std::move(state));
       }
     }
-    for (const Id& id : old_index_ids_) result_.plan.index_files_superseded += superseded.count(id);
+    superseded_ = std::move(superseded);
     Log("loaded " + std::to_string(index_names_.size()) + " index files listing " +
         std::to_string(packs_.size()) + " packs");
     return Status::Ok();
@@ -309,6 +318,79 @@ class Pruner {
     }
   }
 
+  // Until when `name` is locked (unix seconds), or 0 when it can be removed.
+  Result<int64_t> LockedUntil(const ObjectName& name, int64_t now) {
+    auto until = repo_.backend().RetainUntil(name);
+    if (!until.ok()) {
+      if (until.status().code() == Code::kNotFound) return int64_t{0};
+      return until.status().WithContext("unable to read the retention of " + name.ToString());
+    }
+    if (!*until || **until <= now) return int64_t{0};
+    return **until;
+  }
+
+  // With Object Lock, pins every pack prune could remove that is locked, and
+  // every pack listed by a locked index file (that file stays, so its packs
+  // must too). Only objects that could be removed are asked about.
+  Status FindLocked() {
+    if (!repo_.backend().Capabilities().object_lock) {
+      for (const Id& id : old_index_ids_) {
+        result_.plan.index_files_superseded += superseded_.count(id);
+      }
+      return Status::Ok();
+    }
+    PrunePlan& plan = result_.plan;
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    for (const Id& id : old_index_ids_) {
+      LB_ASSIGN_OR_RETURN(int64_t until, LockedUntil({ObjectType::kIndex, id.Hex()}, now));
+      if (until == 0) {
+        plan.index_files_superseded += superseded_.count(id);
+        continue;
+      }
+      locked_index_.insert(id);
+      plan.index_files_locked++;
+      plan.locked_until = std::max(plan.locked_until, until);
+      for (const Id& pack : index_packs_[id]) {
+        auto it = pack_numbers_.find(pack);
+        if (it != pack_numbers_.end()) pinned_.insert(it->second);
+      }
+    }
+    uint64_t asked = 0;
+    for (uint32_t p = 0; p < packs_.size(); ++p) {
+      if (missing_.count(p) || pinned_.count(p)) continue;
+      CountPack(p);
+      if (packs_[p].unused_blobs == 0) continue;  // kept whatever happens
+      ++asked;
+      LB_ASSIGN_OR_RETURN(int64_t until,
+                          LockedUntil({ObjectType::kPack, packs_[p].pack.id.Hex()}, now));
+      if (until == 0) continue;
+      pinned_.insert(p);
+      plan.locked_until = std::max(plan.locked_until, until);
+    }
+    std::vector<std::string> unreferenced;
+    for (const std::string& name : plan.unreferenced_packs) {
+      ++asked;
+      LB_ASSIGN_OR_RETURN(int64_t until, LockedUntil({ObjectType::kPack, name}, now));
+      if (until == 0) {
+        unreferenced.push_back(name);
+        continue;
+      }
+      plan.locked_until = std::max(plan.locked_until, until);
+      plan.packs_locked++;
+      auto size = repo_.backend().Stat({ObjectType::kPack, name});
+      uint64_t bytes = size.ok() ? *size : 0;
+      plan.bytes_locked += bytes;
+      plan.packs_unreferenced--;
+      plan.bytes_unreferenced -= std::min(plan.bytes_unreferenced, bytes);
+    }
+    plan.unreferenced_packs = std::move(unreferenced);
+    Log("object lock: asked the retention of " + std::to_string(asked) + " packs and " +
+        std::to_string(old_index_ids_.size()) + " index files");
+    return Status::Ok();
+  }
+
   void Plan() {
     PrunePlan& plan = result_.plan;
     std::vector<uint32_t> candidates;
@@ -322,6 +404,14 @@ class Pruner {
       for (uint32_t e = 0; e < pack.pack.blobs.size(); ++e) {
         const PackedBlob& b = pack.pack.blobs[e];
         if (used_.count({b.type, b.id}) && !IsAssigned(p, e)) plan.blobs_duplicate++;
+      }
+      if (pinned_.count(p)) {
+        // Locked: stays as it is, whatever it holds.
+        if (pack.unused_blobs > 0) {
+          plan.packs_locked++;
+          plan.bytes_locked += pack.size;
+        }
+        continue;
       }
       if (pack.used_blobs == 0) {
         pack.action = Action::kDelete;
@@ -494,6 +584,7 @@ class Pruner {
 
   Status DeleteOldIndexFiles() {
     for (const Id& id : old_index_ids_) {
+      if (locked_index_.count(id)) continue;  // superseded, removed by a later prune
       Status s = repo_.backend().Remove({ObjectType::kIndex, id.Hex()});
       if (!s.ok() && s.code() != Code::kNotFound) {
         return s.WithContext("unable to delete old index/" + id.Hex() +
@@ -536,6 +627,10 @@ class Pruner {
   std::vector<PackState> packs_;  // every pack listed in the index
   std::unordered_map<Id, uint32_t> pack_numbers_;
   std::unordered_set<uint32_t> missing_;                     // listed packs not in the backend
+  std::unordered_set<Id> superseded_;                        // named by some index's supersedes
+  std::unordered_map<Id, std::vector<Id>> index_packs_;      // index file → the packs it lists
+  std::unordered_set<Id> locked_index_;                      // old index files under a lock
+  std::unordered_set<uint32_t> pinned_;                      // locked packs: never removed
   std::unordered_map<BlobKey, Copies, BlobKeyHash> copies_;  // blobs in present packs
   std::unordered_set<BlobKey, BlobKeyHash> used_;
   std::unordered_map<BlobKey, Copy, BlobKeyHash> assigned_;  // the copy kept of each used blob

@@ -20,6 +20,13 @@
 // index file in a pack that exists; what is left over (extra packs, old index
 // files) is removed by the next prune.
 //
+// Object Lock: when the backend reports Capabilities().object_lock, prune asks
+// RetainUntil for every pack it would delete or repack and for every old
+// index file it would delete. A locked object is never removed: a locked pack
+// is kept as it is (not repacked), and a locked index file is kept together
+// with every pack it lists (so the union of all index files never names a
+// pack that is gone). PrunePlan reports what was kept and until when.
+//
 // Prune takes the repository's exclusive lock itself and fails with kLocked
 // (as RepoLock::Acquire reports it) while a backup or another prune holds a
 // lock. It refuses (kCorrupt, nothing changed) when an index file, a snapshot
@@ -77,6 +84,12 @@ struct PrunePlan {
   uint64_t bytes_unused_after = 0;  // unused bytes left in kept packs
   uint64_t bytes_unreferenced = 0;  // size of the unreferenced packs
   uint64_t bytes_to_free = 0;       // sizes of all packs to delete (before the repacked copies)
+
+  // Kept because the backend holds them under a retention lock (Object Lock).
+  uint64_t packs_locked = 0;        // packs that would have been deleted or repacked
+  uint64_t bytes_locked = 0;        // their size
+  uint64_t index_files_locked = 0;  // old index files that could not be deleted
+  int64_t locked_until = 0;         // latest retain-until of those (unix seconds)
 
   std::vector<Id> delete_packs;                 // indexed packs with no used blob
   std::vector<Id> repack_packs;                 // indexed packs to rewrite

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
 #include <set>
 
 #include "check/checker.h"
@@ -435,6 +437,193 @@ INSTANTIATE_TEST_SUITE_P(Faults, PruneCrashTest,
                            return info.param == FaultBackend::Op::kRemove ? std::string("Remove")
                                                                           : std::string("Save");
                          });
+
+
+// ---------------------------------------------------------------- Object Lock
+//
+// Neither test S3 server implements Object Lock, so this mock stands in for a
+// bucket with it: objects named in `locked` report a retain-until date and
+// refuse removal (as S3 does with 403) until then.
+class LockingBackend final : public Backend {
+ public:
+  explicit LockingBackend(Backend* inner, bool capability = true)
+      : inner_(inner), capability_(capability) {}
+  std::string Location() const override { return "locking"; }
+  BackendCapabilities Capabilities() const override {
+    BackendCapabilities c = inner_->Capabilities();
+    c.object_lock = capability_;
+    return c;
+  }
+  Status Create() override { return inner_->Create(); }
+  Status Save(const ObjectName& n, ByteView d) override { return inner_->Save(n, d); }
+  Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
+    return inner_->Load(n, o, l);
+  }
+  Result<uint64_t> Stat(const ObjectName& n) override { return inner_->Stat(n); }
+  Status Remove(const ObjectName& n) override {
+    auto it = locked.find(n.ToString());
+    if (it != locked.end() && it->second > Now()) {
+      return Status(Code::kPermissionDenied, n.ToString() + " is under Object Lock");
+    }
+    return inner_->Remove(n);
+  }
+  Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->List(t, fn);
+  }
+  Result<std::optional<int64_t>> RetainUntil(const ObjectName& n) override {
+    ++retain_calls;
+    LB_RETURN_IF_ERROR(inner_->Stat(n).status());
+    auto it = locked.find(n.ToString());
+    if (it == locked.end()) return std::optional<int64_t>();
+    return std::optional<int64_t>(it->second);
+  }
+
+  static int64_t Now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  std::map<std::string, int64_t> locked;  // "data/NAME" → retain-until (unix seconds)
+  int retain_calls = 0;
+
+ private:
+  Backend* inner_;
+  bool capability_;
+};
+
+// Lends a backend to a Repository (which owns its backend), forwarding
+// everything including RetainUntil (FaultBackend does not forward it).
+class Borrowed final : public Backend {
+ public:
+  explicit Borrowed(Backend* inner) : inner_(inner) {}
+  std::string Location() const override { return inner_->Location(); }
+  BackendCapabilities Capabilities() const override { return inner_->Capabilities(); }
+  Status Create() override { return inner_->Create(); }
+  Status Save(const ObjectName& n, ByteView d) override { return inner_->Save(n, d); }
+  Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
+    return inner_->Load(n, o, l);
+  }
+  Result<uint64_t> Stat(const ObjectName& n) override { return inner_->Stat(n); }
+  Status Remove(const ObjectName& n) override { return inner_->Remove(n); }
+  Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->List(t, fn);
+  }
+  Result<std::optional<int64_t>> RetainUntil(const ObjectName& n) override {
+    return inner_->RetainUntil(n);
+  }
+
+ private:
+  Backend* inner_;
+};
+
+class PruneObjectLockTest : public PruneTest {
+ protected:
+  // Prunes through `locking` on a freshly opened repository.
+  Result<PruneResult> PruneThrough(LockingBackend& locking, std::vector<std::string>* log) {
+    auto repo = Repository::Open(std::make_unique<Borrowed>(&locking), "secret");
+    if (!repo.ok()) return repo.status();
+    LB_RETURN_IF_ERROR((*repo)->LoadIndex());
+    return Prune(**repo, {}, [&](std::string_view l) { log->emplace_back(l); });
+  }
+  void LockAll(LockingBackend& locking, ObjectType type, int64_t until) {
+    for (const std::string& name : mr_.Names(type)) {
+      locking.locked[ObjectName{type, name}.ToString()] = until;
+    }
+  }
+  static bool Mentions(const std::vector<std::string>& log, std::string_view what) {
+    for (const std::string& l : log)
+      if (l.find(what) != std::string::npos) return true;
+    return false;
+  }
+};
+
+TEST_F(PruneObjectLockTest, LockedPacksAreNeitherDeletedNorRepacked) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  LockingBackend locking(&mr_.mem());
+  const int64_t until = LockingBackend::Now() + 86400;
+  LockAll(locking, ObjectType::kPack, until);
+  const auto packs_before = mr_.Names(ObjectType::kPack);
+  std::vector<std::string> log;
+  auto r = PruneThrough(locking, &log);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GE(r->plan.packs_locked, 3u);  // 2 to delete + 1 to repack without the lock
+  EXPECT_GT(r->plan.bytes_locked, 0u);
+  EXPECT_EQ(r->plan.locked_until, until);
+  EXPECT_EQ(r->plan.packs_delete, 0u);
+  EXPECT_EQ(r->plan.packs_repack, 0u);
+  EXPECT_EQ(r->packs_deleted, 0u);
+  EXPECT_GT(locking.retain_calls, 0);
+  EXPECT_TRUE(Mentions(log, "retention lock")) << "log does not say why packs were kept";
+  auto packs_after = mr_.Names(ObjectType::kPack);
+  EXPECT_EQ(std::set<std::string>(packs_after.begin(), packs_after.end()),
+            std::set<std::string>(packs_before.begin(), packs_before.end()));
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_b_);
+
+  // Once the locks have expired, the next prune reclaims the space.
+  LockAll(locking, ObjectType::kPack, LockingBackend::Now() - 1);
+  log.clear();
+  auto again = PruneThrough(locking, &log);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->plan.packs_locked, 0u);
+  EXPECT_GE(again->packs_deleted, 3u);
+  check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_b_);
+}
+
+TEST_F(PruneObjectLockTest, LockedIndexFilesStayWithEveryPackTheyList) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  LockingBackend locking(&mr_.mem());
+  LockAll(locking, ObjectType::kIndex, LockingBackend::Now() + 3600);
+  const auto index_before = mr_.Names(ObjectType::kIndex);
+  const auto packs_before = mr_.Names(ObjectType::kPack);
+  std::vector<std::string> log;
+  auto r = PruneThrough(locking, &log);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->plan.index_files_locked, index_before.size());
+  EXPECT_EQ(r->index_files_deleted, 0u);
+  EXPECT_EQ(r->packs_deleted, 0u);
+  for (const std::string& name : index_before) {
+    EXPECT_TRUE(mr_.mem().Stat({ObjectType::kIndex, name}).ok()) << "locked index/" << name;
+  }
+  EXPECT_EQ(mr_.Names(ObjectType::kPack).size(), packs_before.size());
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_b_);
+}
+
+TEST_F(PruneObjectLockTest, LocksAreNotAskedWithoutTheCapability) {
+  TwoSnapshots();
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+  LockingBackend plain(&mr_.mem(), /*capability=*/false);
+  std::vector<std::string> log;
+  auto r = PruneThrough(plain, &log);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(plain.retain_calls, 0);
+  EXPECT_GE(r->packs_deleted, 3u);
+  ExpectAllLoad(blobs_b_);
+}
+
+TEST_F(PruneObjectLockTest, UnlockedUnreferencedPacksGoLockedOnesStay) {
+  TwoSnapshots();
+  // Two packs that no index lists (as left by a killed backup).
+  ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, "aa01"}, Bytes(100, 1)).ok());
+  ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, "aa02"}, Bytes(100, 2)).ok());
+  LockingBackend locking(&mr_.mem());
+  locking.locked["data/aa01"] = LockingBackend::Now() + 3600;
+  std::vector<std::string> log;
+  auto r = PruneThrough(locking, &log);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->plan.packs_unreferenced, 1u);
+  EXPECT_EQ(r->plan.packs_locked, 1u);
+  EXPECT_TRUE(mr_.mem().Stat({ObjectType::kPack, "aa01"}).ok());
+  EXPECT_EQ(mr_.mem().Stat({ObjectType::kPack, "aa02"}).status().code(), Code::kNotFound);
+}
 
 }  // namespace
 }  // namespace lifeboat

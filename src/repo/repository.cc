@@ -25,6 +25,9 @@ constexpr int kRemoteUploaderThreads = 2;
 // costs no memory (in memory mode it costs a pack each).
 constexpr size_t kUploadQueuePacks = 2;
 constexpr size_t kPacksPerIndexFile = 16;  // bounds what a killed backup loses
+// Tree packs stay small: a cache holds them whole and an incremental backup
+// reads a few of them, not a data pack's worth.
+constexpr uint64_t kTreePackSize = 4ull << 20;
 constexpr int kObjectZstdLevel = 3;
 
 std::string EncodeConfig(const RepoConfig& c) {
@@ -35,7 +38,9 @@ std::string EncodeConfig(const RepoConfig& c) {
        {{"min", c.chunker.min_size}, {"avg", c.chunker.avg_size}, {"max", c.chunker.max_size}}},
       {"compression_level", c.compression_level},
       {"pack_size", c.pack_size},
-      {"created_ns", c.created_ns}};
+      {"created_ns", c.created_ns},
+      {"site", c.site}};
+  if (!c.media.empty()) doc["media"] = c.media;
   return doc.dump();
 }
 
@@ -56,6 +61,11 @@ Result<RepoConfig> DecodeConfig(std::string_view text) {
     c.compression_level = doc.at("compression_level").get<int>();
     c.pack_size = doc.at("pack_size").get<uint64_t>();
     c.created_ns = doc.value("created_ns", int64_t{0});
+    // Absent in configs written before they existed.
+    c.media = doc.value("media", std::string());
+    c.site = doc.value("site", std::string("onsite"));
+    if ((!c.media.empty() && !ValidateRepoMedia(c.media).ok()) || !ValidateRepoSite(c.site).ok())
+      return Corrupt("repository config has an invalid media or site");
     const auto& ch = c.chunker;
     if (ch.min_size < 64 || ch.min_size > ch.avg_size || ch.avg_size > ch.max_size ||
         ch.max_size > format::kMaxBlobSize || (ch.avg_size & (ch.avg_size - 1)) != 0 ||
@@ -68,6 +78,29 @@ Result<RepoConfig> DecodeConfig(std::string_view text) {
   }
 }
 
+}  // namespace
+
+Status ValidateRepoMedia(std::string_view media) {
+  for (std::string_view known : {"disk", "object", "tape", "cold"}) {
+    if (media == known) return Status::Ok();
+  }
+  return InvalidArgument("unknown media '" + std::string(media) +
+                         "': use disk, object, tape or cold");
+}
+
+Status ValidateRepoSite(std::string_view site) {
+  bool ok = !site.empty() && site.size() <= 64;
+  for (char c : site) {
+    ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                c == '_' || c == '-' || c == '.');
+  }
+  if (ok) return Status::Ok();
+  return InvalidArgument("invalid site name '" + std::string(site.substr(0, 64)) +
+                         "': 1..64 letters, digits, '_', '-' or '.'");
+}
+
+namespace {
+
 Status ValidateInit(const InitOptions& o) {
   const auto& ch = o.chunker;
   if (ch.min_size < 64 || ch.min_size > ch.avg_size || ch.avg_size > ch.max_size ||
@@ -77,6 +110,8 @@ Status ValidateInit(const InitOptions& o) {
     return InvalidArgument("pack size out of range");
   if (o.compression_level < 0 || o.compression_level > 22)
     return InvalidArgument("compression level must be between 0 and 22");
+  if (!o.media.empty()) LB_RETURN_IF_ERROR(ValidateRepoMedia(o.media));
+  LB_RETURN_IF_ERROR(ValidateRepoSite(o.site));
   return Status::Ok();
 }
 
@@ -138,7 +173,9 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> ba
   config.compression_level = options.compression_level;
   config.pack_size = options.pack_size;
   config.created_ns = NowNs();
-  Key32 master = Key32::Random();
+  config.media = options.media;
+  config.site = options.site;
+  Key32 master = options.master_key ? *options.master_key : Key32::Random();
 
   KeyFileInfo info;
   info.created_ns = config.created_ns;
@@ -349,6 +386,18 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
     stored = compressed.view();
   }
 
+  // Trees go to one dedicated pack (finished at kTreePackSize or by Flush):
+  // trees are few and small next to data, so one writer keeps up.
+  if (type == format::BlobType::kTree) {
+    std::lock_guard lock(tree_writer_mu_);
+    LB_RETURN_IF_ERROR(
+        AddToPack(tree_writer_, TreePackLimit(), type, id, compression, stored, plaintext.size()));
+    if (tree_writer_->size() >= TreePackLimit()) {
+      LB_RETURN_IF_ERROR(FinishPack(std::move(tree_writer_)));
+    }
+    return true;
+  }
+
   // At most max_writers_ packs are open at once (each costs a write buffer,
   // or its whole size when packs are built in memory).
   std::unique_ptr<PackWriter> writer;
@@ -362,7 +411,8 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
       ++open_writers_;
     }
   }
-  Status added = AddToPack(writer, type, id, compression, stored, plaintext.size());
+  Status added =
+      AddToPack(writer, config_.pack_size, type, id, compression, stored, plaintext.size());
   if (!added.ok()) {
     {
       std::lock_guard lock(writers_mu_);
@@ -389,24 +439,26 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
   return true;
 }
 
-Result<std::unique_ptr<PackWriter>> Repository::NewPackWriter() {
-  if (staging_dir_.empty()) return std::make_unique<PackWriter>(*keys_, config_.pack_size);
+uint64_t Repository::TreePackLimit() const { return std::min(config_.pack_size, kTreePackSize); }
+
+Result<std::unique_ptr<PackWriter>> Repository::NewPackWriter(uint64_t pack_limit) {
+  if (staging_dir_.empty()) return std::make_unique<PackWriter>(*keys_, pack_limit);
   auto writer = PackWriter::Staged(*keys_, staging_dir_);
   if (!writer.ok()) return writer.status().WithContext("unable to start a pack");
   return writer;
 }
 
-Status Repository::AddToPack(std::unique_ptr<PackWriter>& writer, format::BlobType type,
-                             const Id& id, format::Compression compression, ByteView stored,
-                             size_t raw_length) {
+Status Repository::AddToPack(std::unique_ptr<PackWriter>& writer, uint64_t pack_limit,
+                             format::BlobType type, const Id& id, format::Compression compression,
+                             ByteView stored, size_t raw_length) {
   if (!writer) {
-    LB_ASSIGN_OR_RETURN(writer, NewPackWriter());
+    LB_ASSIGN_OR_RETURN(writer, NewPackWriter(pack_limit));
   }
   // A blob that would push the pack past its size starts a new pack, so packs
-  // stay within pack_size unless one blob is larger.
-  if (writer->blob_count() > 0 && writer->size() + stored.size() + 16 > config_.pack_size) {
+  // stay within pack_limit unless one blob is larger.
+  if (writer->blob_count() > 0 && writer->size() + stored.size() + 16 > pack_limit) {
     LB_RETURN_IF_ERROR(FinishPack(std::move(writer)));
-    LB_ASSIGN_OR_RETURN(writer, NewPackWriter());
+    LB_ASSIGN_OR_RETURN(writer, NewPackWriter(pack_limit));
   }
   const uint64_t before = writer->size();
   LB_RETURN_IF_ERROR(writer->Add(type, id, compression, stored, static_cast<uint32_t>(raw_length)));
@@ -495,6 +547,10 @@ Status Repository::Flush() {
     open_writers_ -= writers.size();
   }
   writers_cv_.notify_all();
+  {
+    std::lock_guard lock(tree_writer_mu_);
+    if (tree_writer_) writers.push_back(std::move(tree_writer_));
+  }
   for (auto& w : writers) {
     if (w->blob_count() > 0) LB_RETURN_IF_ERROR(FinishPack(std::move(w)));
   }

@@ -5,8 +5,8 @@
 // in blobs, trees and snapshots; only this module touches the Backend.
 //
 // Write path: SaveBlob compresses and encrypts in the calling thread (so
-// callers parallelise it), appends to one of several open packs, and hands
-// full packs to an uploader thread. Index files are written only after the
+// callers parallelise it), appends to one of several open packs (tree blobs
+// to a pack of their own), and hands full packs to an uploader thread. Index files are written only after the
 // packs they describe are stored, and Flush() returns only when everything
 // saved so far is durable and indexed — the order that makes a killed backup
 // harmless (docs/FORMAT.md "Crash safety").
@@ -45,13 +45,29 @@ struct RepoConfig {
   int compression_level = 3;  // zstd level for blobs; 0 = store raw
   uint64_t pack_size = format::kDefaultPackSize;
   int64_t created_ns = 0;
+  // Where the repository lives, for the 3-2-1 rule (lifeboat status): the
+  // kind of media ("disk", "object", "tape", "cold"; empty: not recorded, as
+  // in configs written before these fields — readers then assume "object"
+  // for s3: locations and "disk" otherwise) and a site name ("onsite" unless
+  // told; any other name counts as off-site).
+  std::string media;
+  std::string site = "onsite";
 };
+
+// Checks a media kind / site name as stored in the config (kInvalidArgument).
+Status ValidateRepoMedia(std::string_view media);
+Status ValidateRepoSite(std::string_view site);
 
 struct InitOptions {
   ChunkerParams chunker;
   int compression_level = 3;
   uint64_t pack_size = format::kDefaultPackSize;
   std::optional<KdfParams> kdf;  // default: NewKdfParams()
+  std::string media;             // RepoConfig::media ("" = not recorded)
+  std::string site = "onsite";   // RepoConfig::site
+  // Adopt this master key instead of a random one (init --from-repo): blob
+  // ids and chunk boundaries then equal those of the repository it came from.
+  std::optional<Key32> master_key;
 };
 
 struct KeyEntry {
@@ -151,10 +167,13 @@ class Repository {
   void StartUploader();
   void UploaderLoop();
   Status FlushIndexLocked(bool force);
-  Result<std::unique_ptr<PackWriter>> NewPackWriter();
-  // Adds a blob to `writer` (created if null), finishing it first if full.
-  Status AddToPack(std::unique_ptr<PackWriter>& writer, format::BlobType type, const Id& id,
-                   format::Compression compression, ByteView stored, size_t raw_length);
+  Result<std::unique_ptr<PackWriter>> NewPackWriter(uint64_t pack_limit);
+  // Adds a blob to `writer` (created if null), finishing it first if the blob
+  // would take it past `pack_limit` bytes.
+  Status AddToPack(std::unique_ptr<PackWriter>& writer, uint64_t pack_limit, format::BlobType type,
+                   const Id& id, format::Compression compression, ByteView stored,
+                   size_t raw_length);
+  uint64_t TreePackLimit() const;
   Status FinishPack(std::unique_ptr<PackWriter> writer);
   // Records a pack's save outcome (and that its upload is over): indexes it,
   // or remembers the error.
@@ -179,6 +198,10 @@ class Repository {
   std::vector<std::unique_ptr<PackWriter>> idle_writers_;
   size_t open_writers_ = 0;  // idle + in use
   size_t max_writers_ = 2;
+  // Tree blobs go to packs of their own (docs/FORMAT.md "Tree packs"), so a
+  // cache can hold every tree by holding these small packs.
+  std::mutex tree_writer_mu_;
+  std::unique_ptr<PackWriter> tree_writer_;
   std::string staging_dir_;  // where packs are built; empty: in memory
   std::unique_ptr<BoundedQueue<FinishedPack>> upload_queue_;
   std::vector<std::thread> uploaders_;

@@ -66,7 +66,12 @@ class S3Backend final : public Backend {
   explicit S3Backend(Config config);
 
   std::string Location() const override { return config_.url.ToString(); }
-  BackendCapabilities Capabilities() const override { return {.durable = true, .local = false}; }
+  // object_lock: when s3.object-lock-mode is set (writes carry a retention).
+  BackendCapabilities Capabilities() const override {
+    return {.durable = true,
+            .local = false,
+            .object_lock = config_.options.lock_mode != ObjectLockMode::kNone};
+  }
 
   Status Create() override;
   Status Save(const ObjectName& name, ByteView data) override;
@@ -79,7 +84,7 @@ class S3Backend final : public Backend {
   // x-amz-object-lock-retain-until-date), nullopt when it has none, so prune
   // can skip locked objects. kNotFound for a missing object, kCorrupt for a
   // malformed date.
-  Result<std::optional<int64_t>> RetainUntil(const ObjectName& name);
+  Result<std::optional<int64_t>> RetainUntil(const ObjectName& name) override;
 
   // The object key of `name` (prefix included). Does not validate.
   std::string KeyOf(const ObjectName& name) const;

@@ -34,6 +34,9 @@ case $kind in
   *) fail "unknown kind $kind" ;;
 esac
 
+# The metadata cache of remote repositories lives in the test's directory.
+export LIFEBOAT_CACHE_DIR=$W/cache
+
 # Every command gets the storage options.
 LIFEBOAT=$W/lifeboat
 printf '#!/bin/sh\nexec "%s" %s "$@"\n' "$REAL" "$(printf "'%s' " "${opts[@]}")" >"$LIFEBOAT"
@@ -78,3 +81,16 @@ snaps=$(snapshots_json)
 assert_eq 1 "$(jget "$snaps" 'len(j)')" "snapshot count after forget"
 expect_ok "$LIFEBOAT" check --read-data
 restore_check "$second" "$src"
+
+step "metadata cache: private files, encrypted, same answers as without it"
+cached=$(find "$W/cache" -type f | wc -l)
+assert_lt 3 "$cached" "files in the metadata cache"
+assert_eq "" "$(find "$W/cache" -type f ! -perm 600)" "cache files not 0600"
+assert_eq "" "$(find "$W/cache" -mindepth 1 -type d ! -perm 700)" "cache dirs not 0700"
+assert_eq "" "$(grep -rl 'video.bin' "$W/cache" || true)" "cache files holding plaintext"
+with_cache=$(snapshots_json)
+expect_ok "$LIFEBOAT" --no-cache snapshots --json
+assert_eq "$with_cache" "$OUT" "snapshots with and without the cache"
+rm -rf "$W/cache"
+expect_ok "$LIFEBOAT" ls latest
+assert_contains "$OUT" "video.bin" "ls output after deleting the cache"
