@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <random>
 #include <string>
@@ -334,11 +335,20 @@ TEST_P(BackendConformanceTest, ReadersNeverSeePartialObjects) {
   MustSave(name, version(1));
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
+  std::mutex first_mu;
+  std::string first;  // the first failure, so a failing run says what went wrong
+  auto fail = [&](std::string what) {
+    if (failures++ == 0) {
+      std::lock_guard lock(first_mu);
+      first = std::move(what);
+    }
+  };
   std::vector<std::thread> threads;
   for (int w = 0; w < 4; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < 25; ++i) {
-        if (!b().Save(name, version(static_cast<uint8_t>(1 + (w * 25 + i) % 200))).ok()) ++failures;
+        Status s = b().Save(name, version(static_cast<uint8_t>(1 + (w * 25 + i) % 200)));
+        if (!s.ok()) fail("save: " + s.ToString());
       }
     });
   }
@@ -346,14 +356,18 @@ TEST_P(BackendConformanceTest, ReadersNeverSeePartialObjects) {
     threads.emplace_back([&] {
       while (!stop.load()) {
         Result<Bytes> got = b().Load(name);
-        if (!got.ok() || got->empty() || *got != version((*got)[0])) ++failures;
+        if (!got.ok()) {
+          fail("load: " + got.status().ToString());
+        } else if (got->empty() || *got != version((*got)[0])) {
+          fail("load: partial or mixed object of " + std::to_string(got->size()) + " bytes");
+        }
       }
     });
   }
   for (int w = 0; w < 4; ++w) threads[static_cast<size_t>(w)].join();
   stop = true;
   for (size_t i = 4; i < threads.size(); ++i) threads[i].join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << "first: " << first;
   EXPECT_EQ(ListAll(ObjectType::kIndex).size(), 1u);
 }
 

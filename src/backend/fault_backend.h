@@ -61,6 +61,10 @@ class FaultBackend final : public Backend {
   Result<uint64_t> Stat(const ObjectName& name) override;
   Status Remove(const ObjectName& name) override;
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override;
+  // Not a fault point: passed through so that Object Lock checks still work.
+  Result<std::optional<int64_t>> RetainUntil(const ObjectName& name) override {
+    return inner_->RetainUntil(name);
+  }
 
  private:
   enum class Mode { kFailBefore, kTruncateThenFail, kWriteThenFail };

@@ -27,18 +27,6 @@ mode_t ModeOf(const std::string& path) {
   return st.st_mode & 07777;
 }
 
-std::set<std::string> Entries(const std::string& dir) {
-  std::set<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (const dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.insert(n);
-  }
-  ::closedir(d);
-  return out;
-}
-
 bool HasTempFile(const std::string& dir) {
   for (const std::string& n : Entries(dir)) {
     if (n.rfind(".tmp-", 0) == 0) return true;

@@ -1,7 +1,8 @@
 // lifeboat check: proves every reference resolves and, with --read-data,
 // that every byte decrypts and authenticates.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "check/checker.h"
@@ -29,7 +30,10 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global, CommandRunner* selected
         if (!subset.ok()) return ReportError(global, subset.status());
         copt.read_data_subset = *subset;
       }
-      auto repo = OpenRepository(global);
+      // check verifies what is in the repository, never a local copy of it.
+      GlobalOptions uncached = global;
+      uncached.no_cache = true;
+      auto repo = OpenRepository(uncached);
       if (!repo.ok()) return ReportError(global, repo.status());
       auto lock = RepoLock::Acquire(**repo, false);
       if (!lock.ok()) return ReportError(global, lock.status());
@@ -46,11 +50,10 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global, CommandRunner* selected
               return s;
             },
             nullptr);
-        Say(global, !copt.read_data ? "checking structure"
-                    : copt.read_data_subset.all()
-                        ? "checking structure and reading all data"
-                        : "checking structure and reading data (packs " +
-                              copt.read_data_subset.ToString() + ")");
+        Say(global, !copt.read_data               ? "checking structure"
+                    : copt.read_data_subset.all() ? "checking structure and reading all data"
+                                                  : "checking structure and reading data (packs " +
+                                                        copt.read_data_subset.ToString() + ")");
         report = CheckRepository(**repo, copt, &progress);
       }
       if (!report.ok()) return ReportError(global, report.status());

@@ -16,8 +16,6 @@
 
 namespace lifeboat {
 
-// The source repository of copy and init --from-repo, described with the
-// fields of GlobalOptions (repo, options, password_file, password_command).
 void AddFromRepoOptions(CLI::App* cmd, GlobalOptions* from) {
   cmd->add_option("--from-repo", from->repo, "source repository (LIFEBOAT_FROM_REPOSITORY)")
       ->envname("LIFEBOAT_FROM_REPOSITORY");
@@ -35,9 +33,8 @@ void AddFromRepoOptions(CLI::App* cmd, GlobalOptions* from) {
       ->envname("LIFEBOAT_FROM_PASSWORD_COMMAND");
 }
 
-// Opens the source repository. Its password comes from --from-password-file,
-// --from-password-command, LIFEBOAT_FROM_PASSWORD or a prompt — never from the
-// destination's settings. Errors say "source repository".
+// Its password never comes from the destination's settings; errors say
+// "source repository".
 Result<std::unique_ptr<Repository>> OpenFromRepository(const GlobalOptions& from) {
   if (from.repo.empty()) {
     return Status(Code::kInvalidArgument, "no source repository given",
@@ -47,20 +44,10 @@ Result<std::unique_ptr<Repository>> OpenFromRepository(const GlobalOptions& from
   if (!options.ok()) return options.status().WithContext("--from-option");
   auto backend = OpenStorage(from.repo, *options);
   if (!backend.ok()) return backend.status().WithContext("source repository");
-  std::string password;
-  if (!from.password_file.empty()) {
-    LB_ASSIGN_OR_RETURN(password, ReadPasswordFile(from.password_file));
-  } else if (!from.password_command.empty()) {
-    auto p = RunPasswordCommand(from.password_command);
-    if (!p.ok()) return Status(p.status().code(), "--from-password-command failed");
-    password = std::move(*p);
-  } else if (const char* env = getenv("LIFEBOAT_FROM_PASSWORD"); env && *env) {
-    password = env;
-  } else {
-    LB_ASSIGN_OR_RETURN(password, PromptPassword("enter password for source repository: ", false));
-  }
-  if (password.empty()) return InvalidArgument("an empty password is not allowed");
-  auto repo = Repository::Open(std::move(*backend), password);
+  auto password =
+      GetPassword(from, false, "enter password for source repository: ", "LIFEBOAT_FROM_PASSWORD");
+  if (!password.ok()) return password.status().WithContext("source repository");
+  auto repo = Repository::Open(std::move(*backend), *password);
   if (!repo.ok()) {
     if (repo.status().code() == Code::kWrongPassword) {
       return Status(Code::kWrongPassword,

@@ -6,10 +6,6 @@
 
 namespace lifeboat {
 
-// Defined in cmd_copy.cc: the --from-repo options and opening that repository.
-void AddFromRepoOptions(CLI::App* cmd, GlobalOptions* from);
-Result<std::unique_ptr<Repository>> OpenFromRepository(const GlobalOptions& from);
-
 void RegisterInit(CLI::App& app, GlobalOptions& global, CommandRunner* selected) {
   struct Opts {
     int compression = 3;

@@ -1,7 +1,8 @@
 // lifeboat snapshots: lists snapshots, filtered by host, tag and path.
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/snapshot_filter.h"
@@ -33,6 +34,7 @@ nlohmann::json SnapshotJson(const SnapshotEntry& e) {
                         {"errors", s.summary.errors},
                         {"duration_seconds", s.summary.duration_seconds}}}};
   if (s.parent) j["parent"] = s.parent->Hex();
+  if (s.original) j["original"] = s.original->Hex();
   return j;
 }
 
@@ -59,8 +61,8 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& global, CommandRunner* sele
         PrintJson(arr);
         return unreadable ? kExitFatal : kExitOk;
       }
-      std::string header = fmt::format("{:<9} {:<19}  {:<16} {:<12} {:<12} {:>10}  {}", "ID", "Time",
-                                        "Host", "Kind", "Tags", "Size", "Paths");
+      std::string header = fmt::format("{:<9} {:<19}  {:<16} {:<12} {:<12} {:>10}  {}", "ID",
+                                       "Time", "Host", "Kind", "Tags", "Size", "Paths");
       Say(global, header);
       Say(global, std::string(header.size() + 10, '-'));
       for (const auto& e : shown) {
@@ -70,8 +72,8 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& global, CommandRunner* sele
         std::string paths;
         for (const auto& p : s.paths) paths += (paths.empty() ? "" : " ") + p;
         Say(global, fmt::format("{:<9} {:<19}  {:<16} {:<12} {:<12} {:>10}  {}", e.id.Short(),
-                                FormatLocalTime(s.time_ns), s.hostname, BackupKindName(s.kind), tags,
-                                FormatBytes(s.summary.bytes_total), paths));
+                                FormatLocalTime(s.time_ns), s.hostname, BackupKindName(s.kind),
+                                tags, FormatBytes(s.summary.bytes_total), paths));
       }
       Say(global, std::string(header.size() + 10, '-'));
       Say(global, fmt::format("{} snapshots", shown.size()));

@@ -112,14 +112,14 @@ Result<std::string> RunPasswordCommand(const std::string& command) {
   return out;
 }
 
-Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
-                                std::string_view prompt) {
+Result<std::string> GetPassword(const GlobalOptions& global, bool confirm, std::string_view prompt,
+                                const char* env_name) {
   std::string password;
   if (!global.password_file.empty()) {
     LB_ASSIGN_OR_RETURN(password, ReadPasswordFile(global.password_file));
   } else if (!global.password_command.empty()) {
     LB_ASSIGN_OR_RETURN(password, RunPasswordCommand(global.password_command));
-  } else if (const char* env = getenv("LIFEBOAT_PASSWORD"); env && *env) {
+  } else if (const char* env = getenv(env_name); env && *env) {
     password = env;
   } else {
     LB_ASSIGN_OR_RETURN(password, PromptPassword(prompt, confirm));

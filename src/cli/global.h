@@ -6,10 +6,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/result.h"
 #include "repo/repository.h"
@@ -25,10 +24,10 @@ inline constexpr int kExitFatal = 1;
 inline constexpr int kExitIncomplete = 3;  // backup finished, some files unreadable
 
 struct GlobalOptions {
-  std::string repo;              // --repo / -r / LIFEBOAT_REPOSITORY
+  std::string repo;                  // --repo / -r / LIFEBOAT_REPOSITORY
   std::vector<std::string> options;  // -o KEY=VALUE, for the storage (s3.*, sftp.*)
-  std::string password_file;     // --password-file / LIFEBOAT_PASSWORD_FILE
-  std::string password_command;  // --password-command / LIFEBOAT_PASSWORD_COMMAND
+  std::string password_file;         // --password-file / LIFEBOAT_PASSWORD_FILE
+  std::string password_command;      // --password-command / LIFEBOAT_PASSWORD_COMMAND
   // --append-only / LIFEBOAT_APPEND_ONLY=1: the storage is wrapped in an
   // AppendOnlyBackend; forget and prune refuse to run.
   bool append_only = false;
@@ -67,7 +66,8 @@ std::string DefaultMediaFor(const std::string& repo);
 Status RefuseInAppendOnlyMode(const GlobalOptions& global, std::string_view command);
 
 Result<std::string> GetPassword(const GlobalOptions& global, bool confirm,
-                                std::string_view prompt = "enter password for repository: ");
+                                std::string_view prompt = "enter password for repository: ",
+                                const char* env_name = "LIFEBOAT_PASSWORD");
 
 // Asks on the terminal without echo (twice when `confirm`).
 Result<std::string> PromptPassword(std::string_view prompt, bool confirm);
@@ -95,13 +95,19 @@ void ReportItem(const GlobalOptions& global, std::string_view message_type, std:
 void Say(const GlobalOptions& global, const std::string& line);
 void PrintJson(const nlohmann::json& value);  // one line to stdout
 
-std::string FormatBytes(uint64_t bytes);            // "1.50 GiB"
-std::string FormatSeconds(double seconds);          // "1m02s", "0.85s"
-std::string FormatLocalTime(int64_t ns);            // "2026-11-22 00:12:03"
+std::string FormatBytes(uint64_t bytes);                     // "1.50 GiB"
+std::string FormatSeconds(double seconds);                   // "1m02s", "0.85s"
+std::string FormatLocalTime(int64_t ns);                     // "2026-11-22 00:12:03"
 std::string ShortPath(const std::string& path, size_t max);  // middle-elided
 
 // Set by SIGINT/SIGTERM handlers installed by InstallInterruptHandler.
 bool Interrupted();
 void InstallInterruptHandler();
+
+// The source repository of `copy` and `init --from-repo` (--from-repo,
+// --from-option, --from-password-file, --from-password-command; password
+// also from LIFEBOAT_FROM_PASSWORD), described with GlobalOptions' fields.
+void AddFromRepoOptions(CLI::App* cmd, GlobalOptions* from);
+Result<std::unique_ptr<Repository>> OpenFromRepository(const GlobalOptions& from);
 
 }  // namespace lifeboat

@@ -505,7 +505,9 @@ class Pruner {
     if (result_.plan.repack_packs.empty()) return Status::Ok();
     Log("repacking " + std::to_string(result_.plan.repack_packs.size()) + " packs");
     const int level = repo_.config().compression_level;
-    std::unique_ptr<PackWriter> writer;
+    // One writer per blob type: trees keep packs of their own (see
+    // Repository::PackLimit), as a backup writes them.
+    std::unique_ptr<PackWriter> writers[2];
     for (uint32_t p = 0; p < packs_.size(); ++p) {
       const PackState& pack = packs_[p];
       if (pack.action != Action::kRepack) continue;
@@ -541,13 +543,16 @@ class Pruner {
           stored = compressed.view();
           compression = format::Compression::kZstd;
         }
+        std::unique_ptr<PackWriter>& writer = writers[static_cast<size_t>(b.type)];
         if (!writer) writer = std::make_unique<PackWriter>(repo_.keys());
         LB_RETURN_IF_ERROR(
             writer->Add(b.type, b.id, compression, stored, static_cast<uint32_t>(plain->size())));
-        if (writer->size() >= repo_.config().pack_size) LB_RETURN_IF_ERROR(StorePack(writer));
+        if (writer->size() >= repo_.PackLimit(b.type)) LB_RETURN_IF_ERROR(StorePack(writer));
       }
     }
-    if (writer && writer->blob_count() > 0) LB_RETURN_IF_ERROR(StorePack(writer));
+    for (auto& writer : writers) {
+      if (writer && writer->blob_count() > 0) LB_RETURN_IF_ERROR(StorePack(writer));
+    }
     Log("wrote " + std::to_string(result_.packs_written) + " new packs");
     return Status::Ok();
   }

@@ -225,6 +225,60 @@ TEST_F(PruneTest, DuplicateBlobsAreReclaimed) {
   ExpectAllLoad(blobs_c);
 }
 
+TEST_F(PruneTest, RepackingKeepsTreesAndDataInSeparatePacks) {
+  TwoSnapshots();
+  // Rewrite the repository so that snapshot B's trees and data all live in
+  // one pack that mixes both types (as repositories written before tree
+  // packs do), plus an unused blob so that prune must repack it.
+  IndexFile only_mixed;
+  only_mixed.supersedes = repo().LoadedIndexFiles();
+  PackWriter mixed(repo().keys());
+  auto add = [&](format::BlobType type, const Id& id) {
+    auto b = repo().LoadBlob(type, id);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    ASSERT_TRUE(mixed.Add(type, id, format::Compression::kNone, *b, b->size()).ok());
+  };
+  std::set<Id> seen;
+  for (const Id& id : blobs_b_.trees)
+    if (seen.insert(id).second) add(format::BlobType::kTree, id);
+  for (const Id& id : blobs_b_.data)
+    if (seen.insert(id).second) add(format::BlobType::kData, id);
+  Bytes garbage = Pattern(5000, 99);
+  ASSERT_TRUE(mixed
+                  .Add(format::BlobType::kData, repo().ComputeBlobId(garbage),
+                       format::Compression::kNone, garbage, garbage.size())
+                  .ok());
+  auto finished = mixed.Finish();
+  ASSERT_TRUE(finished.ok());
+  for (const std::string& old : mr_.Names(ObjectType::kPack))
+    ASSERT_TRUE(mr_.mem().Remove({ObjectType::kPack, old}).ok());
+  ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, finished->id.Hex()}, finished->data).ok());
+  only_mixed.packs.push_back({finished->id, finished->salt, finished->blobs});
+  ASSERT_TRUE(repo().SaveIndexFile(only_mixed).ok());
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
+
+  auto reopened = mr_.Reopen();
+  ASSERT_TRUE(reopened.ok());
+  PruneOptions o;
+  o.max_unused_fraction = 0;
+  auto r = Prune(**reopened, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->plan.packs_repack, 1u);
+  EXPECT_GE(r->packs_written, 2u) << "at least one pack of trees and one of data";
+
+  auto after = mr_.Reopen();
+  ASSERT_TRUE(after.ok());
+  std::map<Id, std::set<format::BlobType>> types_per_pack;
+  (*after)->index().ForEachBlob(
+      [&](const Id& pack, const PackedBlob& b) { types_per_pack[pack].insert(b.type); });
+  EXPECT_EQ(types_per_pack.size(), r->packs_written);
+  for (const auto& [pack, types] : types_per_pack)
+    EXPECT_EQ(types.size(), 1u) << "pack " << pack.Short() << " mixes trees and data";
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(blobs_b_);
+}
+
 TEST_F(PruneTest, MaxUnusedThreshold) {
   TwoSnapshots();
   ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
@@ -437,7 +491,6 @@ INSTANTIATE_TEST_SUITE_P(Faults, PruneCrashTest,
                            return info.param == FaultBackend::Op::kRemove ? std::string("Remove")
                                                                           : std::string("Save");
                          });
-
 
 // ---------------------------------------------------------------- Object Lock
 //

@@ -390,9 +390,9 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
   // trees are few and small next to data, so one writer keeps up.
   if (type == format::BlobType::kTree) {
     std::lock_guard lock(tree_writer_mu_);
-    LB_RETURN_IF_ERROR(
-        AddToPack(tree_writer_, TreePackLimit(), type, id, compression, stored, plaintext.size()));
-    if (tree_writer_->size() >= TreePackLimit()) {
+    LB_RETURN_IF_ERROR(AddToPack(tree_writer_, PackLimit(format::BlobType::kTree), type, id,
+                                 compression, stored, plaintext.size()));
+    if (tree_writer_->size() >= PackLimit(format::BlobType::kTree)) {
       LB_RETURN_IF_ERROR(FinishPack(std::move(tree_writer_)));
     }
     return true;
@@ -439,7 +439,10 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
   return true;
 }
 
-uint64_t Repository::TreePackLimit() const { return std::min(config_.pack_size, kTreePackSize); }
+uint64_t Repository::PackLimit(format::BlobType type) const {
+  if (type == format::BlobType::kTree) return std::min(config_.pack_size, kTreePackSize);
+  return config_.pack_size;
+}
 
 Result<std::unique_ptr<PackWriter>> Repository::NewPackWriter(uint64_t pack_limit) {
   if (staging_dir_.empty()) return std::make_unique<PackWriter>(*keys_, pack_limit);

@@ -6,10 +6,10 @@
 //
 // Write path: SaveBlob compresses and encrypts in the calling thread (so
 // callers parallelise it), appends to one of several open packs (tree blobs
-// to a pack of their own), and hands full packs to an uploader thread. Index files are written only after the
-// packs they describe are stored, and Flush() returns only when everything
-// saved so far is durable and indexed — the order that makes a killed backup
-// harmless (docs/FORMAT.md "Crash safety").
+// to a pack of their own), and hands full packs to an uploader thread. Index files are written only
+// after the packs they describe are stored, and Flush() returns only when everything saved so far
+// is durable and indexed — the order that makes a killed backup harmless (docs/FORMAT.md "Crash
+// safety").
 //
 // Thread-safety: LoadBlob, SaveBlob, Has* and the index are thread-safe;
 // Flush, key and snapshot operations may run concurrently with them.
@@ -105,6 +105,10 @@ class Repository {
 
   Backend& backend() { return *backend_; }
   const RepoConfig& config() const { return config_; }
+  // The size at which a pack of `type` blobs is finished: the configured pack
+  // size for data; trees get small packs of their own (so a cache can hold
+  // every tree by holding the tree packs).
+  uint64_t PackLimit(format::BlobType type) const;
   const Keyring& keys() const { return *keys_; }
   const Chunker& chunker() const { return *chunker_; }
   Id ComputeBlobId(ByteView plaintext) const { return keys_->blob_ids().Compute(plaintext); }
@@ -173,7 +177,6 @@ class Repository {
   Status AddToPack(std::unique_ptr<PackWriter>& writer, uint64_t pack_limit, format::BlobType type,
                    const Id& id, format::Compression compression, ByteView stored,
                    size_t raw_length);
-  uint64_t TreePackLimit() const;
   Status FinishPack(std::unique_ptr<PackWriter> writer);
   // Records a pack's save outcome (and that its upload is over): indexes it,
   // or remembers the error.
@@ -207,8 +210,8 @@ class Repository {
   std::vector<std::thread> uploaders_;
   mutable std::mutex pending_mu_;
   std::condition_variable pending_cv_;
-  size_t uploads_in_progress_ = 0;   // packs finished but not yet stored
-  IndexFile pending_index_;          // packs stored, not yet in an index file
+  size_t uploads_in_progress_ = 0;  // packs finished but not yet stored
+  IndexFile pending_index_;         // packs stored, not yet in an index file
   Status upload_error_;
   WriteStats write_stats_;
 };

@@ -13,7 +13,7 @@ cmd=${1:-}
 state=${2:-}
 [[ -n $cmd && -n $state ]] || { echo "usage: $0 start|stop STATE" >&2; exit 2; }
 case $cmd in
-  stop) kill_pids "$state"; rm -rf -- "$state"; exit 0 ;;
+  stop) stop_server "$state"; exit 0 ;;
   start) ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

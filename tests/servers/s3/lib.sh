@@ -64,3 +64,11 @@ cache_dir() {
     echo "/tmp/lifeboat-test-cache-$(id -u)"
   fi
 }
+
+# stop_server STATE: stops the server's processes and removes its work dir
+# (if STATE/workdir names one) and STATE.
+stop_server() {
+  kill_pids "$1"
+  if [[ -f $1/workdir ]]; then rm -rf -- "$(cat "$1/workdir")"; fi
+  rm -rf -- "$1"
+}

@@ -21,11 +21,7 @@ state=${2:-}
 
 case $cmd in
   kill) kill_pids "$state" KILL; exit 0 ;;
-  stop)
-    kill_pids "$state"
-    if [[ -f $state/workdir ]]; then rm -rf -- "$(cat "$state/workdir")"; fi
-    rm -rf -- "$state"
-    exit 0 ;;
+  stop) stop_server "$state"; exit 0 ;;
   start) ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac
