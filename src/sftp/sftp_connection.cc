@@ -18,43 +18,10 @@
 #include <utility>
 
 namespace lifeboat {
+
+using namespace sftp;  // packet types, flags, encoders and parsers
+
 namespace {
-
-// Packet types.
-constexpr uint8_t kFxpInit = 1;
-constexpr uint8_t kFxpVersion = 2;
-constexpr uint8_t kFxpOpen = 3;
-constexpr uint8_t kFxpClose = 4;
-constexpr uint8_t kFxpRead = 5;
-constexpr uint8_t kFxpWrite = 6;
-constexpr uint8_t kFxpFstat = 8;
-constexpr uint8_t kFxpOpendir = 11;
-constexpr uint8_t kFxpReaddir = 12;
-constexpr uint8_t kFxpRemove = 13;
-constexpr uint8_t kFxpMkdir = 14;
-constexpr uint8_t kFxpRealpath = 16;
-constexpr uint8_t kFxpStat = 17;
-constexpr uint8_t kFxpRename = 18;
-constexpr uint8_t kFxpStatus = 101;
-constexpr uint8_t kFxpHandle = 102;
-constexpr uint8_t kFxpData = 103;
-constexpr uint8_t kFxpName = 104;
-constexpr uint8_t kFxpAttrs = 105;
-constexpr uint8_t kFxpExtended = 200;
-constexpr uint8_t kFxpExtendedReply = 201;
-
-// Open flags.
-constexpr uint32_t kFxfRead = 0x01;
-constexpr uint32_t kFxfWrite = 0x02;
-constexpr uint32_t kFxfCreat = 0x08;
-constexpr uint32_t kFxfExcl = 0x20;
-
-// Attribute flags.
-constexpr uint32_t kAttrSize = 0x01;
-constexpr uint32_t kAttrUidGid = 0x02;
-constexpr uint32_t kAttrPermissions = 0x04;
-constexpr uint32_t kAttrAcModTime = 0x08;
-constexpr uint32_t kAttrExtended = 0x80000000u;
 
 constexpr std::string_view kPosixRename = "posix-rename@openssh.com";
 constexpr std::string_view kHardlink = "hardlink@openssh.com";
@@ -72,109 +39,6 @@ constexpr uint32_t kMaxChunk = 1u << 20;
 constexpr size_t kMaxInFlight = 32;
 // Directories read at once by ListDirectories.
 constexpr size_t kMaxOpenDirs = 16;
-
-uint32_t LoadBE32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
-}
-
-// Builds one request: uint32 length, byte type, then the fields.
-class Packet {
- public:
-  Packet(uint8_t type, uint32_t id, size_t reserve = 64) {
-    buf_.reserve(reserve + 9);
-    buf_.resize(4);
-    U8(type);
-    U32(id);
-  }
-  void U8(uint8_t v) { buf_.push_back(v); }
-  void U32(uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) buf_.push_back(static_cast<uint8_t>(v >> shift));
-  }
-  void U64(uint64_t v) {
-    U32(static_cast<uint32_t>(v >> 32));
-    U32(static_cast<uint32_t>(v));
-  }
-  void Str(ByteView s) {
-    U32(static_cast<uint32_t>(s.size()));
-    buf_.insert(buf_.end(), s.begin(), s.end());
-  }
-  void Str(std::string_view s) { Str(AsBytes(s)); }
-  // ATTRS carrying only permissions.
-  void PermissionAttrs(uint32_t mode) {
-    U32(kAttrPermissions);
-    U32(mode);
-  }
-  const Bytes& Finish() {
-    const uint32_t len = static_cast<uint32_t>(buf_.size() - 4);
-    for (int i = 0; i < 4; ++i)
-      buf_[static_cast<size_t>(i)] = static_cast<uint8_t>(len >> (24 - 8 * i));
-    return buf_;
-  }
-
- private:
-  Bytes buf_;
-};
-
-// Reads big-endian fields from a reply. Failure is sticky: after a
-// truncated field every later read yields zero/empty and ok() is false.
-class Parser {
- public:
-  explicit Parser(ByteView data) : data_(data) {}
-  bool ok() const { return ok_; }
-  bool done() const { return pos_ == data_.size(); }
-  size_t remaining() const { return data_.size() - pos_; }
-  uint32_t U32() {
-    if (!Need(4)) return 0;
-    const uint32_t v = LoadBE32(data_.data() + pos_);
-    pos_ += 4;
-    return v;
-  }
-  uint64_t U64() {
-    const uint64_t hi = U32();
-    return hi << 32 | U32();
-  }
-  ByteView Bytes() {
-    const uint32_t n = U32();
-    if (!Need(n)) return {};
-    ByteView v = data_.subspan(pos_, n);
-    pos_ += n;
-    return v;
-  }
-  std::string String() { return std::string(AsString(Bytes())); }
-  SftpAttrs Attrs() {
-    SftpAttrs a;
-    const uint32_t flags = U32();
-    if (flags & kAttrSize) {
-      a.has_size = true;
-      a.size = U64();
-    }
-    if (flags & kAttrUidGid) U64();
-    if (flags & kAttrPermissions) {
-      a.has_permissions = true;
-      a.permissions = U32();
-    }
-    if (flags & kAttrAcModTime) U64();
-    if (flags & kAttrExtended) {
-      const uint32_t count = U32();
-      if (count > remaining() / 8) ok_ = false;  // each pair needs two lengths
-      for (uint32_t i = 0; ok_ && i < count; ++i) {
-        Bytes();
-        Bytes();
-      }
-    }
-    return a;
-  }
-
- private:
-  bool Need(size_t n) {
-    if (ok_ && n <= data_.size() - pos_) return true;
-    ok_ = false;
-    return false;
-  }
-  ByteView data_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 // Server text is untrusted: keep it short and printable.
 std::string Sanitize(std::string_view text, size_t max = 200) {
@@ -406,8 +270,6 @@ std::string LocalHomeDir() {
   return "";
 }
 
-bool SftpAttrs::IsRegular() const { return !has_permissions || S_ISREG(permissions); }
-bool SftpAttrs::IsDirectory() const { return has_permissions && S_ISDIR(permissions); }
 
 // ---------------------------------------------------------------------------
 // Connection set-up.
@@ -467,7 +329,8 @@ SftpConnection::SftpConnection(ssh_session_struct* session, ssh_channel_struct* 
     : session_(session),
       channel_(channel),
       peer_(std::move(peer)),
-      timeout_ms_(timeout_seconds * 1000) {}
+      timeout_ms_(timeout_seconds * 1000),
+      splitter_(kMaxReplyLength) {}
 
 SftpConnection::~SftpConnection() {
   if (broken_) {
@@ -482,33 +345,25 @@ SftpConnection::~SftpConnection() {
 }
 
 Status SftpConnection::Init() {
-  Packet init(kFxpInit, /*version=*/3);  // INIT has a version where others have an id
-  LB_RETURN_IF_ERROR(Send(init.Finish()));
+  LB_RETURN_IF_ERROR(Send(EncodeInit(3)));
   LB_ASSIGN_OR_RETURN(Reply reply, Receive());
   if (reply.type != kFxpVersion) return Broken("expected the SFTP version reply");
   if (reply.id < 3) {
     return Status(Code::kIoError, "SFTP server of " + peer_ + " speaks version " +
                                       std::to_string(reply.id) + "; version 3 is required");
   }
-  Parser parser(reply.body);
-  while (parser.ok() && !parser.done()) {
-    std::string name = parser.String();
-    std::string data = parser.String();
-    if (parser.ok()) extensions_.emplace_back(std::move(name), std::move(data));
-  }
-  if (!parser.ok()) return Broken("malformed SFTP version reply");
+  Result<SftpVersion> version = ParseVersion(reply);
+  if (!version.ok()) return Broken(version.status().message());
+  extensions_ = std::move(version->extensions);
 
   if (HasExtension(kLimits)) {
     const uint32_t id = NextId();
-    Packet req(kFxpExtended, id);
-    req.Str(kLimits);
-    LB_ASSIGN_OR_RETURN(Reply limits, Call(req.Finish(), id));
-    if (limits.type == kFxpExtendedReply) {
-      Parser lp(limits.body);
-      lp.U64();  // max packet length
-      const uint64_t max_read = lp.U64();
-      const uint64_t max_write = lp.U64();
-      if (!lp.ok()) return Broken("malformed limits@openssh.com reply");
+    LB_ASSIGN_OR_RETURN(Reply reply, Call(EncodeExtended(id, kLimits, {}), id));
+    if (reply.type == kFxpExtendedReply) {
+      Result<SftpLimits> limits = ParseLimits(reply);
+      if (!limits.ok()) return Broken("limits@openssh.com: " + limits.status().message());
+      const uint64_t max_read = limits->max_read_length;
+      const uint64_t max_write = limits->max_write_length;
       auto clamp = [](uint64_t v) {
         return v == 0 ? kDefaultChunk
                       : static_cast<uint32_t>(std::clamp<uint64_t>(v, 1024, kMaxChunk));
@@ -546,40 +401,35 @@ Status SftpConnection::Send(const Bytes& packet) {
   return Status::Ok();
 }
 
-Status SftpConnection::ReadExact(uint8_t* out, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    const int avail = ssh_channel_poll_timeout(channel_, timeout_ms_, 0);
-    if (avail == 0) {
-      return Broken("no reply within " + std::to_string(timeout_ms_ / 1000) + " s (sftp.timeout)");
-    }
-    if (avail == SSH_EOF) return Broken("the server closed the SFTP session");
-    if (avail < 0) return Broken(ssh_get_error(session_));
-    const uint32_t want =
-        static_cast<uint32_t>(std::min<size_t>(len - done, static_cast<size_t>(avail)));
-    const int n = ssh_channel_read(channel_, out + done, want, 0);
-    if (n < 0) return Broken(ssh_get_error(session_));
-    if (n == 0) return Broken("the server closed the SFTP session");
-    done += static_cast<size_t>(n);
+Status SftpConnection::ReadMore() {
+  const int avail = ssh_channel_poll_timeout(channel_, timeout_ms_, 0);
+  if (avail == 0) {
+    return Broken("no reply within " + std::to_string(timeout_ms_ / 1000) + " s (sftp.timeout)");
   }
+  if (avail == SSH_EOF) return Broken("the server closed the SFTP session");
+  if (avail < 0) return Broken(ssh_get_error(session_));
+  // What is available, in pieces of at most a largest reply.
+  const size_t want = std::min<size_t>(static_cast<size_t>(avail), kMaxReplyLength);
+  read_buf_.resize(want);
+  const int n = ssh_channel_read(channel_, read_buf_.data(), static_cast<uint32_t>(want), 0);
+  if (n < 0) return Broken(ssh_get_error(session_));
+  if (n == 0) return Broken("the server closed the SFTP session");
+  splitter_.Feed(ByteView(read_buf_).first(static_cast<size_t>(n)));
   return Status::Ok();
 }
 
 Result<SftpConnection::Reply> SftpConnection::Receive() {
   if (broken_) return Broken("used after an earlier failure");
-  uint8_t header[4];
-  LB_RETURN_IF_ERROR(ReadExact(header, 4));
-  const uint32_t len = LoadBE32(header);
-  if (len < 5 || len > kMaxReplyLength) {
-    return Broken("malformed reply (length " + std::to_string(len) + ")");
+  while (true) {
+    Result<std::optional<ByteView>> packet = splitter_.Next();
+    if (!packet.ok()) return Broken("malformed reply: " + packet.status().message());
+    if (packet->has_value()) {
+      Result<Reply> reply = ParseReply(**packet);
+      if (!reply.ok()) return Broken("malformed reply: " + reply.status().message());
+      return *reply;
+    }
+    LB_RETURN_IF_ERROR(ReadMore());
   }
-  rx_.resize(len);
-  LB_RETURN_IF_ERROR(ReadExact(rx_.data(), len));
-  Reply reply;
-  reply.type = rx_[0];
-  reply.id = LoadBE32(rx_.data() + 1);  // for VERSION: the version number
-  reply.body = ByteView(rx_).subspan(5);
-  return reply;
 }
 
 Result<SftpConnection::Reply> SftpConnection::Call(const Bytes& packet, uint32_t id) {
@@ -591,11 +441,10 @@ Result<SftpConnection::Reply> SftpConnection::Call(const Bytes& packet, uint32_t
 
 Status SftpConnection::StatusOf(const Reply& reply, const std::string& what) {
   if (reply.type != kFxpStatus) return Broken("unexpected reply type to " + what);
-  Parser p(reply.body);
-  const uint32_t code = p.U32();
-  if (!p.ok()) return Broken("malformed status reply to " + what);
-  std::string message;
-  if (p.remaining() > 0) message = p.String();  // some servers omit it
+  Result<SftpStatus> parsed = ParseStatus(reply);
+  if (!parsed.ok()) return Broken("malformed status reply to " + what);
+  const uint32_t code = parsed->code;
+  const std::string& message = parsed->message;
   last_status_ = static_cast<SftpCode>(code);
   const std::string server_says = message.empty() ? "" : " (server: " + Sanitize(message) + ")";
   switch (static_cast<SftpCode>(code)) {
@@ -632,33 +481,21 @@ Result<std::string> SftpConnection::OpenHandle(uint8_t type, const std::string& 
                                                uint32_t pflags, uint32_t mode,
                                                const std::string& what) {
   const uint32_t id = NextId();
-  Packet req(type, id, path.size() + 16);
-  req.Str(path);
-  if (type == kFxpOpen) {
-    req.U32(pflags);
-    if (pflags & kFxfCreat) {
-      req.PermissionAttrs(mode);
-    } else {
-      req.U32(0);  // no attributes
-    }
-  }
-  LB_ASSIGN_OR_RETURN(Reply reply, Call(req.Finish(), id));
+  const Bytes request =
+      type == kFxpOpen ? EncodeOpen(id, path, pflags, mode) : EncodeOpendir(id, path);
+  LB_ASSIGN_OR_RETURN(Reply reply, Call(request, id));
   if (reply.type != kFxpHandle) {
     LB_RETURN_IF_ERROR(StatusOf(reply, what));
     return Broken("unexpected reply to " + what);
   }
-  Parser p(reply.body);
-  std::string handle = p.String();
-  if (!p.ok() || handle.empty() || handle.size() > 256)
-    return Broken("malformed handle for " + what);
-  return handle;
+  Result<std::string> handle = ParseHandle(reply);
+  if (!handle.ok()) return Broken("malformed handle for " + what);
+  return std::move(handle).value();
 }
 
 Status SftpConnection::CloseHandle(const std::string& handle, const std::string& what) {
   const uint32_t id = NextId();
-  Packet req(kFxpClose, id);
-  req.Str(handle);
-  return ExpectOk(req.Finish(), id, what);
+  return ExpectOk(EncodeClose(id, handle), id, what);
 }
 
 // ---------------------------------------------------------------------------
@@ -666,84 +503,60 @@ Status SftpConnection::CloseHandle(const std::string& handle, const std::string&
 
 Result<std::string> SftpConnection::RealPath(const std::string& path) {
   const uint32_t id = NextId();
-  Packet req(kFxpRealpath, id);
-  req.Str(path);
   const std::string what = "resolve " + path;
-  LB_ASSIGN_OR_RETURN(Reply reply, Call(req.Finish(), id));
+  LB_ASSIGN_OR_RETURN(Reply reply, Call(EncodeRealpath(id, path), id));
   if (reply.type != kFxpName) {
     LB_RETURN_IF_ERROR(StatusOf(reply, what));
     return Broken("unexpected reply to " + what);
   }
-  Parser p(reply.body);
-  const uint32_t count = p.U32();
-  std::string resolved = p.String();
-  if (!p.ok() || count != 1 || resolved.empty() || resolved[0] != '/') {
+  Result<std::vector<SftpNameEntry>> names = ParseName(reply);
+  if (!names.ok() || names->size() != 1 || (*names)[0].name.empty() ||
+      (*names)[0].name[0] != '/') {
     return Broken("malformed reply to " + what);
   }
-  return resolved;
+  return std::move((*names)[0].name);
 }
 
 Result<SftpAttrs> SftpConnection::Stat(const std::string& path) {
   const uint32_t id = NextId();
-  Packet req(kFxpStat, id);
-  req.Str(path);
   const std::string what = "stat " + path;
-  LB_ASSIGN_OR_RETURN(Reply reply, Call(req.Finish(), id));
+  LB_ASSIGN_OR_RETURN(Reply reply, Call(EncodeStat(id, path), id));
   if (reply.type != kFxpAttrs) {
     LB_RETURN_IF_ERROR(StatusOf(reply, what));
     return Broken("unexpected reply to " + what);
   }
-  Parser p(reply.body);
-  SftpAttrs attrs = p.Attrs();
-  if (!p.ok()) return Broken("malformed attributes for " + path);
+  Result<SftpAttrs> attrs = ParseAttrs(reply);
+  if (!attrs.ok()) return Broken("malformed attributes for " + path);
   return attrs;
 }
 
 Status SftpConnection::Remove(const std::string& path) {
   const uint32_t id = NextId();
-  Packet req(kFxpRemove, id);
-  req.Str(path);
-  return ExpectOk(req.Finish(), id, "remove " + path);
+  return ExpectOk(EncodeRemove(id, path), id, "remove " + path);
 }
 
 Status SftpConnection::Rename(const std::string& from, const std::string& to) {
   const uint32_t id = NextId();
-  Packet req(kFxpRename, id);
-  req.Str(from);
-  req.Str(to);
-  return ExpectOk(req.Finish(), id, "rename " + from + " to " + to);
+  return ExpectOk(EncodeRename(id, from, to), id, "rename " + from + " to " + to);
 }
 
 Status SftpConnection::Extended2(std::string_view ext, const std::string& a, const std::string& b,
                                  const std::string& what) {
   const uint32_t id = NextId();
-  Packet req(kFxpExtended, id);
-  req.Str(ext);
-  req.Str(a);
-  req.Str(b);
-  return ExpectOk(req.Finish(), id, what);
+  return ExpectOk(EncodeExtended(id, ext, {a, b}), id, what);
 }
 
 Result<uint64_t> SftpConnection::FreeBytes(const std::string& path) {
   if (!HasExtension(kStatvfs)) return IoError("statvfs@openssh.com is not offered");
   const uint32_t id = NextId();
-  Packet req(kFxpExtended, id);
-  req.Str(kStatvfs);
-  req.Str(path);
-  LB_ASSIGN_OR_RETURN(Reply reply, Call(req.Finish(), id));
+  LB_ASSIGN_OR_RETURN(Reply reply, Call(EncodeExtended(id, kStatvfs, {path}), id));
   if (reply.type != kFxpExtendedReply) {
     Status s = StatusOf(reply, "statvfs " + path);
     return s.ok() ? Broken("unexpected reply to statvfs") : s;
   }
-  Parser p(reply.body);
-  p.U64();  // f_bsize
-  const uint64_t frsize = p.U64();
-  p.U64();  // f_blocks
-  p.U64();  // f_bfree
-  const uint64_t bavail = p.U64();
-  if (!p.ok()) return Broken("malformed statvfs reply");
-  if (frsize != 0 && bavail > UINT64_MAX / frsize) return UINT64_MAX;
-  return bavail * frsize;
+  Result<SftpStatvfs> statvfs = ParseStatvfs(reply);
+  if (!statvfs.ok()) return Broken("malformed statvfs reply");
+  return statvfs->AvailableBytes();
 }
 
 Status SftpConnection::PosixRename(const std::string& from, const std::string& to) {
@@ -763,10 +576,7 @@ Status SftpConnection::MakeDirectories(const std::vector<std::string>& paths, ui
   while (next < paths.size() || !in_flight.empty()) {
     while (next < paths.size() && in_flight.size() < 4 * kMaxInFlight) {
       const uint32_t id = NextId();
-      Packet req(kFxpMkdir, id, paths[next].size() + 16);
-      req.Str(paths[next]);
-      req.PermissionAttrs(mode);
-      LB_RETURN_IF_ERROR(Send(req.Finish()));
+      LB_RETURN_IF_ERROR(Send(EncodeMkdir(id, paths[next], mode)));
       in_flight.emplace(id, next++);
     }
     LB_ASSIGN_OR_RETURN(Reply reply, Receive());
@@ -826,11 +636,7 @@ Status SftpConnection::WriteNewFile(const std::string& path, uint32_t mode, Byte
     while (status.ok() && offset < data.size() && in_flight.size() < kMaxInFlight) {
       const size_t n = std::min<size_t>(write_chunk_, data.size() - offset);
       const uint32_t id = NextId();
-      Packet req(kFxpWrite, id, handle.size() + n + 20);
-      req.Str(handle);
-      req.U64(offset);
-      req.Str(data.subspan(offset, n));
-      LB_RETURN_IF_ERROR(Send(req.Finish()));
+      LB_RETURN_IF_ERROR(Send(EncodeWrite(id, handle, offset, data.subspan(offset, n))));
       in_flight.emplace(id, true);
       offset += n;
     }
@@ -843,10 +649,7 @@ Status SftpConnection::WriteNewFile(const std::string& path, uint32_t mode, Byte
   }
   if (status.ok() && HasExtension(kFsync)) {
     const uint32_t id = NextId();
-    Packet req(kFxpExtended, id);
-    req.Str(kFsync);
-    req.Str(handle);
-    status = ExpectOk(req.Finish(), id, "sync " + path);
+    status = ExpectOk(EncodeExtended(id, kFsync, {handle}), id, "sync " + path);
     if (broken_) return status;
   }
   Status closed = CloseHandle(handle, "close " + path);
@@ -866,16 +669,14 @@ Result<Bytes> SftpConnection::ReadFile(const std::string& path, uint64_t offset,
   };
 
   const uint32_t stat_id = NextId();
-  Packet fstat(kFxpFstat, stat_id);
-  fstat.Str(handle);
-  LB_ASSIGN_OR_RETURN(Reply reply, Call(fstat.Finish(), stat_id));
+  LB_ASSIGN_OR_RETURN(Reply reply, Call(EncodeFstat(stat_id, handle), stat_id));
   if (reply.type != kFxpAttrs) {
     Status s = StatusOf(reply, "stat " + path);
     return finish(s.ok() ? Broken("unexpected reply to stat " + path) : s);
   }
-  Parser parser(reply.body);
-  const SftpAttrs attrs = parser.Attrs();
-  if (!parser.ok()) return Broken("malformed attributes for " + path);
+  Result<SftpAttrs> parsed_attrs = ParseAttrs(reply);
+  if (!parsed_attrs.ok()) return Broken("malformed attributes for " + path);
+  const SftpAttrs& attrs = *parsed_attrs;
   if (!attrs.IsRegular()) return finish(IoError("read " + path + ": not a regular file"));
   if (!attrs.has_size)
     return finish(IoError("read " + path + ": the server did not report its size"));
@@ -911,11 +712,7 @@ Result<Bytes> SftpConnection::ReadFile(const std::string& path, uint64_t offset,
         break;
       }
       const uint32_t id = NextId();
-      Packet req(kFxpRead, id);
-      req.Str(handle);
-      req.U64(offset + piece.at);
-      req.U32(piece.len);
-      LB_RETURN_IF_ERROR(Send(req.Finish()));
+      LB_RETURN_IF_ERROR(Send(EncodeRead(id, handle, offset + piece.at, piece.len)));
       in_flight.emplace(id, piece);
     }
     if (in_flight.empty()) break;
@@ -925,9 +722,9 @@ Result<Bytes> SftpConnection::ReadFile(const std::string& path, uint64_t offset,
     const Piece piece = it->second;
     in_flight.erase(it);
     if (data.type == kFxpData) {
-      Parser p(data.body);
-      ByteView got = p.Bytes();
-      if (!p.ok() || got.size() > piece.len) return Broken("malformed data reply for " + path);
+      Result<ByteView> parsed = ParseData(data, piece.len);
+      if (!parsed.ok()) return Broken("malformed data reply for " + path);
+      const ByteView got = *parsed;
       std::memcpy(out.data() + piece.at, got.data(), got.size());
       if (got.size() < piece.len && status.ok()) {
         // Servers may answer with less than asked; ask for the rest, but
@@ -973,9 +770,9 @@ Status SftpConnection::ListDirectories(const std::vector<std::string>& dirs, boo
 
   auto send = [&](Op op, size_t dir) -> Status {
     const uint32_t id = NextId();
-    Packet req(op == Op::kOpen ? kFxpOpendir : op == Op::kRead ? kFxpReaddir : kFxpClose, id);
-    req.Str(op == Op::kOpen ? dirs[dir] : handles[dir]);
-    LB_RETURN_IF_ERROR(Send(req.Finish()));
+    LB_RETURN_IF_ERROR(Send(op == Op::kOpen   ? EncodeOpendir(id, dirs[dir])
+                            : op == Op::kRead ? EncodeReaddir(id, handles[dir])
+                                              : EncodeClose(id, handles[dir])));
     in_flight.emplace(id, Pending{dir, op});
     return Status::Ok();
   };
@@ -996,11 +793,9 @@ Status SftpConnection::ListDirectories(const std::vector<std::string>& dirs, boo
     switch (pending.op) {
       case Op::kOpen: {
         if (reply.type == kFxpHandle) {
-          Parser p(reply.body);
-          handles[pending.dir] = p.String();
-          if (!p.ok() || handles[pending.dir].empty() || handles[pending.dir].size() > 256) {
-            return Broken("malformed handle for " + dir);
-          }
+          Result<std::string> handle = ParseHandle(reply);
+          if (!handle.ok()) return Broken("malformed handle for " + dir);
+          handles[pending.dir] = std::move(handle).value();
           LB_RETURN_IF_ERROR(send(status.ok() ? Op::kRead : Op::kClose, pending.dir));
           break;
         }
@@ -1014,15 +809,10 @@ Status SftpConnection::ListDirectories(const std::vector<std::string>& dirs, boo
       }
       case Op::kRead: {
         if (reply.type == kFxpName) {
-          Parser p(reply.body);
-          const uint32_t count = p.U32();
-          if (count > p.remaining() / 12) return Broken("malformed directory listing of " + dir);
-          for (uint32_t i = 0; i < count; ++i) {
-            std::string name = p.String();
-            p.Bytes();  // long name
-            const SftpAttrs attrs = p.Attrs();
-            if (!p.ok()) return Broken("malformed directory listing of " + dir);
-            if (status.ok()) status = fn(pending.dir, name, attrs);
+          Result<std::vector<SftpNameEntry>> entries = ParseName(reply);
+          if (!entries.ok()) return Broken("malformed directory listing of " + dir);
+          for (const SftpNameEntry& e : *entries) {
+            if (status.ok()) status = fn(pending.dir, e.name, e.attrs);
           }
           LB_RETURN_IF_ERROR(send(status.ok() ? Op::kRead : Op::kClose, pending.dir));
           break;

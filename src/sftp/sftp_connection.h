@@ -29,6 +29,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "sftp/sftp_protocol.h"
 
 // libssh handles (from <libssh/libssh.h>), kept out of this header.
 struct ssh_session_struct;
@@ -44,28 +45,6 @@ struct SftpConnectParams {
   std::string known_hosts;  // REQUIRES: non-empty (the caller applies the default)
   std::string global_known_hosts = "/etc/ssh/ssh_known_hosts";
   int timeout_seconds = 30;  // connect, and the longest wait for any reply
-};
-
-// SFTP v3 status codes.
-enum class SftpCode : uint32_t {
-  kOk = 0,
-  kEof = 1,
-  kNoSuchFile = 2,
-  kPermissionDenied = 3,
-  kFailure = 4,
-  kBadMessage = 5,
-  kNoConnection = 6,
-  kConnectionLost = 7,
-  kOpUnsupported = 8,
-};
-
-struct SftpAttrs {
-  bool has_size = false;
-  uint64_t size = 0;
-  bool has_permissions = false;
-  uint32_t permissions = 0;  // includes the S_IFMT file type bits
-  bool IsRegular() const;    // true when the server did not say
-  bool IsDirectory() const;
 };
 
 class SftpConnection {
@@ -127,12 +106,10 @@ class SftpConnection {
   Status ListDirectories(const std::vector<std::string>& dirs, bool missing_ok,
                          const DirEntryFn& fn);
 
-  // A reply; `body` points into rx_ and is valid until the next Receive.
-  struct Reply {
-    uint8_t type = 0;
-    uint32_t id = 0;
-    ByteView body;
-  };
+ private:
+  // A reply; `body` points into the frame splitter's buffer and is valid
+  // until the next Receive.
+  using Reply = sftp::SftpReply;
 
   SftpConnection(ssh_session_struct* session, ssh_channel_struct* channel, std::string peer,
                  int timeout_seconds);
@@ -141,7 +118,8 @@ class SftpConnection {
   // Marks the connection broken; returns kUnavailable naming the peer.
   Status Broken(const std::string& why);
   Status Send(const Bytes& packet);
-  Status ReadExact(uint8_t* out, size_t len);
+  // Waits for bytes from the channel and feeds them to splitter_.
+  Status ReadMore();
   Result<Reply> Receive();
   // Sends one request and returns its reply (no other request in flight).
   Result<Reply> Call(const Bytes& packet, uint32_t id);
@@ -163,8 +141,9 @@ class SftpConnection {
   uint32_t next_id_ = 1;
   uint32_t read_chunk_ = 32 * 1024;
   uint32_t write_chunk_ = 32 * 1024;
-  std::vector<std::pair<std::string, std::string>> extensions_;
-  Bytes rx_;
+  std::vector<SftpExtension> extensions_;
+  sftp::FrameSplitter splitter_;
+  Bytes read_buf_;  // bytes from the channel on their way to splitter_
 };
 
 // The local user's home directory ($HOME, else the password database; "" if
