@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "backend/file_util.h"
+#include "cache/cache_dirs.h"
 #include "crypto/hash.h"
 
 namespace lifeboat {
@@ -28,6 +29,36 @@ bool IsWholeObjectType(ObjectType type) {
 bool IsCachedType(ObjectType type) { return IsWholeObjectType(type) || type == ObjectType::kPack; }
 
 bool NameMatches(const std::string& name, ByteView data) { return Sha256(data).Hex() == name; }
+
+// A cached pack the index does not name may be one another process on this
+// machine stored but has not indexed yet (it indexes every 16 packs):
+// entries younger than this are kept.
+constexpr time_t kUnindexedPackGraceSeconds = 3600;
+
+// Writes a small file atomically (temp + rename), mode 0600; best effort.
+void WriteSmallFile(const std::string& path, std::string_view content) {
+  const size_t slash = path.find_last_of('/');
+  const std::string tmp = path.substr(0, slash + 1) + TempName();
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return;
+  if (!WriteAll(fd.get(), AsBytes(content), tmp).ok() || fd.Close() != 0 ||
+      rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+  }
+}
+
+// https://bford.info/cachedir/: tells backup tools (restic, Borg, tar
+// --exclude-caches) to skip the cache.
+void WriteCacheDirTag(const std::string& root) {
+  const std::string path = root + "/CACHEDIR.TAG";
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) return;
+  WriteSmallFile(
+      path,
+      "Signature: 8a477f597d28d172789f06886806bc55\n"
+      "# This file is a cache directory tag created by lifeboat.\n"
+      "# For information about cache directory tags, see https://bford.info/cachedir/\n");
+}
 
 // Creates `path` and missing parents with mode 0700.
 Status MakeDirs(const std::string& path) {
@@ -86,7 +117,37 @@ Result<std::unique_ptr<CachingBackend>> CachingBackend::Open(std::unique_ptr<Bac
   if (dir.empty() || dir[0] != '/') return InvalidArgument("cache directory must be absolute");
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   LB_RETURN_IF_ERROR(MakeDirs(dir));
+  const size_t slash = dir.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) WriteCacheDirTag(dir.substr(0, slash));
+  TouchLastUsed(dir);
   return std::unique_ptr<CachingBackend>(new CachingBackend(std::move(inner), std::move(dir)));
+}
+
+void CachingBackend::RecordRepositoryId(const std::string& id) {
+  const std::string path = dir_ + "/" + std::string(kCacheRepositoryFile);
+  if (auto current = ReadFile(path); current && AsString(*current) == id) return;
+  WriteSmallFile(path, id);
+}
+
+size_t CachingBackend::DropPacksNotIn(const std::function<bool(const Id&)>& indexed) {
+  const std::string type_dir = dir_ + "/" + std::string(ObjectTypeName(ObjectType::kPack));
+  DIR* d = opendir(type_dir.c_str());
+  if (d == nullptr) return 0;
+  const time_t now = time(nullptr);
+  std::vector<std::string> stale;
+  while (struct dirent* e = readdir(d)) {
+    const std::string entry = e->d_name;
+    auto id = Id::FromHex(entry);
+    if (!id.ok() || indexed(*id)) continue;  // temp files: DropStaleEntries' business
+    struct stat st {};
+    if (lstat((type_dir + "/" + entry).c_str(), &st) != 0) continue;
+    if (now - st.st_mtime < kUnindexedPackGraceSeconds) continue;
+    stale.push_back(entry);
+  }
+  closedir(d);
+  for (const std::string& entry : stale) DropEntry({ObjectType::kPack, entry});
+  stats_.dropped += stale.size();
+  return stale.size();
 }
 
 void CachingBackend::SetPackClassifier(std::unique_ptr<PackClassifier> classifier) {

@@ -23,6 +23,14 @@
 // that no longer exist (removed by prune or forget from another machine).
 // Directories are created 0700, files 0600.
 //
+// Trimming and last use: besides the drops on List, DropPacksNotIn (wired
+// by AttachCache to run after every index load) deletes cached packs that
+// the repository's index no longer names, so packs removed by a prune on
+// another machine leave the cache without a listing of the packs. Open
+// touches `last-used` in the directory (its mtime is the last use that
+// `lifeboat cache --cleanup` judges by, see cache_dirs.h) and puts a
+// CACHEDIR.TAG in the cache root so backup tools skip the cache.
+//
 // Ownership: owns the inner backend and the classifier.
 // Thread-safety: all Backend methods may be called concurrently (as the
 // contract requires); SetPackClassifier may be called at any time.
@@ -37,6 +45,7 @@
 
 #include "backend/backend.h"
 #include "base/bytes.h"
+#include "base/id.h"
 #include "base/result.h"
 
 namespace lifeboat {
@@ -73,6 +82,16 @@ class CachingBackend final : public Backend {
 
   // Until set, no pack is cached. Replaces an earlier classifier.
   void SetPackClassifier(std::unique_ptr<PackClassifier> classifier);
+
+  // Records the id of the repository cached here (RepoConfig::id), shown by
+  // `lifeboat cache`. Best effort, like every cache write.
+  void RecordRepositoryId(const std::string& id);
+
+  // Deletes cached packs for which `indexed` is false, except entries
+  // written less than an hour ago: another process on this machine may have
+  // stored that pack and not indexed it yet. Returns how many were deleted
+  // (also counted in stats().dropped). Call with a complete index only.
+  size_t DropPacksNotIn(const std::function<bool(const Id&)>& indexed);
 
   const std::string& dir() const { return dir_; }
   const CacheStats& stats() const { return stats_; }

@@ -1,9 +1,12 @@
 #include "cache/caching_backend.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -14,6 +17,7 @@
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
 #include "backend/test_temp_dir.h"
+#include "cache/cache_dirs.h"
 #include "cache/repository_pack_classifier.h"
 #include "crypto/hash.h"
 #include "model/tree.h"
@@ -360,6 +364,71 @@ TEST_P(CachingBackendTest, FilesArePrivateAndHoldNoPlaintext) {
   }
   EXPECT_TRUE(found);
   EXPECT_EQ(InnerLoads(), 1);
+}
+
+// Sets the mtime of `path` to `seconds_ago` seconds before now.
+void Backdate(const std::string& path, int64_t seconds_ago) {
+  struct timespec times[2];
+  clock_gettime(CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= seconds_ago;
+  times[1] = times[0];
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << path;
+}
+
+TEST_P(CachingBackendTest, PacksPrunedElsewhereLeaveTheCacheWhenTheIndexLoads) {
+  std::vector<std::string> cached = FilesUnder(cache_dir_ + "/data");
+  ASSERT_FALSE(cached.empty());
+  for (const std::string& f : cached) Backdate(f, 2 * 3600);
+  // A pack the index does not name, cached long ago (pruned elsewhere), and
+  // one cached a moment ago (maybe by a backup running beside us that has
+  // not written its index yet).
+  const std::string gone = EntryPath(ObjectType::kPack, std::string(64, 'a'));
+  const std::string recent = EntryPath(ObjectType::kPack, std::string(64, 'b'));
+  WriteFile(gone, "pruned");
+  WriteFile(recent, "not indexed yet");
+  Backdate(gone, 2 * 3600);
+
+  auto repo = OpenRepo();  // LoadIndex: no listing of packs, no extra loads
+  ASSERT_NE(repo, nullptr);
+  EXPECT_EQ(fault_->Calls(FaultBackend::Op::kList), 2);  // keys, index
+  EXPECT_FALSE(fs::exists(gone));
+  EXPECT_TRUE(fs::exists(recent));
+  for (const std::string& f : cached) EXPECT_TRUE(fs::exists(f)) << f;  // still indexed
+  EXPECT_EQ(cache_->stats().dropped.load(), 1u);
+  repo.reset();
+
+  // Another machine prunes everything: every index file and pack goes.
+  for (ObjectType t : {ObjectType::kIndex, ObjectType::kPack, ObjectType::kSnapshot}) {
+    auto names = ListNames(mem_, t);
+    ASSERT_TRUE(names.ok());
+    for (const std::string& n : *names) ASSERT_TRUE(mem_.Remove({t, n}).ok());
+  }
+  repo = OpenRepo();
+  ASSERT_NE(repo, nullptr);
+  EXPECT_EQ(repo->index().pack_count(), 0u);
+  for (const std::string& f : cached) EXPECT_FALSE(fs::exists(f)) << f;
+  EXPECT_TRUE(FilesUnder(cache_dir_ + "/index").empty());        // dropped by the listing
+  EXPECT_TRUE(fs::exists(recent));                               // still young
+  EXPECT_GE(cache_->stats().dropped.load(), cached.size() + 1);  // + the index file(s)
+}
+
+TEST_P(CachingBackendTest, OpenRecordsLastUseAndRepositoryId) {
+  const std::string marker = cache_dir_ + "/last-used";
+  ASSERT_TRUE(fs::exists(marker));
+  Backdate(marker, 40 * 86400);
+  auto repo = OpenRepo();
+  ASSERT_NE(repo, nullptr);
+  struct stat st {};
+  ASSERT_EQ(stat(marker.c_str(), &st), 0);
+  EXPECT_LT(std::abs(time(nullptr) - st.st_mtime), 60);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(ReadAll(cache_dir_ + "/repository"), repo->config().id);
+  EXPECT_NE(ReadAll(tmp_.path() + "/cache/CACHEDIR.TAG")
+                .find("Signature: 8a477f597d28d172789f06886806bc55"),
+            std::string::npos);
+  auto dirs = ListCacheDirs(tmp_.path() + "/cache", true);
+  ASSERT_TRUE(dirs.ok());
+  EXPECT_TRUE(dirs->empty());  // "repo" is not a name CacheDirFor makes
 }
 
 INSTANTIATE_TEST_SUITE_P(StagedAndInMemoryPacks, CachingBackendTest, ::testing::Bool());

@@ -41,7 +41,13 @@ bool RepositoryPackClassifier::IsTreePackData(ByteView pack) {
 
 CachingBackend* AttachCache(Repository& repo) {
   auto* cache = dynamic_cast<CachingBackend*>(&repo.backend());
-  if (cache != nullptr) cache->SetPackClassifier(std::make_unique<RepositoryPackClassifier>(repo));
+  if (cache == nullptr) return nullptr;
+  cache->SetPackClassifier(std::make_unique<RepositoryPackClassifier>(repo));
+  cache->RecordRepositoryId(repo.config().id);
+  // The repository owns the cache, so the callback cannot outlive it.
+  repo.SetIndexLoadedCallback([cache](const MasterIndex& index) {
+    cache->DropPacksNotIn([&index](const Id& pack) { return index.HasPack(pack); });
+  });
   return cache;
 }
 

@@ -33,9 +33,12 @@ class RepositoryPackClassifier final : public PackClassifier {
   size_t indexed_packs_ = 0;                // index pack count when built
 };
 
-// If `repo` was opened on a CachingBackend, lets the cache keep tree packs
-// (call after Repository::Init/Open). Returns the cache, or null if the
-// repository's backend is not one.
+// If `repo` was opened on a CachingBackend, lets the cache keep tree packs,
+// records the repository's id in the cache directory, and trims the cache
+// after every LoadIndex: cached packs the index no longer names (removed by
+// a prune elsewhere) are deleted (CachingBackend::DropPacksNotIn). Call
+// after Repository::Init/Open and before LoadIndex. Returns the cache, or
+// null if the repository's backend is not one.
 CachingBackend* AttachCache(Repository& repo);
 
 }  // namespace lifeboat

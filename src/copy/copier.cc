@@ -60,12 +60,34 @@ Result<Bytes> Copier::Load(BlobType type, const Id& id) {
   return data;
 }
 
-Status Copier::Send(BlobType type, const Id& dst_id, ByteView data) {
-  {
-    std::lock_guard<std::mutex> lock(sent_mu_);
-    if (sent_.count(dst_id) || dst_.HasBlob(type, dst_id)) return Status::Ok();
-    sent_.insert(dst_id);
+bool Copier::Claim(BlobType type, const Id& dst_id) {
+  std::lock_guard<std::mutex> lock(sent_mu_);
+  if (sent_.count(dst_id) || dst_.HasBlob(type, dst_id)) return false;
+  sent_.insert(dst_id);
+  return true;
+}
+
+Status Copier::SendStored(BlobType type, const Id& id, const StoredBlob& blob) {
+  if (!Claim(type, id)) return Status::Ok();
+  if (options_.dry_run) {
+    progress_.blobs_sent++;
+    progress_.bytes_sent += blob.raw_length;
+    return Status::Ok();
   }
+  auto stored = dst_.SaveStoredBlob(type, id, blob, options_.verify_blobs);
+  if (!stored.ok()) {
+    return stored.status().WithContext("unable to store blob " + id.Short() +
+                                       " in the destination repository");
+  }
+  if (*stored) {
+    progress_.blobs_sent++;
+    progress_.bytes_sent += blob.raw_length;
+  }
+  return Status::Ok();
+}
+
+Status Copier::Send(BlobType type, const Id& dst_id, ByteView data) {
+  if (!Claim(type, dst_id)) return Status::Ok();
   if (options_.dry_run) {
     progress_.blobs_sent++;
     progress_.bytes_sent += data.size();
@@ -83,18 +105,46 @@ Status Copier::Send(BlobType type, const Id& dst_id, ByteView data) {
   return Status::Ok();
 }
 
+// Same master key: a data blob moves in stored form. Decrypting it at the
+// source authenticates it (the AEAD binds its bytes to its type and id) and
+// sealing it for the destination needs no recompression, which was most of
+// the cost of a copy. Whether to also decompress it and recompute its id is
+// reading safety against speed. The AEAD proves the bytes are those a holder
+// of the key wrote, not that the writer compressed and hashed them right (a
+// bug, or memory corrupted between hashing and sealing, would be carried
+// into the copy unnoticed). A copy is usually the second, off-site copy
+// made to survive the loss of the first, and restic re-verifies on copy
+// too. Measured on 500 MB of compressible text (3.3x), local to local, 2
+// cores: recompressing 3.2 s, stored form with verification 1.25 s, without
+// 0.45 s. Verification is most of what is left, but the copy is still 2.5x
+// faster with it and runs at ~400 MB/s, above what the remote stores a copy
+// usually goes to accept; so it is on by default (CopyOptions::
+// verify_blobs). The cheap checks (lengths, one whole zstd frame of the
+// recorded size) are always made by SaveStoredBlob.
 Result<std::vector<Id>> Copier::CopyData(const std::vector<Id>& blobs) {
   std::vector<Id> out(blobs.size());
   std::atomic<size_t> next{0};
   std::mutex error_mu;
   Status first_error;
   auto work = [&] {
+    StoredBlob stored;  // reused: one blob at a time per worker
     for (size_t i = next++; i < blobs.size(); i = next++) {
       Status s = CheckCancelled();
-      if (s.ok()) {
+      if (s.ok() && same_key_) {
+        s = src_.LoadStoredBlob(BlobType::kData, blobs[i], &stored);
+        if (s.ok()) {
+          progress_.blobs_read++;
+          progress_.bytes_read += stored.raw_length;
+          out[i] = blobs[i];
+          s = SendStored(BlobType::kData, blobs[i], stored);
+        } else {
+          s = s.WithContext("unable to read data blob " + blobs[i].Short() +
+                            " from the source repository");
+        }
+      } else if (s.ok()) {
         auto data = Load(BlobType::kData, blobs[i]);
         if (data.ok()) {
-          out[i] = same_key_ ? blobs[i] : dst_.ComputeBlobId(*data);
+          out[i] = dst_.ComputeBlobId(*data);
           s = Send(BlobType::kData, out[i], *data);
         } else {
           s = data.status();

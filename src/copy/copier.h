@@ -9,7 +9,10 @@
 // Two cases, because blob ids are keyed by the master key:
 //  - same master key (destination made by `init --from-repo`): blob ids are
 //    equal in both repositories; a blob is read from the source only when the
-//    destination's index lacks it, and trees are copied unchanged;
+//    destination's index lacks it, and trees are copied unchanged. Data blobs
+//    move in their stored form (Repository::LoadStoredBlob/SaveStoredBlob):
+//    decrypted and sealed again, never decompressed and recompressed (see
+//    CopyOptions::verify_blobs for the check made on the way);
 //  - different master keys: every blob is read from the source and re-hashed
 //    with the destination's key; trees are rewritten bottom-up with the new
 //    ids. The source's chunk boundaries are kept.
@@ -45,6 +48,11 @@ struct CopyOptions {
   bool dry_run = false;  // read and count, store nothing
   // Optional: one line per snapshot copied or skipped (human text).
   std::function<void(const std::string&)> log;
+  // Same master key only: decompress every data blob and check its id before
+  // storing it (different keys always do, as they re-hash). On by default:
+  // see the comment on CopyData in copier.cc. (Declared last: callers
+  // initialise {dry_run, log} positionally.)
+  bool verify_blobs = true;
 };
 
 struct CopyProgress {
@@ -98,6 +106,10 @@ class Copier {
   Result<Id> RewriteTree(const Id& tree);
   // Ensures one blob (destination id `dst_id`, plaintext `data`) is stored.
   Status Send(format::BlobType type, const Id& dst_id, ByteView data);
+  // The same for a blob in stored form (same master key).
+  Status SendStored(format::BlobType type, const Id& id, const StoredBlob& blob);
+  // Marks a blob as sent by this run; false if it was, or the destination has it.
+  bool Claim(format::BlobType type, const Id& dst_id);
   Result<Bytes> Load(format::BlobType type, const Id& id);
   // Loads data blobs from the source and stores in the destination those it
   // lacks, several at a time; returns their destination ids, in order.

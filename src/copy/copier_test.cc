@@ -10,6 +10,7 @@
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
 #include "model/tree.h"
+#include "repo/compression.h"
 #include "repo/test_support.h"
 #include "restore/tree_walk.h"
 
@@ -332,6 +333,103 @@ TEST_P(CopierTest, CancelStopsTheCopy) {
 
 INSTANTIATE_TEST_SUITE_P(Keys, CopierTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "SameKey" : "DifferentKeys"; });
+
+// Text that compresses well: its blobs are stored as zstd frames.
+Bytes Compressible(size_t n, uint32_t seed) {
+  Bytes out;
+  uint32_t x = seed;
+  while (out.size() < n) {
+    x = x * 1664525u + 1013904223u;
+    std::string line = "row " + std::to_string(x >> 20) + ", status ok, lifeboat\n";
+    out.insert(out.end(), line.begin(), line.end());
+  }
+  out.resize(n);
+  return out;
+}
+
+// Same master key: data blobs keep their stored form (no recompression), so
+// the destination's index entries match the source's.
+TEST(CopierSameKeyTest, CompressedBlobsAreCopiedAsStored) {
+  TestRepo a, b;
+  a.Init("password-a");
+  InitOptions bo = FastInit();
+  bo.master_key = a.repo->keys().master();
+  bo.compression_level = 19;  // not applied to blobs copied as stored
+  b.Init("password-b", bo);
+  ASSERT_TRUE(a.repo->LoadIndex().ok());
+  ASSERT_TRUE(b.repo->LoadIndex().ok());
+  Builder build(*a.repo);
+  Node file =
+      build.File("log.csv", {Compressible(30000, 1), Compressible(30000, 2), Pattern(20000, 3)});
+  build.Snapshot(build.TreeOf({file}), kTime);
+  Copier copier(*a.repo, *b.repo, CopyOptions{});
+  auto result = copier.Run(a.Snapshots(), b.Snapshots());
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_TRUE(result->same_master_key);
+  EXPECT_EQ(result->blobs_sent, 4u);      // three chunks and the tree
+  EXPECT_GT(result->bytes_read, 80000u);  // the chunks and the tree
+  EXPECT_LT(result->bytes_read, 81000u);
+  size_t compressed = 0;
+  for (const Id& id : file.content) {
+    auto src = a.repo->index().Find(BlobType::kData, id);
+    auto dst = b.repo->index().Find(BlobType::kData, id);
+    ASSERT_TRUE(src && dst);
+    EXPECT_EQ(dst->blob.compression, src->blob.compression);
+    EXPECT_EQ(dst->blob.length, src->blob.length);
+    EXPECT_EQ(dst->blob.raw_length, src->blob.raw_length);
+    compressed += src->blob.compression == format::Compression::kZstd;
+  }
+  EXPECT_EQ(compressed, 2u);
+  auto sb = b.Snapshots();
+  ASSERT_EQ(sb.size(), 1u);
+  EXPECT_TRUE(Flatten(*a.repo, a.Snapshots()[0].snapshot.tree) ==
+              Flatten(*b.repo, sb[0].snapshot.tree));
+}
+
+// A blob whose bytes authenticate but do not hash to its id (a writer's bug)
+// is refused by a verifying copy, and carried over by one that does not.
+TEST(CopierSameKeyTest, VerificationRefusesABlobThatDoesNotMatchItsId) {
+  for (bool verify : {true, false}) {
+    SCOPED_TRACE(verify ? "verify" : "no verify");
+    TestRepo a, b;
+    a.Init("password-a");
+    InitOptions bo = FastInit();
+    bo.master_key = a.repo->keys().master();
+    b.Init("password-b", bo);
+    ASSERT_TRUE(a.repo->LoadIndex().ok());
+    ASSERT_TRUE(b.repo->LoadIndex().ok());
+    const Bytes real = Compressible(30000, 7);
+    const Id claimed = a.repo->ComputeBlobId(Compressible(30000, 8));
+    StoredBlob bad;
+    ASSERT_TRUE(CompressForStorage(real, 3, &bad.data));
+    bad.compression = format::Compression::kZstd;
+    bad.raw_length = static_cast<uint32_t>(real.size());
+    auto saved = a.repo->SaveStoredBlob(BlobType::kData, claimed, bad, /*verify_id=*/false);
+    ASSERT_TRUE(saved.ok() && *saved);
+    Builder build(*a.repo);
+    Node file;
+    file.name = "bad";
+    file.type = NodeType::kFile;
+    file.size = real.size();
+    file.content = {claimed};
+    build.Snapshot(build.TreeOf({file}), kTime);
+
+    CopyOptions options;
+    options.verify_blobs = verify;
+    Copier copier(*a.repo, *b.repo, options);
+    auto result = copier.Run(a.Snapshots(), b.Snapshots());
+    if (verify) {
+      ASSERT_FALSE(result.ok());
+      EXPECT_EQ(result.status().code(), Code::kCorrupt);
+      EXPECT_NE(result.status().message().find("does not match its id"), std::string::npos)
+          << result.status().message();
+      EXPECT_TRUE(b.Snapshots().empty());
+    } else {
+      ASSERT_TRUE(result.ok()) << result.status().ToString();
+      EXPECT_EQ(b.Snapshots().size(), 1u);
+    }
+  }
+}
 
 TEST(KeyFingerprintTest, DiffersBetweenRepositoriesAndRevealsNoKey) {
   TestRepo a, b;

@@ -61,6 +61,17 @@ bool CompressForStorage(ByteView data, int level, RawBuffer* out) {
   return n < data.size() - data.size() / 32;
 }
 
+Status CheckZstdFrame(ByteView frame, size_t size) {
+  const unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR) return Corrupt("malformed zstd frame");
+  if (content == ZSTD_CONTENTSIZE_UNKNOWN) return Corrupt("zstd frame without content size");
+  if (content != size) return Corrupt("zstd frame size does not match the recorded length");
+  const size_t compressed = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
+  if (ZSTD_isError(compressed) || compressed != frame.size())
+    return Corrupt("zstd frame is truncated or followed by other bytes");
+  return Status::Ok();
+}
+
 Result<Bytes> ZstdDecompress(ByteView frame, size_t expected_size, size_t max_size) {
   unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (size == ZSTD_CONTENTSIZE_ERROR) return Corrupt("malformed zstd frame");

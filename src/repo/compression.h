@@ -24,6 +24,11 @@ bool CompressForStorage(ByteView data, int level, RawBuffer* out);
 // or if the content size is unknown / differs from `expected_size` (pass
 // SIZE_MAX when unknown: then at most `max_size` bytes are produced).
 Result<Bytes> ZstdDecompress(ByteView frame, size_t expected_size, size_t max_size);
+// Cheap structural check of a stored blob's frame without decompressing it:
+// exactly one zstd frame spanning all of `frame` (walks the block headers
+// only) whose header records a content size of `size`. kCorrupt otherwise.
+Status CheckZstdFrame(ByteView frame, size_t size);
+
 // Decompresses a frame that must hold exactly `size` bytes into *out
 // (replacing its contents). kCorrupt otherwise.
 Status ZstdDecompressInto(ByteView frame, size_t size, RawBuffer* out);

@@ -160,8 +160,8 @@ Result<FinishedPack> PackWriter::Finish() {
   return out;
 }
 
-Status OpenPackedBlobInto(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
-                          ByteView sealed, RawBuffer* out) {
+Status OpenPackedBlobStoredInto(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
+                                ByteView sealed, RawBuffer* out) {
   if (sealed.size() != entry.length || entry.length < Aead::kTagSize)
     return Corrupt("blob " + entry.id.Short() + ": stored length does not match the index");
   const size_t stored_len = entry.length - Aead::kTagSize;
@@ -172,20 +172,26 @@ Status OpenPackedBlobInto(const Keyring& keys, ByteView pack_salt, const PackedB
     return Corrupt("blob " + entry.id.Short() + ": length does not match the index");
   if (entry.raw_length > format::kMaxBlobSize)
     return Corrupt("blob " + entry.id.Short() + ": too large");
-  // Raw blobs are decrypted straight into `out`; compressed ones into a
-  // per-thread scratch buffer and then decompressed into `out`.
-  thread_local RawBuffer scratch;
-  RawBuffer* plain = entry.compression == format::Compression::kNone ? out : &scratch;
-  plain->Clear();
+  out->Clear();
   Status s = Aead(keys.PackKey(pack_salt))
                  .OpenInto(BlobNonce(entry.offset), BlobAad(entry.type, entry.id), sealed,
-                           plain->Grow(stored_len));
+                           out->Grow(stored_len));
   if (!s.ok()) {
-    plain->Clear();
+    out->Clear();
     return Corrupt("blob " + entry.id.Short() +
                    " failed authentication (damaged or tampered with)");
   }
-  if (entry.compression == format::Compression::kNone) return Status::Ok();
+  return Status::Ok();
+}
+
+Status OpenPackedBlobInto(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
+                          ByteView sealed, RawBuffer* out) {
+  // Raw blobs are decrypted straight into `out`; compressed ones into a
+  // per-thread scratch buffer and then decompressed into `out`.
+  if (entry.compression == format::Compression::kNone)
+    return OpenPackedBlobStoredInto(keys, pack_salt, entry, sealed, out);
+  thread_local RawBuffer scratch;
+  LB_RETURN_IF_ERROR(OpenPackedBlobStoredInto(keys, pack_salt, entry, sealed, &scratch));
   return ZstdDecompressInto(scratch.view(), entry.raw_length, out)
       .WithContext("blob " + entry.id.Short());
 }

@@ -91,6 +91,15 @@ Result<Bytes> OpenPackedBlob(const Keyring& keys, ByteView pack_salt, const Pack
 Status OpenPackedBlobInto(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
                           ByteView sealed, RawBuffer* out);
 
+// Decrypts one sealed blob without decompressing it: *out gets the stored
+// bytes (the zstd frame, or the plaintext for compression 0), for copying a
+// blob between repositories that share the master key. The same checks as
+// OpenPackedBlobInto except those that need decompression (the frame's
+// content is not examined). kCorrupt if authentication fails or sizes
+// disagree with the entry.
+Status OpenPackedBlobStoredInto(const Keyring& keys, ByteView pack_salt, const PackedBlob& entry,
+                                ByteView sealed, RawBuffer* out);
+
 struct PackLayout {
   Bytes salt;
   std::vector<PackedBlob> blobs;

@@ -289,11 +289,14 @@ Status Repository::LoadIndex() {
   work();
   for (auto& t : threads) t.join();
   LB_RETURN_IF_ERROR(first_error);
-  std::lock_guard lock(loaded_mu_);
-  for (size_t i = 0; i < names.size(); ++i) {
-    for (const IndexedPack& p : files[i].packs) index_.AddPack(p);
-    loaded_index_files_.push_back(*Id::FromHex(names[i]));
+  {
+    std::lock_guard lock(loaded_mu_);
+    for (size_t i = 0; i < names.size(); ++i) {
+      for (const IndexedPack& p : files[i].packs) index_.AddPack(p);
+      loaded_index_files_.push_back(*Id::FromHex(names[i]));
+    }
   }
+  if (index_loaded_) index_loaded_(index_);
   return Status::Ok();
 }
 
@@ -363,18 +366,7 @@ Result<Bytes> Repository::LoadBlob(format::BlobType type, const Id& id) {
 
 Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView plaintext) {
   if (plaintext.size() > format::kMaxBlobSize) return InvalidArgument("blob too large");
-  if (index_.Has(type, id)) return false;
-  {
-    std::lock_guard lock(inflight_mu_);
-    if (!inflight_.insert(id).second) return false;
-    // An uploader indexes a pack before it drops the pack's blobs from
-    // inflight_, so a blob that left inflight_ since the check above is
-    // visible in the index now.
-    if (index_.Has(type, id)) {
-      inflight_.erase(id);
-      return false;
-    }
-  }
+  if (!ReserveBlob(type, id)) return false;
   LB_RETURN_IF_ERROR(UploadError());
 
   thread_local RawBuffer compressed;  // reused: blobs are compressed one at a time per thread
@@ -385,17 +377,100 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
     compression = format::Compression::kZstd;
     stored = compressed.view();
   }
+  LB_RETURN_IF_ERROR(StoreEncoded(type, id, compression, stored, plaintext.size()));
+  return true;
+}
 
+Status Repository::LoadStoredBlob(format::BlobType type, const Id& id, StoredBlob* out) {
+  auto loc = index_.Find(type, id);
+  if (!loc) {
+    return NotFound(std::string(format::BlobTypeName(type)) + " blob " + id.Short() +
+                    " is not in the index");
+  }
+  auto sealed =
+      backend_->Load({ObjectType::kPack, loc->pack_id.Hex()}, loc->blob.offset, loc->blob.length);
+  if (!sealed.ok()) {
+    return sealed.status().WithContext("unable to read blob " + id.Short() + " from pack " +
+                                       loc->pack_id.Short());
+  }
+  LB_RETURN_IF_ERROR(
+      OpenPackedBlobStoredInto(*keys_, loc->pack_salt, loc->blob, *sealed, &out->data)
+          .WithContext("pack " + loc->pack_id.Short()));
+  out->compression = loc->blob.compression;
+  out->raw_length = loc->blob.raw_length;
+  return Status::Ok();
+}
+
+Status Repository::VerifyStoredBlob(const Id& id, const StoredBlob& blob) const {
+  ByteView plaintext = blob.data.view();
+  thread_local RawBuffer decompressed;
+  if (blob.compression == format::Compression::kZstd) {
+    LB_RETURN_IF_ERROR(ZstdDecompressInto(blob.data.view(), blob.raw_length, &decompressed)
+                           .WithContext("blob " + id.Short()));
+    plaintext = decompressed.view();
+  }
+  if (ComputeBlobId(plaintext) != id) {
+    return Corrupt("blob " + id.Short() + ": content does not match its id");
+  }
+  return Status::Ok();
+}
+
+Result<bool> Repository::SaveStoredBlob(format::BlobType type, const Id& id, const StoredBlob& blob,
+                                        bool verify_id) {
+  // The bytes come from another repository: untrusted until checked here.
+  if (blob.raw_length > format::kMaxBlobSize) return Corrupt("blob " + id.Short() + ": too large");
+  switch (blob.compression) {
+    case format::Compression::kNone:
+      if (blob.data.size() != blob.raw_length) {
+        return Corrupt("blob " + id.Short() + ": length does not match the recorded length");
+      }
+      break;
+    case format::Compression::kZstd:
+      LB_RETURN_IF_ERROR(
+          CheckZstdFrame(blob.data.view(), blob.raw_length).WithContext("blob " + id.Short()));
+      break;
+    default:
+      return Corrupt("blob " + id.Short() + ": unknown compression");
+  }
+  if (index_.Has(type, id)) return false;
+  // Verified before the reservation: a blob refused here must not stay
+  // reserved (a later save of the right bytes would be skipped).
+  if (verify_id) {
+    LB_RETURN_IF_ERROR(VerifyStoredBlob(id, blob));
+  }
+  if (!ReserveBlob(type, id)) return false;
+  LB_RETURN_IF_ERROR(UploadError());
+  LB_RETURN_IF_ERROR(StoreEncoded(type, id, blob.compression, blob.data.view(), blob.raw_length));
+  return true;
+}
+
+bool Repository::ReserveBlob(format::BlobType type, const Id& id) {
+  if (index_.Has(type, id)) return false;
+  std::lock_guard lock(inflight_mu_);
+  if (!inflight_.insert(id).second) return false;
+  // An uploader indexes a pack before it drops the pack's blobs from
+  // inflight_, so a blob that left inflight_ since the check above is
+  // visible in the index now.
+  if (index_.Has(type, id)) {
+    inflight_.erase(id);
+    return false;
+  }
+  return true;
+}
+
+Status Repository::StoreEncoded(format::BlobType type, const Id& id,
+                                format::Compression compression, ByteView stored,
+                                size_t raw_length) {
   // Trees go to one dedicated pack (finished at kTreePackSize or by Flush):
   // trees are few and small next to data, so one writer keeps up.
   if (type == format::BlobType::kTree) {
     std::lock_guard lock(tree_writer_mu_);
     LB_RETURN_IF_ERROR(AddToPack(tree_writer_, PackLimit(format::BlobType::kTree), type, id,
-                                 compression, stored, plaintext.size()));
+                                 compression, stored, raw_length));
     if (tree_writer_->size() >= PackLimit(format::BlobType::kTree)) {
       LB_RETURN_IF_ERROR(FinishPack(std::move(tree_writer_)));
     }
-    return true;
+    return Status::Ok();
   }
 
   // At most max_writers_ packs are open at once (each costs a write buffer,
@@ -411,8 +486,7 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
       ++open_writers_;
     }
   }
-  Status added =
-      AddToPack(writer, config_.pack_size, type, id, compression, stored, plaintext.size());
+  Status added = AddToPack(writer, config_.pack_size, type, id, compression, stored, raw_length);
   if (!added.ok()) {
     {
       std::lock_guard lock(writers_mu_);
@@ -436,7 +510,7 @@ Result<bool> Repository::SaveBlob(format::BlobType type, const Id& id, ByteView 
     }
     writers_cv_.notify_one();
   }
-  return true;
+  return Status::Ok();
 }
 
 uint64_t Repository::PackLimit(format::BlobType type) const {

@@ -11,7 +11,8 @@
 // is durable and indexed — the order that makes a killed backup harmless (docs/FORMAT.md "Crash
 // safety").
 //
-// Thread-safety: LoadBlob, SaveBlob, Has* and the index are thread-safe;
+// Thread-safety: LoadBlob, SaveBlob, LoadStoredBlob, SaveStoredBlob, Has* and
+// the index are thread-safe;
 // Flush, key and snapshot operations may run concurrently with them.
 #pragma once
 
@@ -81,6 +82,14 @@ struct SnapshotEntry {
   Snapshot snapshot;
 };
 
+// A blob as stored in a pack: decrypted but not decompressed. Moves between
+// repositories that share the master key without being recompressed.
+struct StoredBlob {
+  format::Compression compression = format::Compression::kNone;
+  uint32_t raw_length = 0;  // plaintext length
+  RawBuffer data;           // the zstd frame of the plaintext, or the plaintext
+};
+
 struct WriteStats {
   std::atomic<uint64_t> blobs_added{0};
   std::atomic<uint64_t> bytes_added{0};         // plaintext
@@ -117,6 +126,12 @@ class Repository {
   // Reads every index file (in parallel) into the in-memory index.
   Status LoadIndex();
   const MasterIndex& index() const { return index_; }
+  // Called from LoadIndex, after it succeeded, with the complete index: the
+  // metadata cache drops the packs it no longer names (AttachCache). Set it
+  // before LoadIndex runs; not thread-safe against a running LoadIndex.
+  void SetIndexLoadedCallback(std::function<void(const MasterIndex&)> fn) {
+    index_loaded_ = std::move(fn);
+  }
   // Finds packs in the backend that no index lists (left by a backup that
   // was killed before writing its index), reads their trailers and indexes
   // them, so their data is reused instead of uploaded again. Packs that fail
@@ -133,6 +148,22 @@ class Repository {
   // Stores a blob unless it is already indexed or being stored. Returns true if
   // this call stored it. `id` must be ComputeBlobId(plaintext).
   Result<bool> SaveBlob(format::BlobType type, const Id& id, ByteView plaintext);
+  // Loads and authenticates one blob in its stored form (not decompressed);
+  // *out's buffer is reused. kNotFound if not indexed.
+  Status LoadStoredBlob(format::BlobType type, const Id& id, StoredBlob* out);
+  // Stores a blob given in stored form (a LoadStoredBlob of a repository with
+  // the same master key), sealed with this repository's pack keys and with
+  // the same compression and lengths in the index; the bytes are kept as
+  // they are (this repository's compression level does not apply). Returns
+  // true if this call stored it, as SaveBlob.
+  // Always checks what is cheap: lengths, compression kind, and that a zstd
+  // frame is one whole frame whose header records raw_length.
+  // `verify_id`: also decompresses and checks that the plaintext's id under
+  // this repository's key is `id` (kCorrupt otherwise; nothing stored).
+  Result<bool> SaveStoredBlob(format::BlobType type, const Id& id, const StoredBlob& blob,
+                              bool verify_id);
+  // The decompress-and-hash check of SaveStoredBlob on its own.
+  Status VerifyStoredBlob(const Id& id, const StoredBlob& blob) const;
   // Finishes open packs, waits for uploads, writes the index for them.
   Status Flush();
   const WriteStats& write_stats() const { return write_stats_; }
@@ -171,6 +202,12 @@ class Repository {
   void StartUploader();
   void UploaderLoop();
   Status FlushIndexLocked(bool force);
+  // Reserves `id` for the calling save: false if it is indexed or another
+  // save has it.
+  bool ReserveBlob(format::BlobType type, const Id& id);
+  // Appends an encoded blob reserved by ReserveBlob to a pack.
+  Status StoreEncoded(format::BlobType type, const Id& id, format::Compression compression,
+                      ByteView stored, size_t raw_length);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint64_t pack_limit);
   // Adds a blob to `writer` (created if null), finishing it first if the blob
   // would take it past `pack_limit` bytes.
@@ -189,6 +226,7 @@ class Repository {
   std::unique_ptr<Chunker> chunker_;
   std::string current_key_id_;
   MasterIndex index_;
+  std::function<void(const MasterIndex&)> index_loaded_;
 
   mutable std::mutex loaded_mu_;
   std::vector<Id> loaded_index_files_;
