@@ -55,7 +55,7 @@ TEST_F(AppendOnlyBackendTest, IdenticalRewriteIsAcceptedDifferentIsRefused) {
 
 TEST_F(AppendOnlyBackendTest, RemoveIsRefusedExceptForLocks) {
   for (ObjectType type : {ObjectType::kConfig, ObjectType::kKey, ObjectType::kPack,
-                          ObjectType::kIndex, ObjectType::kSnapshot}) {
+                          ObjectType::kIndex, ObjectType::kSnapshot, ObjectType::kWal}) {
     ObjectName name{type, type == ObjectType::kConfig ? "config" : "0123"};
     ASSERT_TRUE(mem_->Save(name, Bytes{1}).ok());
     Status s = backend_->Remove(name);
@@ -68,6 +68,18 @@ TEST_F(AppendOnlyBackendTest, RemoveIsRefusedExceptForLocks) {
   EXPECT_EQ(*mem_->Load(kLock), Bytes{2});
   EXPECT_TRUE(backend_->Remove(kLock).ok());
   EXPECT_EQ(mem_->Stat(kLock).status().code(), Code::kNotFound);
+}
+
+// Archived WAL (lifeboat postgres archive-push) must work on an append-only
+// host: new segments are stored, an identical re-push is accepted, a
+// different segment under the same name is refused and nothing is removed.
+TEST_F(AppendOnlyBackendTest, WalObjectsAreWriteOnce) {
+  const ObjectName wal{ObjectType::kWal, "pg.7311111111111111111.000000010000000000000001"};
+  ASSERT_TRUE(backend_->Save(wal, Bytes{1, 2, 3}).ok());
+  EXPECT_TRUE(backend_->Save(wal, Bytes{1, 2, 3}).ok());
+  EXPECT_EQ(backend_->Save(wal, Bytes{1, 2, 4}).code(), Code::kPermissionDenied);
+  EXPECT_EQ(backend_->Remove(wal).code(), Code::kPermissionDenied);
+  EXPECT_EQ(*mem_->Load(wal), (Bytes{1, 2, 3}));
 }
 
 TEST_F(AppendOnlyBackendTest, InvalidNamesAreStillRejected) {

@@ -28,6 +28,8 @@ std::string_view ObjectTypeName(ObjectType type) {
       return "snapshots";
     case ObjectType::kLock:
       return "locks";
+    case ObjectType::kWal:
+      return "wal";
   }
   return "unknown";
 }

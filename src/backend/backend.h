@@ -29,9 +29,12 @@
 
 namespace lifeboat {
 
-enum class ObjectType { kConfig, kKey, kPack, kIndex, kSnapshot, kLock };
+// The numeric values are bound into sealed objects (docs/FORMAT.md): append
+// only (and keep FaultBackend::kTypes, sized by the last one, in step). kWal:
+// archived PostgreSQL WAL files (src/walarchive), one object each.
+enum class ObjectType { kConfig, kKey, kPack, kIndex, kSnapshot, kLock, kWal };
 
-std::string_view ObjectTypeName(ObjectType type);  // "config", "keys", "data", ...
+std::string_view ObjectTypeName(ObjectType type);  // "config", "keys", "data", ..., "wal"
 
 struct ObjectName {
   ObjectType type;

@@ -49,7 +49,8 @@ namespace conformance {
 
 inline constexpr ObjectType kAllTypes[] = {ObjectType::kConfig,   ObjectType::kKey,
                                            ObjectType::kPack,     ObjectType::kIndex,
-                                           ObjectType::kSnapshot, ObjectType::kLock};
+                                           ObjectType::kSnapshot, ObjectType::kLock,
+                                           ObjectType::kWal};
 
 // A 64-hex-character name, distinct for each `seed`.
 inline std::string HexName(uint64_t seed) {

@@ -22,6 +22,7 @@ TEST(ObjectNameTest, TypeNames) {
   EXPECT_EQ(ObjectTypeName(ObjectType::kIndex), "index");
   EXPECT_EQ(ObjectTypeName(ObjectType::kSnapshot), "snapshots");
   EXPECT_EQ(ObjectTypeName(ObjectType::kLock), "locks");
+  EXPECT_EQ(ObjectTypeName(ObjectType::kWal), "wal");
 }
 
 TEST(ObjectNameTest, ToString) {

@@ -81,7 +81,7 @@ class FaultBackend final : public Backend {
     std::optional<Status> error;  // nullopt: no fault, forward normally
   };
   static constexpr size_t kOps = 6;
-  static constexpr size_t kTypes = 6;
+  static constexpr size_t kTypes = static_cast<size_t>(ObjectType::kWal) + 1;  // every ObjectType
 
   // Counts the call, sleeps for the delay, and returns the fault to apply.
   Decision Enter(Op op);

@@ -22,8 +22,13 @@ namespace {
 
 constexpr mode_t kDirMode = 0700;
 constexpr mode_t kFileMode = 0600;
-constexpr ObjectType kDirTypes[] = {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
-                                    ObjectType::kSnapshot, ObjectType::kLock};
+constexpr ObjectType kDirTypes[] = {ObjectType::kKey,      ObjectType::kPack, ObjectType::kIndex,
+                                    ObjectType::kSnapshot, ObjectType::kLock, ObjectType::kWal};
+
+// Types added after format version 1 was first written: repositories created
+// before them have no directory for them, so Save creates it on first use and
+// List treats a missing one as empty.
+bool IsLateType(ObjectType type) { return type == ObjectType::kWal; }
 
 // Owns a DIR*.
 class UniqueDir {
@@ -192,18 +197,27 @@ Status LocalBackend::Save(const ObjectName& name, ByteView data) {
 
   std::string tmp;
   int fd = -1;
-  bool made_shard = false;
+  bool made_dir = false;  // recreated a missing directory once already
   for (int attempt = 0; fd < 0; ++attempt) {
     tmp = dir + "/" + TempName();
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
     if (fd >= 0) break;
     const int err = errno;
     if (err == EINTR || (err == EEXIST && attempt < 8)) continue;
-    if (err == ENOENT && name.type == ObjectType::kPack && !made_shard) {
+    if (err == ENOENT && name.type == ObjectType::kPack && !made_dir) {
       // A missing data/NN shard (e.g. removed by hand): recreate it, but
       // only inside an existing data/ directory.
-      made_shard = true;
+      made_dir = true;
       if (::mkdir(dir.c_str(), kDirMode) == 0 || errno == EEXIST) continue;
+    }
+    if (err == ENOENT && IsLateType(name.type) && !made_dir) {
+      // wal/ in a repository created before it existed. mkdir (not -p): the
+      // root itself must exist, or this is no repository.
+      made_dir = true;
+      if (::mkdir(dir.c_str(), kDirMode) == 0 || errno == EEXIST) {
+        LB_RETURN_IF_ERROR(SyncDirectory(root_).WithContext(what));
+        continue;
+      }
     }
     return ErrnoStatus(err, what + ": unable to create temporary file in " + dir);
   }
@@ -308,7 +322,7 @@ Status LocalBackend::List(ObjectType type, const std::function<Status(const Obje
     return fn(ObjectInfo{"config", static_cast<uint64_t>(st.st_size)});
   }
   const std::string dir = root_ + "/" + std::string(ObjectTypeName(type));
-  if (type != ObjectType::kPack) return ListFiles(dir, /*missing_ok=*/false, fn);
+  if (type != ObjectType::kPack) return ListFiles(dir, /*missing_ok=*/IsLateType(type), fn);
 
   UniqueDir d(::opendir(dir.c_str()));
   if (d.get() == nullptr) return ErrnoStatus(errno, "unable to list " + dir);

@@ -1,7 +1,8 @@
 // LocalBackend: a repository stored in a directory of a local or mounted
 // filesystem. Layout under the root (see docs/format-backend.md):
 //   config, keys/NAME, data/NN/NAME (NN = first two characters of NAME),
-//   index/NAME, snapshots/NAME, locks/NAME
+//   index/NAME, snapshots/NAME, locks/NAME, wal/NAME (wal/ is created by the
+//   first save into it in repositories made before it existed)
 // Directories are created 0700 and object files 0600.
 //
 // Save is atomic and durable: the data goes to `<dir>/.tmp-<random>` (created

@@ -74,7 +74,8 @@ TEST_F(LocalBackendTest, CreateMakesTheLayoutWithPrivateModes) {
   EXPECT_TRUE(backend_->Capabilities().local);
   EXPECT_EQ(ModeOf(root_), 0700u);
   EXPECT_EQ(ModeOf(tmp_.path() + "/nested"), 0700u);
-  EXPECT_EQ(Entries(root_), (std::set<std::string>{"data", "index", "keys", "locks", "snapshots"}));
+  EXPECT_EQ(Entries(root_),
+            (std::set<std::string>{"data", "index", "keys", "locks", "snapshots", "wal"}));
   for (const std::string& d : Entries(root_)) EXPECT_EQ(ModeOf(root_ + "/" + d), 0700u) << d;
   const std::set<std::string> shards = Entries(root_ + "/data");
   ASSERT_EQ(shards.size(), 256u);
@@ -92,10 +93,12 @@ TEST_F(LocalBackendTest, ObjectsLiveAtTheDocumentedPathsAsPrivateFiles) {
   ASSERT_TRUE(backend_->Save({ObjectType::kIndex, "i1"}, AsBytes("idx")).ok());
   ASSERT_TRUE(backend_->Save({ObjectType::kSnapshot, "s1"}, AsBytes("snap")).ok());
   ASSERT_TRUE(backend_->Save({ObjectType::kLock, "l1"}, AsBytes("lock")).ok());
+  ASSERT_TRUE(backend_->Save({ObjectType::kWal, "w1"}, AsBytes("wal")).ok());
 
   const std::string files[] = {root_ + "/config",       root_ + "/data/ab/" + kPackName,
                                root_ + "/keys/k1",      root_ + "/index/i1",
-                               root_ + "/snapshots/s1", root_ + "/locks/l1"};
+                               root_ + "/snapshots/s1", root_ + "/locks/l1",
+                               root_ + "/wal/w1"};
   for (const std::string& f : files) {
     EXPECT_EQ(ModeOf(f), 0600u) << f;
     EXPECT_TRUE(std::filesystem::is_regular_file(f)) << f;
@@ -108,6 +111,25 @@ TEST_F(LocalBackendTest, ObjectsLiveAtTheDocumentedPathsAsPrivateFiles) {
   EXPECT_FALSE(HasTempFile(root_ + "/data/ab"));
   EXPECT_FALSE(HasTempFile(root_ + "/keys"));
   EXPECT_FALSE(HasTempFile(root_ + "/snapshots"));
+}
+
+// Repositories created before wal/ existed: listing it is empty, the first
+// save creates it (private), and nothing is created outside a repository.
+TEST_F(LocalBackendTest, WalDirectoryIsCreatedLazilyInOlderRepositories) {
+  CreateRepo();
+  ASSERT_EQ(::rmdir((root_ + "/wal").c_str()), 0);
+  EXPECT_TRUE(ListAll(*backend_, ObjectType::kWal).empty());
+  EXPECT_EQ(backend_->Stat({ObjectType::kWal, "w1"}).status().code(), Code::kNotFound);
+  EXPECT_EQ(backend_->Load({ObjectType::kWal, "w1"}).status().code(), Code::kNotFound);
+  ASSERT_TRUE(backend_->Save({ObjectType::kWal, "w1"}, AsBytes("wal")).ok());
+  EXPECT_EQ(ModeOf(root_ + "/wal"), 0700u);
+  EXPECT_EQ(ModeOf(root_ + "/wal/w1"), 0600u);
+  EXPECT_EQ(ListAll(*backend_, ObjectType::kWal), (std::map<std::string, uint64_t>{{"w1", 3}}));
+  EXPECT_FALSE(HasTempFile(root_ + "/wal"));
+
+  LocalBackend nowhere(tmp_.path() + "/absent/repo");
+  EXPECT_EQ(nowhere.Save({ObjectType::kWal, "w1"}, AsBytes("wal")).code(), Code::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/absent"));
 }
 
 TEST_F(LocalBackendTest, CreateIsRepeatableUntilConfigExists) {
@@ -124,7 +146,7 @@ TEST_F(LocalBackendTest, CreateAcceptsAnExistingEmptyDirectory) {
   ASSERT_EQ(::mkdir((tmp_.path() + "/nested").c_str(), 0755), 0);
   ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
   CreateRepo();
-  EXPECT_EQ(Entries(root_).size(), 5u);
+  EXPECT_EQ(Entries(root_).size(), 6u);
 }
 
 TEST_F(LocalBackendTest, CreateRefusesANonEmptyDirectory) {

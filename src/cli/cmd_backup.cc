@@ -34,22 +34,6 @@ struct BackupOpts {
   bool no_xattrs = false;
 };
 
-std::vector<std::string> SplitTags(const std::vector<std::string>& raw) {
-  std::vector<std::string> out;
-  for (const std::string& t : raw) {
-    size_t start = 0;
-    while (start <= t.size()) {
-      size_t comma = t.find(',', start);
-      if (comma == std::string::npos) comma = t.size();
-      if (comma > start) out.push_back(t.substr(start, comma - start));
-      start = comma + 1;
-    }
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
 Result<PathFilter> BuildExcludeFilter(const BackupOpts& o) {
   std::vector<std::string> patterns = o.excludes;
   for (const std::string& file : o.exclude_files) {
@@ -294,7 +278,11 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, CommandRunner* selecte
   cmd->add_flag("--differential", o->differential,
                 "compare with the latest full snapshot instead of the latest one");
   cmd->add_flag("--no-xattrs", o->no_xattrs, "do not record extended attributes");
-  cmd->callback([&global, o, selected] { *selected = [&global, o] { return RunBackup(global, *o); }; });
+  CLI::App* postgres = RegisterBackupPostgres(*cmd, global, selected);  // backup postgres
+  cmd->callback([&global, o, selected, postgres] {
+    if (postgres->parsed()) return;  // its own callback chose the command
+    *selected = [&global, o] { return RunBackup(global, *o); };
+  });
 }
 
 }  // namespace lifeboat

@@ -12,6 +12,8 @@
 #include "policy/retention.h"
 #include "prune/prune.h"
 #include "repo/lock.h"
+#include "walarchive/wal_retention.h"
+#include "repo/lock.h"
 
 namespace lifeboat {
 namespace {
@@ -66,6 +68,31 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
   });
   if (!result.ok()) return ReportError(global, result.status());
   const PrunePlan& p = result->plan;
+
+  // WAL retention: the archived WAL that no retained base backup needs.
+  // After the packs, under the same exclusive lock (Prune released it: take
+  // it again so that no backup postgres starts in between).
+  auto wal = [&]() -> Result<WalRetentionPlan> {
+    auto lock = RepoLock::Acquire(repo, /*exclusive=*/true);
+    if (!lock.ok()) return lock.status();
+    auto snapshots = repo.ListSnapshots();
+    if (!snapshots.ok()) return snapshots.status();
+    auto plan = PlanWalRetention(repo, *snapshots);
+    if (!plan.ok() || o.dry_run) return plan;
+    LB_RETURN_IF_ERROR(ApplyWalRetention(repo, *plan, [&global](std::string_view line) {
+      if (global.verbose > 0) Say(global, std::string(line));
+    }));
+    return plan;
+  }();
+  if (!wal.ok()) return ReportError(global, wal.status().WithContext("WAL retention"));
+  uint64_t wal_expire = 0, wal_expire_bytes = 0, wal_files = 0;
+  std::vector<uint64_t> wal_unprotected;  // clusters without a base backup
+  for (const WalRetentionCluster& c : wal->clusters) {
+    wal_expire += c.expire.size();
+    wal_expire_bytes += c.bytes_expire;
+    wal_files += c.files_total;
+    if (c.base_backups == 0) wal_unprotected.push_back(c.system_id);
+  }
   if (global.json) {
     PrintJson({{"message_type", "prune_summary"},
                {"dry_run", o.dry_run},
@@ -84,7 +111,13 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
                {"index_files_locked", p.index_files_locked},
                {"locked_until", p.locked_until > 0
                                     ? nlohmann::json(FormatUtcSeconds(p.locked_until))
-                                    : nlohmann::json(nullptr)}});
+                                    : nlohmann::json(nullptr)},
+               {"wal_files", wal_files},
+               {"wal_files_expire", wal_expire},
+               {"wal_bytes_expire", wal_expire_bytes},
+               {"wal_files_deleted", wal->files_deleted},
+               {"wal_files_locked", wal->files_locked},
+               {"wal_clusters_without_base_backup", wal_unprotected}});
     return kExitOk;
   }
   Say(global, fmt::format("used:    {} blobs, {}", p.blobs_used, FormatBytes(p.bytes_used)));
@@ -104,6 +137,24 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
     Say(global, fmt::format("{} old index files are under S3 Object Lock and were kept, with "
                             "every pack they list",
                             p.index_files_locked));
+  }
+  if (wal_files > 0) {
+    Say(global, fmt::format("WAL:     {} archived files, {} no retained base backup needs ({})",
+                            wal_files, wal_expire, FormatBytes(wal_expire_bytes)));
+    for (uint64_t id : wal_unprotected) {
+      Say(global, fmt::format("WAL of PostgreSQL cluster {} is kept: no base backup of it is "
+                              "retained",
+                              id));
+    }
+    if (wal->files_locked > 0) {
+      Say(global, fmt::format("{} WAL files are under S3 Object Lock until {} at the latest and "
+                              "were kept",
+                              wal->files_locked, FormatUtcSeconds(wal->locked_until)));
+    }
+    if (!o.dry_run && wal->files_deleted > 0) {
+      Say(global, fmt::format("removed {} WAL files: freed {}", wal->files_deleted,
+                              FormatBytes(wal->bytes_deleted)));
+    }
   }
   if (o.dry_run) {
     Say(global, fmt::format("dry run: would free about {}", FormatBytes(p.bytes_to_free)));

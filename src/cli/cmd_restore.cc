@@ -24,6 +24,9 @@ struct RestoreOpts {
 };
 
 int RunRestore(const GlobalOptions& global, const RestoreOpts& o) {
+  if (o.snapshot.empty()) {
+    return ReportError(global, InvalidArgument("snapshot is required (an id or 'latest')"));
+  }
   if (o.target.empty()) {
     return ReportError(global, Status(Code::kInvalidArgument, "no target given",
                                       "use --target DIR (an empty or new folder)"));
@@ -63,16 +66,7 @@ int RunRestore(const GlobalOptions& global, const RestoreOpts& o) {
     const RestoreProgress& p = restorer.progress();
     ProgressReporter reporter(
         global, "restore",
-        [&p] {
-          ProgressSample s;
-          s.files_done = p.files_done;
-          s.files_total = p.files_total;
-          s.bytes_done = p.bytes_done;
-          s.bytes_total = p.bytes_total;
-          s.total_known = p.files_total > 0;
-          s.errors = p.errors;
-          return s;
-        },
+        RestoreSampler(p),
         nullptr);
     result = restorer.Restore(snap->snapshot.tree, subpath);
   }
@@ -121,8 +115,8 @@ int RunRestore(const GlobalOptions& global, const RestoreOpts& o) {
 void RegisterRestore(CLI::App& app, GlobalOptions& global, CommandRunner* selected) {
   auto o = std::make_shared<RestoreOpts>();
   CLI::App* cmd = app.add_subcommand("restore", "restore a snapshot into a folder");
-  cmd->add_option("snapshot", o->snapshot, "snapshot id, 'latest', or ID:PATH for a sub-path")
-      ->required();
+  // Not ->required(): `restore postgres ...` leaves it empty (checked in RunRestore).
+  cmd->add_option("snapshot", o->snapshot, "snapshot id, 'latest', or ID:PATH for a sub-path");
   cmd->add_option("-t,--target", o->target, "folder to restore into (must be empty or new)");
   cmd->add_option("-i,--include", o->includes, "restore only paths matching a pattern");
   cmd->add_option("--iinclude", o->iincludes, "like --include, ignoring case");
@@ -133,7 +127,11 @@ void RegisterRestore(CLI::App& app, GlobalOptions& global, CommandRunner* select
                 "restore into a non-empty folder (existing files are not overwritten)");
   cmd->add_flag("--no-owner", o->no_owner, "do not restore owners even when running as root");
   AddSnapshotFilterOptions(cmd, &o->filter);
-  cmd->callback([&global, o, selected] { *selected = [&global, o] { return RunRestore(global, *o); }; });
+  CLI::App* postgres = RegisterRestorePostgres(*cmd, global, selected);  // restore postgres
+  cmd->callback([&global, o, selected, postgres] {
+    if (postgres->parsed()) return;  // its own callback chose the command
+    *selected = [&global, o] { return RunRestore(global, *o); };
+  });
 }
 
 }  // namespace lifeboat

@@ -35,6 +35,7 @@ nlohmann::json SnapshotJson(const SnapshotEntry& e) {
                         {"duration_seconds", s.summary.duration_seconds}}}};
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();
+  if (!s.source_info.empty()) j["source_info"] = s.source_info;
   return j;
 }
 

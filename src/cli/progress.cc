@@ -85,4 +85,17 @@ void ProgressReporter::Draw(const ProgressSample& s, double elapsed, bool) {
   std::fflush(stderr);
 }
 
+std::function<ProgressSample()> RestoreSampler(const RestoreProgress& progress) {
+  return [&progress] {
+    ProgressSample s;
+    s.files_done = progress.files_done;
+    s.files_total = progress.files_total;
+    s.bytes_done = progress.bytes_done;
+    s.bytes_total = progress.bytes_total;
+    s.total_known = progress.files_total > 0;
+    s.errors = progress.errors;
+    return s;
+  };
+}
+
 }  // namespace lifeboat

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/global.h"
+#include "restore/restorer.h"
 
 namespace lifeboat {
 
@@ -45,5 +46,8 @@ class ProgressReporter {
   std::thread thread_;
   std::chrono::steady_clock::time_point start_;
 };
+
+// A sampler reading a Restorer's live counters (for ProgressReporter).
+std::function<ProgressSample()> RestoreSampler(const RestoreProgress& progress);
 
 }  // namespace lifeboat

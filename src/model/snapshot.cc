@@ -196,6 +196,13 @@ Result<Snapshot> DecodeSnapshotJson(const Json& doc) {
   }
   LB_RETURN_IF_ERROR(GetString(doc, "source", false, snap.source));
   LB_RETURN_IF_ERROR(GetString(doc, "program_version", false, snap.program_version));
+  if (auto it = doc.find("source_info"); it != doc.end()) {
+    if (!it->is_object()) return WrongType("source_info", "an object");
+    for (const auto& [key, value] : it->items()) {
+      if (!value.is_string()) return WrongType("source_info", "an object of strings");
+      snap.source_info[key] = value.get<std::string>();
+    }
+  }
   if (auto it = doc.find("summary"); it != doc.end()) {
     LB_RETURN_IF_ERROR(DecodeSummary(*it, snap.summary));
   }
@@ -244,6 +251,11 @@ std::string EncodeSnapshot(const Snapshot& snapshot) {
   }
   doc["tags"] = snapshot.tags;
   doc["program_version"] = snapshot.program_version;
+  if (!snapshot.source_info.empty()) {
+    OrderedJson info = OrderedJson::object();
+    for (const auto& [key, value] : snapshot.source_info) info[key] = value;
+    doc["source_info"] = std::move(info);
+  }
   const SnapshotSummary& s = snapshot.summary;
   doc["summary"] = {
       {"files_new", s.files_new},

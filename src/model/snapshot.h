@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,7 +41,10 @@ struct Snapshot {
   std::optional<Id> parent;        // snapshot this one was compared against
   std::optional<Id> original;      // for a copy (lifeboat copy): the source snapshot's id
   BackupKind kind = BackupKind::kIncremental;
-  std::string source = "files";    // source kind: files, stdin, ... (postgres later)
+  std::string source = "files";    // source kind: files, stdin, postgres, ...
+  // Source details (postgres: system_identifier, start_lsn, ...); the JSON
+  // object "source_info", omitted when empty. Values are never secrets.
+  std::map<std::string, std::string> source_info;
   std::string program_version;
   SnapshotSummary summary;
 };

@@ -58,6 +58,7 @@ void ExpectSameSnapshot(const Snapshot& a, const Snapshot& b) {
   EXPECT_EQ(a.kind, b.kind);
   EXPECT_EQ(a.source, b.source);
   EXPECT_EQ(a.program_version, b.program_version);
+  EXPECT_EQ(a.source_info, b.source_info);
   const SnapshotSummary &x = a.summary, &y = b.summary;
   EXPECT_EQ(x.files_new, y.files_new);
   EXPECT_EQ(x.files_changed, y.files_changed);
@@ -164,6 +165,19 @@ TEST(Snapshot, MinimalDocumentGetsDefaults) {
   EXPECT_EQ(got->source, "files");
   EXPECT_TRUE(got->paths.empty());
   EXPECT_EQ(got->summary.files_new, 0u);
+  EXPECT_TRUE(got->source_info.empty());
+}
+
+TEST(Snapshot, SourceInfoRoundTripsAndIsOmittedWhenEmpty) {
+  Snapshot s = FullSnapshot();
+  EXPECT_FALSE(nlohmann::json::parse(EncodeSnapshot(s)).contains("source_info"));
+  s.source = "postgres";
+  s.source_info = {{"start_lsn", "0/2000028"}, {"system_identifier", "7311"}, {"label", "nightly base"}};
+  auto doc = nlohmann::json::parse(EncodeSnapshot(s));
+  EXPECT_EQ(doc["source_info"]["start_lsn"], "0/2000028");
+  auto back = DecodeSnapshot(EncodeSnapshot(s));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSameSnapshot(*back, s);
 }
 
 TEST(Snapshot, IgnoresUnknownFields) {
@@ -210,6 +224,8 @@ TEST(Snapshot, RejectsMalformedDocuments) {
   ExpectCorrupt(MinimalJson(R"(,"paths":["a"],"paths_raw":[])"));
   ExpectCorrupt(MinimalJson(R"(,"paths":["a"],"paths_raw":["!!"])"));
   ExpectCorrupt(MinimalJson(R"(,"version":2)"));
+  ExpectCorrupt(MinimalJson(R"(,"source_info":["a"])"));
+  ExpectCorrupt(MinimalJson(R"(,"source_info":{"a":1})"));
   ExpectCorrupt(MinimalJson(R"(,"version":"1")"));
   ExpectCorrupt("{\"time\":\"2026-11-22T00:12:03Z\",\"tree\":\"" + tree +
                 "\",\"hostname\":\"\xff\"}");  // invalid UTF-8 in the JSON text

@@ -22,8 +22,8 @@ constexpr uint32_t kDirMode = 0700;
 // still works, but nobody (this client included) can reopen the object for
 // writing or truncate it, which is what makes an append-only server hold.
 constexpr uint32_t kFileMode = 0400;
-constexpr ObjectType kDirTypes[] = {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
-                                    ObjectType::kSnapshot, ObjectType::kLock};
+constexpr ObjectType kDirTypes[] = {ObjectType::kKey,      ObjectType::kPack, ObjectType::kIndex,
+                                    ObjectType::kSnapshot, ObjectType::kLock, ObjectType::kWal};
 // Shard directories listed per connection lease.
 constexpr size_t kListBatch = 32;
 
@@ -32,6 +32,10 @@ std::string ShardName(unsigned i) {
   static constexpr char kHex[] = "0123456789abcdef";
   return std::string{kHex[i >> 4], kHex[i & 15]};
 }
+
+// Types whose directory a repository created by an older lifeboat lacks:
+// created on first write, and a missing one lists as empty.
+bool IsLateType(ObjectType type) { return type == ObjectType::kWal; }
 
 bool IsLayoutDir(std::string_view name) {
   for (ObjectType t : kDirTypes) {
@@ -320,6 +324,16 @@ Status SftpBackend::Save(const ObjectName& name, ByteView data) {
         written = conn.WriteNewFile(tmp, kFileMode, data);
       }
     }
+    if (!written.ok() && !conn.broken() && conn.last_status() == SftpCode::kNoSuchFile &&
+        IsLateType(name.type)) {
+      // wal/ in a repository created before it existed: create it inside
+      // the existing repository root.
+      Result<SftpAttrs> parent = conn.Stat(root_ + "/config");
+      if (parent.ok() && conn.MakeDirectories({dir}, kDirMode).ok()) {
+        tmp = dir + "/" + TempName();
+        written = conn.WriteNewFile(tmp, kFileMode, data);
+      }
+    }
     if (!written.ok()) {
       if (!conn.broken()) conn.Remove(tmp).IgnoreError();
       return written;
@@ -413,7 +427,7 @@ Status SftpBackend::List(ObjectType type, const std::function<Status(const Objec
   }
   const std::string dir = root_ + "/" + std::string(ObjectTypeName(type));
   if (type != ObjectType::kPack) {
-    Result<std::vector<ObjectInfo>> files = ListFiles(type, {dir}, /*missing_ok=*/false);
+    Result<std::vector<ObjectInfo>> files = ListFiles(type, {dir}, /*missing_ok=*/IsLateType(type));
     if (!files.ok()) return files.status().WithContext(what);
     for (const ObjectInfo& info : *files) LB_RETURN_IF_ERROR(fn(info));
     return Status::Ok();

@@ -1,0 +1,507 @@
+// lifeboat restore postgres: restores a PostgreSQL base backup snapshot into
+// a data directory (tablespaces to their locations, with the pg_tblspc
+// links), optionally configures recovery to a target with restore_command =
+// lifeboat postgres archive-get, and optionally starts the server and waits
+// until it is out of recovery.
+#include <fcntl.h>
+#include <ftw.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <climits>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "archiver/archiver.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "model/tree.h"
+#include "postgres/pg_replication.h"
+#include "postgres/pg_server.h"
+#include "repo/lock.h"
+#include "restore/restorer.h"
+
+namespace lifeboat {
+namespace {
+
+struct RestorePostgresOpts {
+  std::string snapshot;
+  std::string target;
+  bool force = false;
+  std::vector<std::string> tablespace_map;  // OID=DIR
+  std::string to_time, to_xid, to_lsn, to_name;
+  bool to_end = false;
+  bool start = false;
+  int port = 0;
+  std::string pgbin;
+  int start_timeout = 600;
+  std::string archive_mode = "off";  // off | preserve
+};
+
+// Quotes for /bin/sh (PostgreSQL runs restore_command through the shell).
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789_/.:=@%+,-") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// restore_command expands %f, %p and %r; a literal % must be written %%.
+std::string PercentEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '%' ? std::string("%%") : std::string(1, c);
+  return out;
+}
+
+// A postgresql.conf string value: '...' with ' doubled and \ escaped.
+std::string ConfQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "''";
+    else if (c == '\\') out += "\\\\";
+    else out += c;
+  }
+  return out + "'";
+}
+
+bool IsEmptyDir(const std::string& path, bool* exists) {
+  struct stat st {};
+  *exists = stat(path.c_str(), &st) == 0;
+  if (!*exists) return true;
+  if (!S_ISDIR(st.st_mode)) return false;
+  std::error_code ec;
+  return std::filesystem::is_empty(path, ec) && !ec;
+}
+
+Status CheckTargetDir(const std::string& path, bool force, const char* what) {
+  bool exists = false;
+  if (!IsEmptyDir(path, &exists) && !force) {
+    return Status(Code::kAlreadyExists, std::string(what) + " '" + path + "' is not empty",
+                  "restore into a new or empty folder, or use --force to restore over it");
+  }
+  return Status::Ok();
+}
+
+std::string SelfExe() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "lifeboat";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// A repository location for a command run from elsewhere: local paths made
+// absolute, URLs (s3:..., sftp:...) kept.
+std::string AbsoluteRepo(const std::string& repo) {
+  size_t colon = repo.find(':'), slash = repo.find('/');
+  if (colon != std::string::npos && (slash == std::string::npos || colon < slash)) return repo;
+  return NormalizeBackupPath(repo);
+}
+
+uid_t g_chown_uid;
+gid_t g_chown_gid;
+int ChownEntry(const char* path, const struct stat*, int, struct FTW*) {
+  lchown(path, g_chown_uid, g_chown_gid);
+  return 0;
+}
+
+// Runs argv, waits; returns its exit status (or -1).
+int RunProgram(const std::vector<std::string>& argv, bool quiet) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (quiet) {
+      int devnull = open("/dev/null", O_WRONLY);
+      if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    }
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string TailOfFile(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return all.size() > max_bytes ? all.substr(all.size() - max_bytes) : all;
+}
+
+Result<std::map<std::string, std::string>> ParseTablespaceMap(const std::vector<std::string>& specs) {
+  std::map<std::string, std::string> out;
+  for (const std::string& spec : specs) {
+    size_t eq = spec.find('=');
+    std::string oid = spec.substr(0, eq);
+    if (eq == std::string::npos || oid.empty() ||
+        oid.find_first_not_of("0123456789") != std::string::npos || eq + 1 >= spec.size()) {
+      return InvalidArgument("--tablespace-map wants OID=DIR, got '" + spec + "'");
+    }
+    out[oid] = NormalizeBackupPath(spec.substr(eq + 1));
+  }
+  return out;
+}
+
+int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o) {
+  if (o.target.empty()) {
+    return ReportError(global, Status(Code::kInvalidArgument, "no target given",
+                                      "use --target DATADIR (an empty or new folder)"));
+  }
+  int targets = !o.to_time.empty() + !o.to_xid.empty() + !o.to_lsn.empty() + !o.to_name.empty() +
+                o.to_end;
+  if (targets > 1) {
+    return ReportError(global, InvalidArgument("give at most one of --to-time, --to-xid, "
+                                               "--to-lsn, --to-name and --to-end"));
+  }
+  const bool recover = targets == 1;
+  if (recover && global.password_file.empty() && global.password_command.empty()) {
+    return ReportError(
+        global, Status(Code::kInvalidArgument,
+                       "recovery from the WAL archive needs --password-file or --password-command",
+                       "the server runs 'lifeboat postgres archive-get' as restore_command and a "
+                       "password is never written into its configuration"));
+  }
+  if (!o.to_xid.empty() && o.to_xid.find_first_not_of("0123456789") != std::string::npos) {
+    return ReportError(global, InvalidArgument("--to-xid wants a transaction id (digits)"));
+  }
+  if (!o.to_lsn.empty()) {
+    auto lsn = ParseLsn(o.to_lsn);
+    if (!lsn.ok()) return ReportError(global, lsn.status());
+  }
+  if (o.archive_mode != "off" && o.archive_mode != "preserve") {
+    return ReportError(global, InvalidArgument("--archive-mode wants off or preserve"));
+  }
+  if (o.start && (o.port <= 0 || o.port > 65535)) {
+    return ReportError(global, InvalidArgument("--start needs --port P (1-65535)"));
+  }
+  auto ts_map = ParseTablespaceMap(o.tablespace_map);
+  if (!ts_map.ok()) return ReportError(global, ts_map.status());
+  const std::string target = NormalizeBackupPath(o.target);
+  Status empty = CheckTargetDir(target, o.force, "target");
+  if (!empty.ok()) return ReportError(global, empty);
+
+  auto repo = OpenRepository(global);
+  if (!repo.ok()) return ReportError(global, repo.status());
+  auto lock = RepoLock::Acquire(**repo, false);
+  if (!lock.ok()) return ReportError(global, lock.status());
+  Status loaded = (*repo)->LoadIndex();
+  if (!loaded.ok()) return ReportError(global, loaded);
+  auto is_pg = [](const Snapshot& s) { return s.source == "postgres"; };
+  auto snap = o.snapshot == "latest" ? (*repo)->FindSnapshot("latest", is_pg)
+                                     : (*repo)->FindSnapshot(o.snapshot);
+  if (!snap.ok()) {
+    if (snap.status().code() == Code::kNotFound && o.snapshot == "latest") {
+      return ReportError(global, NotFound("the repository holds no PostgreSQL snapshot"));
+    }
+    return ReportError(global, snap.status());
+  }
+  if (snap->snapshot.source != "postgres") {
+    return ReportError(global, InvalidArgument("snapshot " + snap->id.Short() + " is a '" +
+                                               snap->snapshot.source +
+                                               "' snapshot, not a PostgreSQL base backup"));
+  }
+  const auto& info = snap->snapshot.source_info;
+  auto get = [&info](const char* key) {
+    auto it = info.find(key);
+    return it == info.end() ? std::string() : it->second;
+  };
+  Say(global, fmt::format("restoring PostgreSQL base backup {} of {} taken {} to {}",
+                          snap->id.Short(),
+                          snap->snapshot.paths.empty() ? "?" : snap->snapshot.paths[0],
+                          FormatLocalTime(snap->snapshot.time_ns), target));
+  Say(global, fmt::format("backup WAL range {} .. {} (timeline {}, {} .. {}), WAL {}",
+                          get("start_lsn"), get("stop_lsn"), get("timeline"),
+                          get("start_wal_file"), get("stop_wal_file"),
+                          get("wal_included") == "false" ? "not included (needs the archive)"
+                                                         : "included"));
+  if (get("wal_included") == "false" && !recover) {
+    return ReportError(
+        global, Status(Code::kInvalidArgument,
+                       "this base backup was taken with --no-wal: it needs WAL from the archive",
+                       "add --to-end (or a --to-* target) with --password-file"));
+  }
+
+  // Tablespaces: their locations (original unless remapped) must be empty too.
+  std::map<std::string, std::string> original;
+  {
+    std::string spaces = get("tablespaces");
+    size_t pos = 0;
+    while (pos < spaces.size()) {
+      size_t nl = spaces.find('\n', pos);
+      if (nl == std::string::npos) nl = spaces.size();
+      std::string line = spaces.substr(pos, nl - pos);
+      size_t eq = line.find('=');
+      if (eq != std::string::npos) original[line.substr(0, eq)] = line.substr(eq + 1);
+      pos = nl + 1;
+    }
+  }
+  auto root_blob = (*repo)->LoadBlob(format::BlobType::kTree, snap->snapshot.tree);
+  if (!root_blob.ok()) return ReportError(global, root_blob.status());
+  auto root = DecodeTree(*root_blob);
+  if (!root.ok()) return ReportError(global, root.status());
+  if (!root->Find("pgdata")) {
+    return ReportError(global, Corrupt("snapshot " + snap->id.Short() + " has no /pgdata"));
+  }
+  std::map<std::string, std::string> locations;  // oid -> where it is restored
+  if (const Node* ts = root->Find("tablespaces"); ts && ts->subtree) {
+    auto blob = (*repo)->LoadBlob(format::BlobType::kTree, *ts->subtree);
+    if (!blob.ok()) return ReportError(global, blob.status());
+    auto tree = DecodeTree(*blob);
+    if (!tree.ok()) return ReportError(global, tree.status());
+    for (const Node& n : tree->nodes) {
+      std::string where = ts_map->count(n.name) ? ts_map->at(n.name) : original[n.name];
+      if (where.empty() || where[0] != '/') {
+        return ReportError(global, Status(Code::kInvalidArgument,
+                                          "no location known for tablespace " + n.name,
+                                          "give --tablespace-map " + n.name + "=DIR"));
+      }
+      Status s = CheckTargetDir(where, o.force, "tablespace location");
+      if (!s.ok()) return ReportError(global, s);
+      locations[n.name] = where;
+    }
+  }
+  for (const auto& [oid, dir] : *ts_map) {
+    if (!locations.count(oid)) {
+      return ReportError(global, InvalidArgument("the snapshot has no tablespace " + oid));
+    }
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(target, ec);
+  if (ec || chmod(target.c_str(), 0700) != 0) {
+    return ReportError(global, ErrnoStatus(errno, "unable to create '" + target + "'"));
+  }
+  InstallInterruptHandler();
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t files = 0, bytes = 0;
+  auto restore_one = [&](const std::string& subpath, const std::string& into) -> Status {
+    RestorerOptions ropt;
+    ropt.target = into;
+    ropt.allow_existing = o.force;
+    Restorer restorer(**repo, ropt);
+    const RestoreProgress& p = restorer.progress();
+    Result<RestoreResult> r = Status(Code::kInternal, "not run");
+    {
+      ProgressReporter reporter(
+          global, "restore",
+          RestoreSampler(p),
+          nullptr);
+      r = restorer.Restore(snap->snapshot.tree, subpath);
+    }
+    if (!r.ok()) return r.status();
+    for (const RestoreError& e : r->errors) {
+      ReportItem(global, "error", "error", e.path, e.status.message());
+    }
+    if (!r->errors.empty()) {
+      return IoError(fmt::format("{} file(s) of {} could not be restored", r->errors.size(),
+                                 subpath));
+    }
+    files += r->files;
+    bytes += r->bytes;
+    return Status::Ok();
+  };
+  Status s = restore_one("/pgdata", target);
+  if (!s.ok()) return ReportError(global, s);
+  for (const auto& [oid, where] : locations) {
+    std::filesystem::create_directories(where, ec);
+    chmod(where.c_str(), 0700);
+    s = restore_one("/tablespaces/" + oid, where);
+    if (!s.ok()) return ReportError(global, s);
+    const std::string link = target + "/pg_tblspc/" + oid;
+    std::filesystem::create_directories(target + "/pg_tblspc", ec);
+    unlink(link.c_str());
+    if (symlink(where.c_str(), link.c_str()) != 0) {
+      return ReportError(global, ErrnoStatus(errno, "unable to link '" + link + "'"));
+    }
+  }
+  if (!locations.empty()) {
+    // PostgreSQL recreates the pg_tblspc links from tablespace_map when it
+    // starts from a backup: it must name the locations used here.
+    std::ofstream map(target + "/tablespace_map", std::ios::trunc);
+    for (const auto& [oid, where] : locations) map << oid << " " << where << "\n";
+    if (!map) return ReportError(global, IoError("unable to write tablespace_map"));
+  }
+
+  std::string conf;  // settings appended to postgresql.auto.conf
+  if (recover) {
+    std::string cmd = PercentEscape(ShellQuote(SelfExe())) + " --repo " +
+                      PercentEscape(ShellQuote(AbsoluteRepo(global.repo)));
+    if (!global.password_file.empty()) {
+      cmd += " --password-file " +
+             PercentEscape(ShellQuote(NormalizeBackupPath(global.password_file)));
+    } else {
+      cmd += " --password-command " + PercentEscape(ShellQuote(global.password_command));
+    }
+    cmd += " postgres archive-get %f \"%p\"";
+    conf += "restore_command = " + ConfQuote(cmd) + "\n";
+    if (!o.to_time.empty()) conf += "recovery_target_time = " + ConfQuote(o.to_time) + "\n";
+    if (!o.to_xid.empty()) conf += "recovery_target_xid = " + ConfQuote(o.to_xid) + "\n";
+    if (!o.to_lsn.empty()) conf += "recovery_target_lsn = " + ConfQuote(o.to_lsn) + "\n";
+    if (!o.to_name.empty()) conf += "recovery_target_name = " + ConfQuote(o.to_name) + "\n";
+    if (!o.to_end) conf += "recovery_target_action = 'promote'\n";
+    std::ofstream signal(target + "/recovery.signal", std::ios::trunc);
+    if (!signal) {
+      return ReportError(global, IoError("unable to write recovery.signal in " + target));
+    }
+    if (!global.options.empty()) {
+      Say(global, "note: -o options are not passed to restore_command; set them in the "
+                  "server's environment if the repository needs them");
+    }
+  }
+  if (o.archive_mode == "off") {
+    // The restored cluster carries the original archive_command: a restored
+    // copy (a drill, a test restore) would push its new timeline's WAL and
+    // history files into the production archive, where a later recovery
+    // following the latest timeline could pick them up.
+    conf += "archive_mode = 'off'\n";
+  }
+  if (!conf.empty()) {
+    std::ofstream auto_conf(target + "/postgresql.auto.conf", std::ios::app);
+    auto_conf << fmt::format("\n# Added by lifeboat restore postgres (snapshot {})\n",
+                             snap->id.Short())
+              << conf;
+    if (!auto_conf) {
+      return ReportError(global, IoError("unable to write postgresql.auto.conf in " + target));
+    }
+  }
+
+  // Owner: as root, everything belongs to the postgres user (the server
+  // refuses a data directory it does not own).
+  std::string run_as;
+  if (geteuid() == 0) {
+    struct passwd* pw = getpwnam("postgres");
+    if (pw) {
+      g_chown_uid = pw->pw_uid;
+      g_chown_gid = pw->pw_gid;
+      nftw(target.c_str(), ChownEntry, 64, FTW_PHYS);
+      for (const auto& [oid, where] : locations) nftw(where.c_str(), ChownEntry, 64, FTW_PHYS);
+      run_as = "postgres";
+    } else if (o.start) {
+      return ReportError(global, Status(Code::kInvalidArgument,
+                                        "--start as root needs a 'postgres' user to run the "
+                                        "server as"));
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Say(global, fmt::format("restored {} files, {} in {}", files, FormatBytes(bytes),
+                          FormatSeconds(seconds)));
+  std::string target_desc = !o.to_time.empty()   ? "time " + o.to_time
+                            : !o.to_xid.empty()  ? "transaction " + o.to_xid
+                            : !o.to_lsn.empty()  ? "LSN " + o.to_lsn
+                            : !o.to_name.empty() ? "restore point '" + o.to_name + "'"
+                            : o.to_end           ? "the end of the archived WAL"
+                                                 : "";
+  if (recover) {
+    Say(global, "recovery configured: replay WAL from the repository to " + target_desc +
+                    " (recovery.signal, postgresql.auto.conf)");
+  } else {
+    Say(global, "no recovery target: the server will start consistent as of the backup's end (" +
+                    get("stop_lsn") + ")");
+  }
+  Say(global, o.archive_mode == "off"
+                  ? "WAL archiving is off in the restored server (archive_mode = 'off'; use "
+                    "--archive-mode preserve for the server that replaces the lost one)"
+                  : "WAL archiving settings preserved from the backed-up server");
+
+  PgRecoveredPoint point;
+  if (o.start) {
+    const std::string pgbin = !o.pgbin.empty()              ? o.pgbin
+                              : getenv("PGBIN") != nullptr ? getenv("PGBIN")
+                                                           : "/usr/lib/postgresql/15/bin";
+    const std::string log = target + "/lifeboat-start.log";
+    std::vector<std::string> argv;
+    if (!run_as.empty()) argv = {"runuser", "-u", run_as, "--"};
+    argv.insert(argv.end(),
+                {pgbin + "/pg_ctl", "-D", target, "-l", log, "-w", "-t",
+                 std::to_string(o.start_timeout), "-o",
+                 fmt::format("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+                             o.port),
+                 "start"});
+    Say(global, fmt::format("starting PostgreSQL on 127.0.0.1:{} ({})", o.port, pgbin));
+    int rc = RunProgram(argv, /*quiet=*/true);
+    if (rc != 0) {
+      std::cerr << TailOfFile(log, 2000);
+      return ReportError(global, IoError(fmt::format("pg_ctl start failed (exit {}); log: {}", rc,
+                                                     log)));
+    }
+    std::string user = getenv("PGUSER") ? getenv("PGUSER") : run_as;
+    auto waited = WaitUntilOutOfRecovery(o.port, user, o.start_timeout);
+    if (!waited.ok()) {
+      std::cerr << TailOfFile(log, 2000);
+      return ReportError(global, waited.status());
+    }
+    point = *waited;
+    Say(global, fmt::format("server ready on 127.0.0.1:{}: recovered to {}{} (timeline {})",
+                            o.port, point.current_lsn,
+                            point.last_replay_time.empty()
+                                ? ""
+                                : ", last replayed transaction at " + point.last_replay_time,
+                            point.timeline));
+  }
+  if (global.json) {
+    nlohmann::json j = {{"message_type", "summary"},
+                        {"snapshot_id", snap->id.Hex()},
+                        {"target", target},
+                        {"files_restored", files},
+                        {"bytes_restored", bytes},
+                        {"start_lsn", get("start_lsn")},
+                        {"stop_lsn", get("stop_lsn")},
+                        {"recovery_target", target_desc},
+                        {"total_duration", seconds}};
+    if (o.start) {
+      j["recovered_lsn"] = point.current_lsn;
+      j["last_replay_time"] = point.last_replay_time;
+      j["timeline"] = point.timeline;
+    }
+    PrintJson(j);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions& global,
+                                  CommandRunner* selected) {
+  auto o = std::make_shared<RestorePostgresOpts>();
+  CLI::App* cmd = restore.add_subcommand(
+      "postgres", "restore a PostgreSQL base backup into a data directory, optionally "
+                  "recovering to a point in time and starting the server");
+  cmd->add_option("snapshot", o->snapshot, "snapshot id or 'latest' (newest PostgreSQL one)")
+      ->required();
+  cmd->add_option("-t,--target", o->target, "data directory to restore into (new or empty)");
+  cmd->add_flag("--force", o->force, "restore into a non-empty directory");
+  cmd->add_option("--tablespace-map", o->tablespace_map,
+                  "restore tablespace OID to DIR instead of its original location (OID=DIR, "
+                  "repeatable)");
+  cmd->add_option("--to-time", o->to_time, "recover to this time (recovery_target_time)");
+  cmd->add_option("--to-xid", o->to_xid, "recover to this transaction id");
+  cmd->add_option("--to-lsn", o->to_lsn, "recover to this WAL position");
+  cmd->add_option("--to-name", o->to_name, "recover to this named restore point");
+  cmd->add_flag("--to-end", o->to_end, "replay all archived WAL, then promote");
+  cmd->add_flag("--start", o->start, "start the restored server and wait for it to be ready");
+  cmd->add_option("--port", o->port, "port for --start (listens on 127.0.0.1)");
+  cmd->add_option("--pgbin", o->pgbin,
+                  "PostgreSQL programs for --start (default $PGBIN or /usr/lib/postgresql/15/bin)");
+  cmd->add_option("--start-timeout", o->start_timeout, "seconds to wait for --start (default 600)");
+  cmd->add_option("--archive-mode", o->archive_mode,
+                  "off (default): the restored server does not archive WAL; preserve: keep "
+                  "the original archive_mode/archive_command (for the server that replaces "
+                  "the lost one)");
+  cmd->callback([&global, o, selected] {
+    *selected = [&global, o] { return RunRestorePostgres(global, *o); };
+  });
+  return cmd;
+}
+
+}  // namespace lifeboat

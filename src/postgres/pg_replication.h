@@ -1,0 +1,108 @@
+// A physical replication connection to PostgreSQL (libpq, replication=true)
+// and the BASE_BACKUP command of PostgreSQL 15's protocol: one COPY stream
+// whose CopyData messages start with a type byte — 'n' new archive (name,
+// tablespace location), 'd' archive or manifest data, 'p' progress (int64),
+// 'm' the manifest follows. Archives are tar streams without the two
+// end-of-archive blocks.
+//
+// Connection details come from libpq's environment and service files
+// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSERVICE, ~/.pgpass) plus an optional
+// conninfo string; passwords never appear in messages or in Describe().
+// Thread-safety: one thread per connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+struct pg_conn;
+
+namespace lifeboat {
+
+struct PgSystem {
+  std::string system_identifier;
+  uint32_t timeline = 0;
+  std::string xlogpos;
+  int server_version_num = 0;  // 150004
+  std::string server_version;  // "15.4 (Debian ...)"
+  std::string data_directory;  // empty if the role may not read it
+  uint64_t wal_segment_size = 16 << 20;
+};
+
+struct BaseBackupOptions {
+  std::string label = "lifeboat";
+  bool fast_checkpoint = true;
+  bool include_wal = true;  // WAL + WAIT: the backup is consistent on its own
+  bool manifest = true;
+  bool progress = true;  // the server estimates sizes first (for a percentage)
+};
+
+struct PgTablespace {
+  std::string oid;       // empty for the main data directory
+  std::string location;  // empty for the main data directory
+  int64_t size_kb = -1;  // -1 unless options.progress
+};
+
+struct BaseBackupStart {
+  std::string start_lsn;
+  uint32_t start_timeline = 0;
+  std::vector<PgTablespace> tablespaces;
+};
+
+// Receives a base backup as it streams. Errors stop the backup.
+class BaseBackupSink {
+ public:
+  virtual ~BaseBackupSink() = default;
+  virtual Status OnStart(const BaseBackupStart& start) = 0;
+  // A new archive: "base.tar" for the data directory, "<oid>.tar" for a
+  // tablespace at `location`.
+  virtual Status OnArchive(const std::string& name, const std::string& location) = 0;
+  virtual Status OnArchiveData(ByteView data) = 0;
+  virtual Status OnManifestData(ByteView data) = 0;  // after the archives
+  virtual void OnProgress(uint64_t bytes_done) = 0;
+};
+
+struct BaseBackupEnd {
+  std::string stop_lsn;
+  uint32_t stop_timeline = 0;
+};
+
+class PgReplicationConnection {
+ public:
+  // Connects with replication=true. `conninfo` may be empty (environment
+  // only) or a libpq connection string/URI. Unreachable or refused:
+  // kUnavailable naming host and port; authentication: kPermissionDenied.
+  static Result<std::unique_ptr<PgReplicationConnection>> Connect(const std::string& conninfo);
+  ~PgReplicationConnection();
+
+  // "postgres://HOST:PORT" of the server connected to (never a password).
+  std::string Describe() const;
+
+  // IDENTIFY_SYSTEM plus the server's version and settings. kUnsupported for
+  // servers older than PostgreSQL 15, naming the version.
+  Result<PgSystem> IdentifySystem();
+
+  // Runs BASE_BACKUP and streams it into `sink`.
+  Result<BaseBackupEnd> BaseBackup(const BaseBackupOptions& options, BaseBackupSink& sink);
+
+ private:
+  explicit PgReplicationConnection(pg_conn* conn) : conn_(conn) {}
+  Result<std::string> Show(const std::string& name);
+  pg_conn* conn_;
+};
+
+// "16/B374D848" → 0x16B374D848; kInvalidArgument if malformed.
+Result<uint64_t> ParseLsn(std::string_view text);
+std::string FormatLsn(uint64_t lsn);
+// The name of the WAL segment holding `lsn` ("000000010000000000000002").
+std::string WalFileName(uint32_t timeline, uint64_t lsn, uint64_t segment_size);
+// "16MB" (SHOW wal_segment_size) → bytes; kInvalidArgument if malformed.
+Result<uint64_t> ParseSizeSetting(std::string_view text);
+// Quotes a string for the replication grammar ('...' with '' for ').
+std::string QuoteReplicationLiteral(std::string_view s);
+
+}  // namespace lifeboat

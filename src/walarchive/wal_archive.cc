@@ -1,0 +1,250 @@
+#include "walarchive/wal_archive.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "backend/file_util.h"
+#include "crypto/hash.h"
+#include "repo/format.h"
+#include "repo/sealed_object.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr std::string_view kWalMagic = "LBW1";
+constexpr std::string_view kObjectPrefix = "pg.";
+constexpr size_t kMaxNameLength = 64;
+// The payload must fit a sealed object (format::kMaxObjectSize); PostgreSQL's
+// largest segment size is 1 GiB, so leave room for the header.
+constexpr uint64_t kMaxWalFileSize = format::kMaxObjectSize - 256;
+
+bool IsUpperHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string DirName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Result<Bytes> ReadWholeFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus(errno, "unable to open " + path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "unable to stat " + path);
+  if (!S_ISREG(st.st_mode)) return InvalidArgument(path + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxWalFileSize) {
+    return InvalidArgument(path + " is too large for a WAL file (" + std::to_string(st.st_size) +
+                           " bytes)");
+  }
+  Bytes out(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "unable to read " + path);
+    }
+    if (n == 0) {
+      return IoError("unable to read " + path + ": the file shrank while being read");
+    }
+    got += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+// temp file in dest's directory → write → fdatasync → close → rename → fsync dir.
+Status WriteFileAtomically(const std::string& dest, ByteView data) {
+  const std::string dir = DirName(dest);
+  std::string tmp;
+  int raw_fd = -1;
+  for (int attempt = 0; raw_fd < 0; ++attempt) {
+    tmp = dir + "/" + TempName();
+    raw_fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (raw_fd >= 0) break;
+    if (errno == EINTR || (errno == EEXIST && attempt < 8)) continue;
+    return ErrnoStatus(errno, "unable to create a temporary file in " + dir);
+  }
+  UniqueFd fd(raw_fd);
+  Status s = WriteAll(fd.get(), data, tmp);
+  if (s.ok() && ::fdatasync(fd.get()) != 0) s = ErrnoStatus(errno, "unable to sync " + tmp);
+  if (const int err = fd.Close(); s.ok() && err != 0)
+    s = ErrnoStatus(err, "unable to close " + tmp);
+  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
+    s = ErrnoStatus(errno, "unable to rename " + tmp + " to " + dest);
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return SyncDirectory(dir);
+}
+
+// Loads and opens the object for (system_id, wal_name); kNotFound passes through.
+Result<Bytes> LoadPayload(Repository& repo, const ObjectName& object) {
+  LB_ASSIGN_OR_RETURN(Bytes stored, repo.backend().Load(object));
+  auto payload = OpenSealedObject(repo.keys(), ObjectType::kWal, stored);
+  if (!payload.ok()) return payload.status().WithContext("archived " + object.ToString());
+  return payload;
+}
+
+Status CheckIdentity(const WalHeader& header, uint64_t system_id, std::string_view wal_name,
+                     const ObjectName& object) {
+  if (header.system_id != system_id || header.name != wal_name) {
+    return Corrupt("archived " + object.ToString() + " holds WAL file '" + header.name +
+                   "' of system " + std::to_string(header.system_id) +
+                   ", not the one its name says (renamed or swapped in the repository?)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateWalFileName(std::string_view name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  bool ok = false;
+  if (name.size() == 24) {
+    ok = IsUpperHex(name);
+  } else if (ends(".partial")) {
+    ok = name.size() == 24 + 8 && IsUpperHex(name.substr(0, 24));
+  } else if (ends(".history")) {
+    ok = name.size() == 8 + 8 && IsUpperHex(name.substr(0, 8));
+  } else if (ends(".backup")) {
+    ok = name.size() == 24 + 1 + 8 + 7 && IsUpperHex(name.substr(0, 24)) && name[24] == '.' &&
+         IsUpperHex(name.substr(25, 8));
+  }
+  if (ok) return Status::Ok();
+  return Status(Code::kInvalidArgument,
+                "'" + std::string(name.substr(0, kMaxNameLength)) + "' is not a WAL file name",
+                "archive-push takes the path PostgreSQL passes as %p (e.g. "
+                "pg_wal/000000010000000000000001); archive-get takes %f");
+}
+
+std::string WalObjectName(uint64_t system_id, std::string_view wal_name) {
+  return std::string(kObjectPrefix) + std::to_string(system_id) + "." + std::string(wal_name);
+}
+
+Bytes EncodeWalPayload(uint64_t system_id, std::string_view wal_name, ByteView contents) {
+  Bytes out;
+  out.reserve(4 + 8 + 1 + wal_name.size() + 8 + 32 + contents.size());
+  ByteWriter w(&out);
+  w.Raw(kWalMagic);
+  w.U64(system_id);
+  w.U8(static_cast<uint8_t>(wal_name.size()));
+  w.Raw(wal_name);
+  w.U64(contents.size());
+  w.Raw(Sha256(contents).View());
+  w.Raw(contents);
+  return out;
+}
+
+Result<WalHeader> DecodeWalPayload(ByteView payload, ByteView* contents) {
+  ByteReader r(payload);
+  auto bad = [](std::string why) { return Corrupt("archived WAL file: " + why); };
+  auto magic = r.Raw(kWalMagic.size());
+  if (!magic.ok() || AsString(*magic) != kWalMagic) return bad("bad magic");
+  WalHeader h;
+  auto system_id = r.U64();
+  auto name_len = r.U8();
+  if (!system_id.ok() || !name_len.ok()) return bad("truncated header");
+  auto name = r.Raw(*name_len);
+  auto size = r.U64();
+  auto hash = r.Raw(32);
+  if (!name.ok() || !size.ok() || !hash.ok()) return bad("truncated header");
+  h.system_id = *system_id;
+  h.name = std::string(AsString(*name));
+  h.size = *size;
+  h.sha256 = Id::FromBytes(*hash);
+  if (!ValidateWalFileName(h.name).ok()) return bad("invalid WAL file name in the header");
+  if (h.size != r.remaining()) {
+    return bad("header says " + std::to_string(h.size) + " bytes, object holds " +
+               std::to_string(r.remaining()));
+  }
+  ByteView body = payload.subspan(r.position());
+  if (Sha256(body) != h.sha256) return bad("SHA-256 of '" + h.name + "' does not match its header");
+  *contents = body;
+  return h;
+}
+
+Result<PushOutcome> PushWal(Repository& repo, uint64_t system_id, const std::string& path) {
+  const std::string wal_name = Basename(path);
+  LB_RETURN_IF_ERROR(ValidateWalFileName(wal_name));
+  LB_ASSIGN_OR_RETURN(Bytes contents, ReadWholeFile(path));
+  const ObjectName object{ObjectType::kWal, WalObjectName(system_id, wal_name)};
+
+  auto existing = LoadPayload(repo, object);
+  if (existing.ok()) {
+    ByteView stored_contents;
+    auto header = DecodeWalPayload(*existing, &stored_contents);
+    if (!header.ok()) return header.status().WithContext(object.ToString());
+    LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, wal_name, object));
+    if (header->sha256 == Sha256(contents) && header->size == contents.size()) {
+      return PushOutcome::kAlreadyArchived;
+    }
+    return Status(Code::kAlreadyExists,
+                  "WAL file " + wal_name + " is already archived (" + object.ToString() +
+                      ") with different content; refusing to overwrite it",
+                  "another cluster with the same system identifier, or a restored cluster "
+                  "archiving on the old timeline, is writing to this repository; give each "
+                  "cluster its own repository or check archive_command");
+  }
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+
+  const Bytes payload = EncodeWalPayload(system_id, wal_name, contents);
+  const Bytes sealed =
+      SealObject(repo.keys(), ObjectType::kWal, payload, repo.config().compression_level);
+  LB_RETURN_IF_ERROR(repo.backend().Save(object, sealed));
+  return PushOutcome::kStored;
+}
+
+Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
+              const std::string& dest) {
+  LB_RETURN_IF_ERROR(ValidateWalFileName(wal_name));
+  const ObjectName object{ObjectType::kWal, WalObjectName(system_id, wal_name)};
+  auto payload = LoadPayload(repo, object);
+  if (!payload.ok()) {
+    if (payload.status().code() == Code::kNotFound) {
+      return NotFound("WAL file " + std::string(wal_name) + " of system " +
+                      std::to_string(system_id) + " is not in the archive");
+    }
+    return payload.status();
+  }
+  ByteView contents;
+  auto header = DecodeWalPayload(*payload, &contents);
+  if (!header.ok()) return header.status().WithContext(object.ToString());
+  LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, wal_name, object));
+  return WriteFileAtomically(dest, contents)
+      .WithContext("unable to restore WAL file " + std::string(wal_name) + " to " + dest);
+}
+
+Result<std::vector<WalEntry>> ListWal(Repository& repo, uint64_t system_id) {
+  const std::string prefix = std::string(kObjectPrefix) + std::to_string(system_id) + ".";
+  std::vector<WalEntry> out;
+  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kWal, [&](const ObjectInfo& info) {
+    if (info.name.size() > prefix.size() && info.name.compare(0, prefix.size(), prefix) == 0) {
+      std::string wal_name = info.name.substr(prefix.size());
+      if (ValidateWalFileName(wal_name).ok()) out.push_back({std::move(wal_name), info.size});
+    }
+    return Status::Ok();
+  }));
+  std::sort(out.begin(), out.end(),
+            [](const WalEntry& a, const WalEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace lifeboat

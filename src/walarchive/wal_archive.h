@@ -1,0 +1,89 @@
+// WAL archive: PostgreSQL's archived WAL files (segments, .partial segments,
+// timeline .history files, .backup labels) kept in a lifeboat repository, one
+// object of type ObjectType::kWal per file, named
+// "pg.<system identifier>.<WAL file name>" (docs/FORMAT.md "WAL archive").
+//
+// Each object is a sealed object (repo/sealed_object.h: compressed, then
+// encrypted and authenticated) whose payload binds it to its identity:
+//
+//   magic "LBW1" (4) ‖ system_identifier u64 ‖ name length u8 ‖ name ‖
+//   size u64 ‖ SHA-256 of the file (32) ‖ the file's bytes
+//
+// (integers little-endian), so an object renamed on the server, or one
+// cluster's segment passed off as another's, is refused by GetWal.
+//
+// Objects are write-once: PushWal never replaces an existing object (an
+// identical re-push is a no-op, different content is an error), which also
+// makes it safe under --append-only and without a repository lock (prune
+// does not touch wal/).
+//
+// Thread-safety: the functions may run concurrently (different files); they
+// use only Repository's thread-safe parts (backend, keys, config).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "repo/repository.h"
+
+namespace lifeboat {
+
+// Checks that `name` is a WAL file name PostgreSQL archives: 24 hex digits
+// (a segment), optionally followed by ".partial"; 8 hex digits + ".history";
+// or 24 hex digits + "." + 8 hex digits + ".backup". Uppercase hex, as
+// PostgreSQL writes them. kInvalidArgument otherwise.
+Status ValidateWalFileName(std::string_view name);
+
+// "pg.<system_id>.<wal_name>". REQUIRES: ValidateWalFileName(wal_name).ok().
+std::string WalObjectName(uint64_t system_id, std::string_view wal_name);
+
+// The decoded payload header of one archived WAL file.
+struct WalHeader {
+  uint64_t system_id = 0;
+  std::string name;
+  uint64_t size = 0;
+  Id sha256;
+};
+
+// Payload encoding (exposed for tests and tools).
+Bytes EncodeWalPayload(uint64_t system_id, std::string_view wal_name, ByteView contents);
+// Parses and verifies a payload: the header's fields must be well formed,
+// `size` must equal the bytes that follow and SHA-256 of them must match.
+// On success *contents points into `payload`. kCorrupt otherwise.
+Result<WalHeader> DecodeWalPayload(ByteView payload, ByteView* contents);
+
+enum class PushOutcome {
+  kStored,           // a new object was written (durably, before returning)
+  kAlreadyArchived,  // an object with the same identity and hash was there
+};
+
+// Archives the file at `path` (relative paths are relative to the working
+// directory) as WAL file basename(path) of cluster `system_id`.
+// kInvalidArgument for a name that is not a WAL file name; kAlreadyExists
+// (with a hint) when the archive holds different content under that name;
+// kCorrupt when the existing object cannot be authenticated (it is never
+// overwritten).
+Result<PushOutcome> PushWal(Repository& repo, uint64_t system_id, const std::string& path);
+
+// Restores WAL file `wal_name` of cluster `system_id` to `dest`, atomically
+// (a temporary file in dest's directory, fsync, rename, directory fsync).
+// kNotFound when the archive does not have it (PostgreSQL asks for files
+// that may not exist); kCorrupt when the object fails authentication or its
+// header names another file, cluster, size or hash. `dest` is untouched on
+// failure.
+Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
+              const std::string& dest);
+
+struct WalEntry {
+  std::string name;     // the WAL file name ("000000010000000000000001")
+  uint64_t stored = 0;  // bytes stored in the repository
+};
+
+// The archived WAL files of cluster `system_id`, sorted by name (which is
+// timeline then position for segments). Reads only the listing.
+Result<std::vector<WalEntry>> ListWal(Repository& repo, uint64_t system_id);
+
+}  // namespace lifeboat
