@@ -19,18 +19,13 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <map>
-#include <set>
 
+#include "appconfig/rule_321.h"
 #include "cli/commands.h"
 #include "model/time_format.h"
 
 namespace lifeboat {
 namespace {
-
-constexpr int kRequiredCopies = 3;  // including the live data
-constexpr int kRequiredMedia = 2;
-constexpr const char* kLiveMedia = "disk";
-constexpr const char* kOnsite = "onsite";
 
 struct StatusOpts {
   std::string rule = "3-2-1";
@@ -143,9 +138,8 @@ int RunStatus(const GlobalOptions& global, const StatusOpts& o) {
   const std::string counting = fmt::format(
       "the live data on the server counts as copy 1 (media '{}', site '{}'); each repository "
       "holding a source's latest snapshot (same host, paths and time) adds one copy",
-      kLiveMedia, kOnsite);
-  Say(global, "rule 3-2-1: at least " + std::to_string(kRequiredCopies) + " copies, on at least " +
-                  std::to_string(kRequiredMedia) + " kinds of media, at least 1 off-site");
+      kLiveDataMedia, kOnsiteSite);
+  Say(global, Rule321Statement());
   Say(global, "counting: " + counting);
   Say(global, "\nrepositories:");
   for (const RepoInfo& r : repos) {
@@ -163,8 +157,7 @@ int RunStatus(const GlobalOptions& global, const StatusOpts& o) {
   for (const auto& [key, newest] : latest) {
     const int64_t time_ns = newest->snapshot.time_ns;
     std::vector<std::string> holders;
-    std::set<std::string> media{kLiveMedia};
-    std::vector<std::string> offsite;
+    std::vector<CopyHolder> copy_holders;
     nlohmann::json jcopies = nlohmann::json::array();
     for (const RepoInfo& r : repos) {
       const SnapshotEntry* copy = nullptr;
@@ -183,29 +176,21 @@ int RunStatus(const GlobalOptions& global, const StatusOpts& o) {
         continue;
       }
       holders.push_back(r.location);
-      media.insert(r.media);
-      if (r.site != kOnsite) offsite.push_back(r.location);
+      copy_holders.push_back({r.location, r.media, r.site});
       jcopies.push_back({{"repository", r.location},
                          {"has_latest", true},
                          {"id", copy->id.Hex()},
                          {"media", r.media},
                          {"site", r.site}});
     }
-    const int copies = 1 + static_cast<int>(holders.size());
-    std::vector<std::string> missing;
-    if (copies < kRequiredCopies) {
-      const int backups = copies - 1;
-      missing.push_back("only " + Plural(backups, "copy", "copies") + " off the server; need " +
-                        std::to_string(kRequiredCopies - copies) + " more");
-    }
-    if (static_cast<int>(media.size()) < kRequiredMedia) {
-      missing.push_back("all copies on media '" + *media.begin() + "'");
-    }
-    if (offsite.empty()) missing.push_back("no copy off-site");
-    const bool ok = missing.empty();
+    const Rule321Result rule = EvaluateRule321(copy_holders);
+    const int copies = rule.copies;
+    const std::vector<std::string>& missing = rule.missing;
+    const std::vector<std::string>& offsite = rule.offsite;
+    const bool ok = rule.ok();
     all_ok = all_ok && ok;
 
-    std::vector<std::string> media_list(media.begin(), media.end());
+    const std::vector<std::string>& media_list = rule.media;
     jsources.push_back({{"host", key.host},
                         {"paths", key.paths},
                         {"latest_id", newest->id.Hex()},
