@@ -20,6 +20,12 @@ void RegisterCheck(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterForget(CLI::App&, GlobalOptions&, CommandRunner*);  // forget, prune
 void RegisterCopy(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterStatus(CLI::App&, GlobalOptions&, CommandRunner*);  // status --rule 3-2-1
+void RegisterPlan(CLI::App&, GlobalOptions&, CommandRunner*);    // plan [--config F]
+void RegisterPostgres(CLI::App&, GlobalOptions&, CommandRunner*);  // archive-push, archive-get
+// Subcommands of backup and restore (cmd_backup_postgres.cc, cmd_restore_postgres.cc).
+CLI::App* RegisterBackupPostgres(CLI::App& backup, GlobalOptions&, CommandRunner*);
+CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions&, CommandRunner*);
+void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cleanup]
 
 std::vector<CommandRegistrar> AllCommands();
 

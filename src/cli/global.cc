@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -164,18 +165,24 @@ Status RefuseInAppendOnlyMode(const GlobalOptions& global, std::string_view comm
                 "run it from a trusted machine without --append-only / LIFEBOAT_APPEND_ONLY");
 }
 
-// Wraps remote storage in the metadata cache (local storage gains nothing
-// from it). A cache that cannot be set up is skipped with a warning: it only
-// saves downloads.
-static std::unique_ptr<Backend> WithCache(const GlobalOptions& global,
-                                          std::unique_ptr<Backend> backend) {
-  if (global.no_cache || backend->Capabilities().local) return backend;
+std::string CacheRoot(const GlobalOptions& global) {
   std::string root = global.cache_dir;
   if (!root.empty() && root[0] != '/') {
     std::error_code ec;
     root = std::filesystem::absolute(root, ec).string();
   }
   if (root.empty()) root = DefaultCacheRoot();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+// Wraps remote storage in the metadata cache (local storage gains nothing
+// from it). A cache that cannot be set up is skipped with a warning: it only
+// saves downloads.
+static std::unique_ptr<Backend> WithCache(const GlobalOptions& global,
+                                          std::unique_ptr<Backend> backend) {
+  if (global.no_cache || backend->Capabilities().local) return backend;
+  const std::string root = CacheRoot(global);
   if (root.empty()) return backend;  // no HOME: nowhere sensible to cache
   const std::string dir = CacheDirFor(root, backend->Location());
   auto cache = CachingBackend::Open(std::move(backend), dir);
@@ -258,6 +265,22 @@ std::string ShortPath(const std::string& path, size_t max) {
   if (path.size() <= max || max < 8) return path;
   size_t keep = max - 3;
   return path.substr(0, keep / 3) + "..." + path.substr(path.size() - (keep - keep / 3));
+}
+
+std::vector<std::string> SplitTags(const std::vector<std::string>& raw) {
+  std::vector<std::string> out;
+  for (const std::string& t : raw) {
+    size_t start = 0;
+    while (start <= t.size()) {
+      size_t comma = t.find(',', start);
+      if (comma == std::string::npos) comma = t.size();
+      if (comma > start) out.push_back(t.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace lifeboat

@@ -77,6 +77,10 @@ Result<std::string> ReadPasswordFile(const std::string& path);
 // Runs a command through /bin/sh and takes its standard output.
 Result<std::string> RunPasswordCommand(const std::string& command);
 
+// The metadata cache's root directory (absolute): --cache-dir /
+// LIFEBOAT_CACHE_DIR, else DefaultCacheRoot(); empty when there is none.
+std::string CacheRoot(const GlobalOptions& global);
+
 // Opens the repository named by the global options; fails with a hint when
 // --repo is missing.
 Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global);
@@ -99,6 +103,8 @@ std::string FormatBytes(uint64_t bytes);                     // "1.50 GiB"
 std::string FormatSeconds(double seconds);                   // "1m02s", "0.85s"
 std::string FormatLocalTime(int64_t ns);                     // "2026-11-22 00:12:03"
 std::string ShortPath(const std::string& path, size_t max);  // middle-elided
+// --tag values, each possibly comma-separated: sorted, unique, no empties.
+std::vector<std::string> SplitTags(const std::vector<std::string>& raw);
 
 // Set by SIGINT/SIGTERM handlers installed by InstallInterruptHandler.
 bool Interrupted();

@@ -25,6 +25,7 @@
 namespace lifeboat {
 namespace {
 
+constexpr int kRemoteWorkers = 8;             // restore workers for a remote backend
 constexpr uint64_t kMaxReadGap = 1 << 20;  // neighbouring blobs closer than this share a read
 constexpr uint64_t kMaxReadSize =
     8 << 20;                        // one read covers at most this (unless one blob is larger)
@@ -285,8 +286,13 @@ class RestoreRun {
                 [](const BlobJob& a, const BlobJob& b) { return a.entry.offset < b.entry.offset; });
     }
     std::atomic<size_t> next{0};
-    int workers = std::min<int>(ThreadCount(options_.threads),
-                                static_cast<int>(std::max<size_t>(packs_.size(), 1)));
+    // A remote backend is latency-bound, not CPU-bound: keep several reads in
+    // flight even on a machine with few cores.
+    int threads = ThreadCount(options_.threads);
+    if (options_.threads <= 0 && !repo_.backend().Capabilities().local) {
+      threads = std::max(threads, kRemoteWorkers);
+    }
+    int workers = std::min<int>(threads, static_cast<int>(std::max<size_t>(packs_.size(), 1)));
     RunWorkers(workers, [&] {
       for (size_t p = next++; p < packs_.size(); p = next++) ProcessPack(packs_[p]);
     });
