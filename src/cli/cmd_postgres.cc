@@ -10,14 +10,24 @@
 // when the file is not in the archive (PostgreSQL probes for files that may
 // not exist) and 2 on any other failure; archive-push exits 1 on failure
 // (PostgreSQL keeps the segment and retries). No repository lock is taken:
-// WAL objects are write-once and prune does not touch them.
+// WAL objects are write-once, and prune removes only WAL older than every
+// retained base backup.
+//
+// archive-push --async --spool DIR hands the work to a background worker
+// that opens the repository once and pushes ahead (src/walarchive/wal_spool.h).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "walarchive/pg_control.h"
 #include "walarchive/wal_archive.h"
+#include "walarchive/wal_spool.h"
 
 namespace lifeboat {
 namespace {
@@ -31,6 +41,10 @@ struct PostgresOpts {
   std::string path;       // archive-push: %p
   std::string wal_name;   // archive-get: %f
   std::string dest;       // archive-get: %p
+  bool async = false;     // archive-push through the spool and a worker
+  std::string spool;
+  double async_timeout = 60;
+  int process_max = 4;
 };
 
 Result<uint64_t> SystemId(const PostgresOpts& o) {
@@ -46,9 +60,89 @@ Result<uint64_t> SystemId(const PostgresOpts& o) {
   return id;
 }
 
+// Forks the spool worker, which inherits `lock_fd` (holding the worker
+// lock) and runs detached until it is idle.
+void StartWorker(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id,
+                 const WalSpool& spool, int lock_fd) {
+  const pid_t pid = ::fork();
+  if (pid != 0) {  // parent (or fork failure: the wait below times out clearly)
+    ::close(lock_fd);
+    return;
+  }
+  ::setsid();
+  const std::string log_path = spool.dir() + "/worker.log";
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null >= 0) ::dup2(null, 0);
+  if (log >= 0) {
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+  }
+  auto say = [](const std::string& line) { std::cerr << "lifeboat archive worker: " << line << "\n"; };
+  auto repo = OpenRepository(global);
+  if (!repo.ok()) {
+    // Every waiting call must learn why: mark the segments that are ready.
+    say(repo.status().ToString());
+    if (auto ready = ReadyWalFiles(o.pgdata); ready.ok()) {
+      for (const std::string& name : *ready) {
+        if (spool.Check(name, nullptr) == WalSpool::State::kNone) {
+          spool.MarkError(name, repo.status().ToString()).IgnoreError();
+        }
+      }
+    }
+    std::cerr.flush();
+    ::_exit(1);
+  }
+  WorkerOptions wopt;
+  wopt.threads = o.process_max;
+  RunWalWorker(**repo, system_id, o.pgdata, spool, wopt, say);
+  std::cerr.flush();
+  ::_exit(0);
+}
+
+int ArchivePushAsync(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id) {
+  if (o.spool.empty()) {
+    return ReportError(global, Status(Code::kInvalidArgument, "--async needs --spool DIR",
+                                      "a directory of the server's user outside the data "
+                                      "directory, e.g. /var/spool/lifeboat"));
+  }
+  const std::string name = o.path.substr(o.path.find_last_of('/') + 1);
+  if (Status v = ValidateWalFileName(name); !v.ok()) return ReportError(global, v);
+  WalSpool spool(o.spool, system_id);
+  if (Status s = spool.Prepare(); !s.ok()) return ReportError(global, s);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration<double>(o.async_timeout);
+  for (;;) {
+    std::string message;
+    switch (spool.Check(name, &message)) {
+      case WalSpool::State::kOk:
+        // The .ok stays until PostgreSQL has marked the segment .done and
+        // the worker sweeps it: removed now, the worker could see the
+        // segment still .ready and push it again.
+        if (global.verbose > 0) Say(global, "archived " + o.path + " (async)");
+        return kExitOk;
+      case WalSpool::State::kError:
+        spool.Consume(name);
+        return ReportError(global, IoError("unable to archive " + o.path + ": " + message));
+      case WalSpool::State::kNone:
+        break;
+    }
+    auto lock = spool.TryLockWorker();
+    if (!lock.ok()) return ReportError(global, lock.status());
+    if (*lock >= 0) StartWorker(global, o, system_id, spool, *lock);
+    if (std::chrono::steady_clock::now() > deadline) {
+      return ReportError(global, Status(Code::kUnavailable,
+                                        "timed out waiting for the archive worker to push " + name,
+                                        "see " + spool.dir() + "/worker.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 int ArchivePush(const GlobalOptions& global, const PostgresOpts& o) {
   auto system_id = SystemId(o);
   if (!system_id.ok()) return ReportError(global, system_id.status());
+  if (o.async) return ArchivePushAsync(global, o, *system_id);
   auto repo = OpenRepository(global);
   if (!repo.ok()) return ReportError(global, repo.status());
   auto outcome = PushWal(**repo, *system_id, o.path);
@@ -110,6 +204,15 @@ void RegisterPostgres(CLI::App& app, GlobalOptions& global, CommandRunner* selec
   push->add_option("path", o->path, "the WAL file (%p, relative to the data directory)")
       ->required();
   add_common(push);
+  push->add_flag("--async", o->async,
+                 "hand the push to a background worker that opens the repository once and "
+                 "pushes ahead of PostgreSQL (needs --spool)");
+  push->add_option("--spool", o->spool, "spool directory for --async (owned by the server's user)");
+  push->add_option("--async-timeout", o->async_timeout,
+                   "seconds to wait for the worker before failing (default 60)");
+  push->add_option("--process-max", o->process_max,
+                   "segments the worker pushes in parallel (default 4)")
+      ->check(CLI::Range(1, 64));
   push->callback(
       [&global, o, selected] { *selected = [&global, o] { return ArchivePush(global, *o); }; });
   CLI::App* get =

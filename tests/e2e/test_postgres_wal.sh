@@ -144,3 +144,63 @@ for _ in $(seq 1 150); do
 done
 [[ $now -gt $archived ]] || fail "no further segment archived"
 assert_eq 0 "$(psql -c 'select failed_count from pg_stat_archiver')" "failed_count at the end"
+
+step "archive-push --async: a worker opens the repository once and pushes ahead"
+SPOOL=$W/spool
+mkdir -p "$SPOOL"
+[[ $(id -u) == 0 ]] && chown postgres: "$SPOOL"
+psql -c "alter system set archive_command = '$LIFEBOAT --repo $REPO --password-file $PWFILE postgres archive-push --async --spool $SPOOL %p'" >/dev/null
+psql -c "select pg_reload_conf()" >/dev/null
+before=$(psql -c "select archived_count from pg_stat_archiver")
+for i in 1 2 3 4 5 6; do
+  psql -c "insert into t select g, md5(g::text) from generate_series($((100000 + i * 1000)), $((100000 + i * 1000 + 999))) g" >/dev/null
+  psql -c "select pg_switch_wal()" >/dev/null
+done
+for _ in $(seq 1 300); do
+  now=$(psql -c "select archived_count from pg_stat_archiver")
+  [[ $now -ge $((before + 6)) ]] && break
+  sleep 0.1
+done
+[[ $now -ge $((before + 6)) ]] || fail "async: only $((now - before)) of 6 segments archived in 30 s; log: $(tail -20 "$PG/pg.log")"
+assert_eq 0 "$(psql -c 'select failed_count from pg_stat_archiver')" "failed_count with --async"
+last=$(psql -c "select last_archived_wal from pg_stat_archiver")
+assert_exists "$REPO/wal/pg.$SYSID.$last"
+expect_ok lbpg postgres archive-get --pgdata "$PGDATA" "$last" "$GOT/async-last"
+assert_eq $((16 * 1024 * 1024)) "$(stat -c %s "$GOT/async-last")" "size of a segment archived with --async"
+# No .ok marker outlives its segment for long: the worker sweeps them. (The
+# wait also lets the worker exit, idle, before the password changes below.)
+sleep 3
+left=$(find "$SPOOL" -name '*.ok' | wc -l)
+[[ $left -le 1 ]] || fail "$left .ok markers left in the spool"
+
+step "archive-push --async with an unreadable password file fails clearly and archives nothing"
+BADPW=$W/bad-password
+printf 'wrong password\n' >"$BADPW"
+chmod 0600 "$BADPW"
+[[ $(id -u) == 0 ]] && chown postgres: "$BADPW"
+psql -c "alter system set archive_command = '$LIFEBOAT --repo $REPO --password-file $BADPW postgres archive-push --async --spool $SPOOL %p'" >/dev/null
+psql -c "select pg_reload_conf()" >/dev/null
+failed_before=$(psql -c "select failed_count from pg_stat_archiver")
+archived_before=$(psql -c "select archived_count from pg_stat_archiver")
+psql -c "insert into t values (-1, 'x')" >/dev/null
+psql -c "select pg_switch_wal()" >/dev/null
+for _ in $(seq 1 300); do
+  failed=$(psql -c "select failed_count from pg_stat_archiver")
+  [[ $failed -gt $failed_before ]] && break
+  sleep 0.1
+done
+[[ $failed -gt $failed_before ]] || fail "a wrong password did not make archiving fail"
+assert_eq "$archived_before" "$(psql -c 'select archived_count from pg_stat_archiver')" "segments archived with a wrong password"
+grep -q "wrong password\|password" "$PG/pg.log" || fail "the server log does not say why archiving failed: $(tail -5 "$PG/pg.log")"
+step "back to the right password: the pending segment is archived"
+psql -c "alter system set archive_command = '$LIFEBOAT --repo $REPO --password-file $PWFILE postgres archive-push --async --spool $SPOOL %p'" >/dev/null
+psql -c "select pg_reload_conf()" >/dev/null
+# After three failures the archiver waits up to a minute; a new segment wakes it.
+psql -c "insert into t values (-2, 'y')" >/dev/null
+psql -c "select pg_switch_wal()" >/dev/null
+for _ in $(seq 1 600); do
+  now=$(psql -c "select archived_count from pg_stat_archiver")
+  [[ $now -gt $archived_before ]] && break
+  sleep 0.1
+done
+[[ $now -gt $archived_before ]] || fail "the pending segment was not archived after the fix"
