@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <climits>
 #include <fmt/format.h>
 #include <fstream>
@@ -25,6 +26,8 @@
 #include "postgres/pg_server.h"
 #include "repo/lock.h"
 #include "restore/restorer.h"
+#include "walarchive/wal_archive.h"
+#include "walarchive/wal_continuity.h"
 
 namespace lifeboat {
 namespace {
@@ -41,6 +44,7 @@ struct RestorePostgresOpts {
   std::string pgbin;
   int start_timeout = 600;
   std::string archive_mode = "off";  // off | preserve
+  bool allow_wal_gap = false;
 };
 
 // Quotes for /bin/sh (PostgreSQL runs restore_command through the shell).
@@ -230,6 +234,46 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
         global, Status(Code::kInvalidArgument,
                        "this base backup was taken with --no-wal: it needs WAL from the archive",
                        "add --to-end (or a --to-* target) with --password-file"));
+  }
+
+  // A gap in the archive stops replay there: say so before anything is
+  // written, and refuse a recovery "to the end" that could not reach it.
+  if (recover) {
+    uint64_t system_id = 0;
+    const std::string sys = get("system_identifier");
+    auto [ptr, ec] = std::from_chars(sys.data(), sys.data() + sys.size(), system_id);
+    uint32_t timeline = 0;
+    const std::string tli = get("timeline");
+    auto [tptr, tec] = std::from_chars(tli.data(), tli.data() + tli.size(), timeline);
+    uint64_t segment_size = 0;
+    const std::string seg = get("wal_segment_size");
+    std::from_chars(seg.data(), seg.data() + seg.size(), segment_size);
+    if (ec == std::errc() && tec == std::errc() && !get("start_wal_file").empty()) {
+      auto archived = ListWal(**repo, system_id);
+      if (!archived.ok()) return ReportError(global, archived.status());
+      std::vector<std::string> names;
+      for (const WalEntry& e : *archived) names.push_back(e.name);
+      const auto gaps = FindWalGaps(names, timeline, get("start_wal_file"), segment_size);
+      for (const WalGap& g : gaps) {
+        Say(global, fmt::format("warning: the WAL archive lacks {} segment(s) from {} (next "
+                                "archived: {}): replay cannot go past {}",
+                                g.missing, g.first_missing, g.next_available, g.first_missing));
+      }
+      if (!gaps.empty() && o.to_end && !o.allow_wal_gap) {
+        return ReportError(
+            global,
+            Status(Code::kNotFound,
+                   "WAL segment " + gaps[0].first_missing +
+                       " is missing from the archive: a recovery to the end would stop there "
+                       "and lose every later transaction",
+                   "recover to a point before it (--to-lsn/--to-time), or accept the loss "
+                   "with --allow-wal-gap"));
+      }
+      if (names.empty()) {
+        Say(global, "note: the archive holds no WAL of this cluster: recovery ends where the "
+                    "base backup ends");
+      }
+    }
   }
 
   // Tablespaces: their locations (original unless remapped) must be empty too.
@@ -494,6 +538,8 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions& global,
   cmd->add_option("--pgbin", o->pgbin,
                   "PostgreSQL programs for --start (default $PGBIN or /usr/lib/postgresql/15/bin)");
   cmd->add_option("--start-timeout", o->start_timeout, "seconds to wait for --start (default 600)");
+  cmd->add_flag("--allow-wal-gap", o->allow_wal_gap,
+                "with --to-end: recover up to a gap in the WAL archive instead of refusing");
   cmd->add_option("--archive-mode", o->archive_mode,
                   "off (default): the restored server does not archive WAL; preserve: keep "
                   "the original archive_mode/archive_command (for the server that replaces "

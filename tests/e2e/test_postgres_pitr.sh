@@ -151,6 +151,30 @@ assert_contains "$OUT" "server ready on 127.0.0.1:$P2" "restore --to-end output"
 assert_eq "$SUMS_END" "$(checksums "$P2")" "table checksums of the recovery to the end"
 "$PGSH" stop "$PG" "$END_DIR"
 
+step "a segment missing from the archive: --to-end refuses, naming it"
+START_WAL=$(jget "$(as_pg "$LIFEBOAT" --repo "$REPO" --password-file "$PWFILE" snapshots --json)" \
+  '[s for s in j if s["id"] == "'"$SNAP"'"][0]["source_info"]["start_wal_file"]')
+for i in 1 2 3; do
+  psql -q -c "insert into orders (account, amount) values (1, -$i)"
+  last=$(psql -c "select pg_walfile_name(pg_switch_wal())")
+done
+for _ in $(seq 1 300); do
+  done_wal=$(psql -c "select coalesce(last_archived_wal, '') from pg_stat_archiver")
+  [[ $done_wal > "$last" || $done_wal == "$last" ]] && break
+  sleep 0.1
+done
+# The second segment after the backup's start: remove it from the archive.
+GONE=$(cd "$REPO/wal" && ls | sed -n "s/^pg\.[0-9]*\.//p" | grep -E '^[0-9A-F]{24}$' | sort |
+  awk -v s="$START_WAL" '$0 > s' | sed -n 2p)
+[[ -n $GONE ]] || fail "no archived segment after $START_WAL to remove"
+rm -f "$REPO"/wal/pg.*."$GONE"
+expect_fail lbpg restore postgres "$SNAP" --target "$W/gap" --to-end
+assert_contains "$ERR" "WAL segment $GONE is missing from the archive" "restore --to-end over a gap"
+assert_contains "$OUT$ERR" "replay cannot go past $GONE" "the gap warning"
+assert_not_exists "$W/gap/PG_VERSION"
+expect_ok lbpg restore postgres "$SNAP" --target "$W/gap" --to-end --allow-wal-gap
+assert_contains "$OUT" "replay cannot go past $GONE" "the gap warning with --allow-wal-gap"
+
 step "recovery needs a password source that is not an argument"
 expect_fail env LIFEBOAT_PASSWORD="$PASSWORD" "$LIFEBOAT" --repo "$REPO" restore postgres latest \
   --target "$W/nopw" --to-time "$T"
