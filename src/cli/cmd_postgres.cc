@@ -21,12 +21,14 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "cli/commands.h"
 #include "walarchive/pg_control.h"
 #include "walarchive/wal_archive.h"
+#include "walarchive/wal_prefetch.h"
 #include "walarchive/wal_spool.h"
 
 namespace lifeboat {
@@ -45,6 +47,8 @@ struct PostgresOpts {
   std::string spool;
   double async_timeout = 60;
   int process_max = 4;
+  int prefetch = 8;                // archive-get --spool: segments fetched ahead
+  uint64_t segment_size = 16 << 20;
 };
 
 Result<uint64_t> SystemId(const PostgresOpts& o) {
@@ -161,6 +165,88 @@ int ArchivePush(const GlobalOptions& global, const PostgresOpts& o) {
   return kExitOk;
 }
 
+// Forks the prefetch worker (like StartWorker for pushes).
+void StartFetchWorker(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id,
+                      const WalFetchSpool& spool, int lock_fd) {
+  const pid_t pid = ::fork();
+  if (pid != 0) {
+    ::close(lock_fd);
+    return;
+  }
+  ::setsid();
+  const std::string log_path = spool.dir() + "/worker.log";
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null >= 0) ::dup2(null, 0);
+  if (log >= 0) {
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+  }
+  auto say = [](const std::string& line) { std::cerr << "lifeboat fetch worker: " << line << "\n"; };
+  auto repo = OpenRepository(global);
+  if (!repo.ok()) {
+    say(repo.status().ToString());
+    const std::string ask = spool.Wanted();
+    const std::string want = ask.substr(0, ask.find(' '));
+    if (ValidateWalFileName(want).ok()) {
+      // The waiting call reports it (and consumes the marker).
+      const std::string text = repo.status().ToString();
+      std::ofstream(spool.dir() + "/" + want + ".error") << text;
+    }
+    std::cerr.flush();
+    ::_exit(1);
+  }
+  RunWalFetchWorker(**repo, system_id, spool, o.segment_size, o.prefetch, o.process_max, 2.0,
+                    say);
+  std::cerr.flush();
+  ::_exit(0);
+}
+
+int ArchiveGetSpooled(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id) {
+  auto fail = [&](const Status& s) {
+    ReportError(global, s);
+    return kExitWalError;
+  };
+  if (Status v = ValidateWalFileName(o.wal_name); !v.ok()) return fail(v);
+  WalFetchSpool spool(o.spool, system_id);
+  if (Status s = spool.Prepare(); !s.ok()) return fail(s);
+  if (Status s = spool.Want(o.wal_name); !s.ok()) return fail(s);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration<double>(o.async_timeout);
+  for (;;) {
+    std::string message;
+    switch (spool.Check(o.wal_name, &message)) {
+      case WalFetchSpool::State::kReady: {
+        Status s = spool.Take(o.wal_name, o.dest);
+        if (!s.ok()) return fail(s);
+        if (global.verbose > 0) Say(global, "restored " + o.wal_name + " to " + o.dest + " (spool)");
+        return kExitOk;
+      }
+      case WalFetchSpool::State::kMissing:
+        spool.ConsumeMarkers(o.wal_name);
+        if (!global.quiet) {
+          std::cerr << "lifeboat: WAL file " << o.wal_name << " of system " << system_id
+                    << " is not in the archive\n";
+        }
+        return kExitWalNotFound;
+      case WalFetchSpool::State::kError:
+        spool.ConsumeMarkers(o.wal_name);
+        return fail(IoError("unable to fetch WAL file " + o.wal_name + ": " + message));
+      case WalFetchSpool::State::kNone:
+        break;
+    }
+    auto lock = spool.TryLockWorker();
+    if (!lock.ok()) return fail(lock.status());
+    if (*lock >= 0) StartFetchWorker(global, o, system_id, spool, *lock);
+    if (std::chrono::steady_clock::now() > deadline) {
+      return fail(Status(Code::kUnavailable,
+                         "timed out waiting for the fetch worker to bring " + o.wal_name,
+                         "see " + spool.dir() + "/worker.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 int ArchiveGet(const GlobalOptions& global, const PostgresOpts& o) {
   auto fail = [&](const Status& s) {
     ReportError(global, s);
@@ -168,6 +254,7 @@ int ArchiveGet(const GlobalOptions& global, const PostgresOpts& o) {
   };
   auto system_id = SystemId(o);
   if (!system_id.ok()) return fail(system_id.status());
+  if (!o.spool.empty()) return ArchiveGetSpooled(global, o, *system_id);
   auto repo = OpenRepository(global);
   if (!repo.ok()) return fail(repo.status());
   Status s = GetWal(**repo, *system_id, o.wal_name, o.dest);
@@ -221,6 +308,15 @@ void RegisterPostgres(CLI::App& app, GlobalOptions& global, CommandRunner* selec
                           "exit 1 when it is not in the archive");
   get->add_option("walfile", o->wal_name, "the WAL file name (%f)")->required();
   get->add_option("dest", o->dest, "where to write it (%p)")->required();
+  get->add_option("--spool", o->spool,
+                  "fetch through a background worker that opens the repository once and "
+                  "fetches the next segments ahead (directory of the server's user)");
+  get->add_option("--prefetch", o->prefetch, "with --spool: segments fetched ahead (default 8)")
+      ->check(CLI::Range(0, 256));
+  get->add_option("--wal-segment-size", o->segment_size,
+                  "with --spool: the cluster's wal_segment_size in bytes (default 16 MiB)");
+  get->add_option("--async-timeout", o->async_timeout,
+                  "with --spool: seconds to wait for the worker before failing (default 60)");
   add_common(get);
   get->callback(
       [&global, o, selected] { *selected = [&global, o] { return ArchiveGet(global, *o); }; });

@@ -45,6 +45,8 @@ struct RestorePostgresOpts {
   int start_timeout = 600;
   std::string archive_mode = "off";  // off | preserve
   bool allow_wal_gap = false;
+  std::string wal_spool;  // default: TARGET.wal-spool
+  bool no_prefetch = false;
 };
 
 // Quotes for /bin/sh (PostgreSQL runs restore_command through the shell).
@@ -378,6 +380,15 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   }
 
   std::string conf;  // settings appended to postgresql.auto.conf
+  const std::string spool_dir =
+      o.wal_spool.empty() ? target + ".wal-spool" : NormalizeBackupPath(o.wal_spool);
+  if (recover && !o.no_prefetch) {
+    std::filesystem::create_directories(spool_dir, ec);
+    if (ec || chmod(spool_dir.c_str(), 0700) != 0) {
+      return ReportError(global, ErrnoStatus(errno, "unable to create the WAL spool '" +
+                                                        spool_dir + "'"));
+    }
+  }
   if (recover) {
     std::string cmd = PercentEscape(ShellQuote(SelfExe())) + " --repo " +
                       PercentEscape(ShellQuote(AbsoluteRepo(global.repo)));
@@ -388,6 +399,14 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
       cmd += " --password-command " + PercentEscape(ShellQuote(global.password_command));
     }
     cmd += " postgres archive-get %f \"%p\"";
+    if (!o.no_prefetch) {
+      // One repository open for the whole replay, segments fetched ahead.
+      cmd += " --spool " + PercentEscape(ShellQuote(spool_dir));
+      if (!get("wal_segment_size").empty() &&
+          get("wal_segment_size").find_first_not_of("0123456789") == std::string::npos) {
+        cmd += " --wal-segment-size " + get("wal_segment_size");
+      }
+    }
     conf += "restore_command = " + ConfQuote(cmd) + "\n";
     if (!o.to_time.empty()) conf += "recovery_target_time = " + ConfQuote(o.to_time) + "\n";
     if (!o.to_xid.empty()) conf += "recovery_target_xid = " + ConfQuote(o.to_xid) + "\n";
@@ -430,6 +449,7 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
       g_chown_gid = pw->pw_gid;
       nftw(target.c_str(), ChownEntry, 64, FTW_PHYS);
       for (const auto& [oid, where] : locations) nftw(where.c_str(), ChownEntry, 64, FTW_PHYS);
+      if (recover && !o.no_prefetch) nftw(spool_dir.c_str(), ChownEntry, 64, FTW_PHYS);
       run_as = "postgres";
     } else if (o.start) {
       return ReportError(global, Status(Code::kInvalidArgument,
@@ -449,6 +469,9 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   if (recover) {
     Say(global, "recovery configured: replay WAL from the repository to " + target_desc +
                     " (recovery.signal, postgresql.auto.conf)");
+    if (!o.no_prefetch && !o.start) {
+      Say(global, "WAL is fetched ahead into " + spool_dir + "; remove it once recovery is over");
+    }
   } else {
     Say(global, "no recovery target: the server will start consistent as of the backup's end (" +
                     get("stop_lsn") + ")");
@@ -486,6 +509,10 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
       return ReportError(global, waited.status());
     }
     point = *waited;
+    if (recover && !o.no_prefetch) {
+      // Recovery is over: the spool (prefetched segments) is not needed.
+      std::filesystem::remove_all(spool_dir, ec);
+    }
     Say(global, fmt::format("server ready on 127.0.0.1:{}: recovered to {}{} (timeline {})",
                             o.port, point.current_lsn,
                             point.last_replay_time.empty()
@@ -538,6 +565,11 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions& global,
   cmd->add_option("--pgbin", o->pgbin,
                   "PostgreSQL programs for --start (default $PGBIN or /usr/lib/postgresql/15/bin)");
   cmd->add_option("--start-timeout", o->start_timeout, "seconds to wait for --start (default 600)");
+  cmd->add_option("--wal-spool", o->wal_spool,
+                  "directory where recovery's archive-get prefetches WAL (default "
+                  "TARGET.wal-spool; removed after --start)");
+  cmd->add_flag("--no-prefetch", o->no_prefetch,
+                "restore_command opens the repository for every WAL file (no spool)");
   cmd->add_flag("--allow-wal-gap", o->allow_wal_gap,
                 "with --to-end: recover up to a gap in the WAL archive instead of refusing");
   cmd->add_option("--archive-mode", o->archive_mode,
