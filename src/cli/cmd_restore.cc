@@ -19,6 +19,7 @@ struct RestoreOpts {
   std::vector<std::string> includes, iincludes, excludes, iexcludes;
   bool verify = false;
   bool allow_existing = false;
+  bool delta = false;
   bool no_owner = false;
   SnapshotFilterOptions filter;
 };
@@ -56,7 +57,8 @@ int RunRestore(const GlobalOptions& global, const RestoreOpts& o) {
   ropt.exclude = exclude->empty() ? nullptr : &*exclude;
   ropt.include = include->empty() ? nullptr : &*include;
   ropt.verify = o.verify;
-  ropt.allow_existing = o.allow_existing;
+  ropt.allow_existing = o.allow_existing || o.delta;
+  ropt.delta = o.delta;
   ropt.restore_owner = !o.no_owner;
   Restorer restorer(**repo, ropt);
   InstallInterruptHandler();
@@ -88,11 +90,19 @@ int RunRestore(const GlobalOptions& global, const RestoreOpts& o) {
                {"errors", result->errors.size()},
                {"verified_files", result->verified_files},
                {"verify_failures", result->verify_failures.size()},
+               {"files_unchanged", result->files_unchanged},
+               {"entries_removed", result->entries_removed},
                {"total_duration", seconds}});
   } else {
     Say(global, fmt::format("restored {} files, {} folders, {} other items, {} in {}", result->files,
                             result->dirs, result->specials, FormatBytes(result->bytes),
                             FormatSeconds(seconds)));
+    if (o.delta) {
+      Say(global, fmt::format("delta: {} files ({}) already matched and were kept, {} entries "
+                              "not in the snapshot removed",
+                              result->files_unchanged, FormatBytes(result->bytes_unchanged),
+                              result->entries_removed));
+    }
     if (o.verify) {
       Say(global, fmt::format("verified {} files: {}", result->verified_files,
                               result->verify_failures.empty()
@@ -125,6 +135,10 @@ void RegisterRestore(CLI::App& app, GlobalOptions& global, CommandRunner* select
   cmd->add_flag("--verify", o->verify, "re-read restored files and compare with the repository");
   cmd->add_flag("--allow-existing", o->allow_existing,
                 "restore into a non-empty folder (existing files are not overwritten)");
+  cmd->add_flag("--delta", o->delta,
+                "make an existing target equal to the snapshot: files whose content already "
+                "matches are kept (read, not rewritten), others rewritten, entries the snapshot "
+                "does not have removed (not with --include/--exclude)");
   cmd->add_flag("--no-owner", o->no_owner, "do not restore owners even when running as root");
   AddSnapshotFilterOptions(cmd, &o->filter);
   CLI::App* postgres = RegisterRestorePostgres(*cmd, global, selected);  // restore postgres

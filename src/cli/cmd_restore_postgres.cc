@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ struct RestorePostgresOpts {
   std::string snapshot;
   std::string target;
   bool force = false;
+  bool delta = false;
   std::vector<std::string> tablespace_map;  // OID=DIR
   std::string to_time, to_xid, to_lsn, to_name;
   bool to_end = false;
@@ -194,8 +196,19 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   auto ts_map = ParseTablespaceMap(o.tablespace_map);
   if (!ts_map.ok()) return ReportError(global, ts_map.status());
   const std::string target = NormalizeBackupPath(o.target);
-  Status empty = CheckTargetDir(target, o.force, "target");
+  Status empty = CheckTargetDir(target, o.force || o.delta, "target");
   if (!empty.ok()) return ReportError(global, empty);
+  if (o.delta) {
+    // Rewriting the files of a running server would corrupt it.
+    std::ifstream pidfile(target + "/postmaster.pid");
+    long pid = 0;
+    if (pidfile >> pid && pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) {
+      return ReportError(global, Status(Code::kInvalidArgument,
+                                        "a server is running in " + target + " (pid " +
+                                            std::to_string(pid) + ")",
+                                        "stop it first: a delta restore rewrites its files"));
+    }
+  }
 
   auto repo = OpenRepository(global);
   if (!repo.ok()) return ReportError(global, repo.status());
@@ -312,7 +325,7 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
                                           "no location known for tablespace " + n.name,
                                           "give --tablespace-map " + n.name + "=DIR"));
       }
-      Status s = CheckTargetDir(where, o.force, "tablespace location");
+      Status s = CheckTargetDir(where, o.force || o.delta, "tablespace location");
       if (!s.ok()) return ReportError(global, s);
       locations[n.name] = where;
     }
@@ -330,11 +343,12 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   }
   InstallInterruptHandler();
   auto t0 = std::chrono::steady_clock::now();
-  uint64_t files = 0, bytes = 0;
+  uint64_t files = 0, bytes = 0, unchanged = 0, unchanged_bytes = 0, removed = 0;
   auto restore_one = [&](const std::string& subpath, const std::string& into) -> Status {
     RestorerOptions ropt;
     ropt.target = into;
-    ropt.allow_existing = o.force;
+    ropt.allow_existing = o.force || o.delta;
+    ropt.delta = o.delta;
     Restorer restorer(**repo, ropt);
     const RestoreProgress& p = restorer.progress();
     Result<RestoreResult> r = Status(Code::kInternal, "not run");
@@ -355,6 +369,9 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
     }
     files += r->files;
     bytes += r->bytes;
+    unchanged += r->files_unchanged;
+    unchanged_bytes += r->bytes_unchanged;
+    removed += r->entries_removed;
     return Status::Ok();
   };
   Status s = restore_one("/pgdata", target);
@@ -460,6 +477,11 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Say(global, fmt::format("restored {} files, {} in {}", files, FormatBytes(bytes),
                           FormatSeconds(seconds)));
+  if (o.delta) {
+    Say(global, fmt::format("delta: {} files ({}) were already right and kept, {} written, {} "
+                            "entries not in the backup removed",
+                            unchanged, FormatBytes(unchanged_bytes), files - unchanged, removed));
+  }
   std::string target_desc = !o.to_time.empty()   ? "time " + o.to_time
                             : !o.to_xid.empty()  ? "transaction " + o.to_xid
                             : !o.to_lsn.empty()  ? "LSN " + o.to_lsn
@@ -526,6 +548,8 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
                         {"target", target},
                         {"files_restored", files},
                         {"bytes_restored", bytes},
+                        {"files_unchanged", unchanged},
+                        {"entries_removed", removed},
                         {"start_lsn", get("start_lsn")},
                         {"stop_lsn", get("stop_lsn")},
                         {"recovery_target", target_desc},
@@ -552,6 +576,9 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions& global,
       ->required();
   cmd->add_option("-t,--target", o->target, "data directory to restore into (new or empty)");
   cmd->add_flag("--force", o->force, "restore into a non-empty directory");
+  cmd->add_flag("--delta", o->delta,
+                "restore over an existing data directory (of a stopped server), rewriting only "
+                "files that differ and removing files the backup does not have");
   cmd->add_option("--tablespace-map", o->tablespace_map,
                   "restore tablespace OID to DIR instead of its original location (OID=DIR, "
                   "repeatable)");

@@ -298,6 +298,56 @@ TEST_F(RestoreTest, VerifyDetectsModifiedAndMissingFiles) {
   EXPECT_EQ((*failures)[2].status.code(), Code::kNotFound);
 }
 
+TEST_F(RestoreTest, DeltaKeepsUnchangedFilesRewritesChangedOnesAndRemovesExtras) {
+  std::string t = Target();
+  ASSERT_TRUE(RunRestore(Options(t)).ok());
+  // Change b.bin in place (same size), truncate deep.txt, remove o.txt, add
+  // an extra file and folder, and put a folder where x.log was.
+  {
+    int fd = ::open((t + "/srv/app/b.bin").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    uint8_t byte = static_cast<uint8_t>(b_[7] ^ 1);
+    ASSERT_EQ(::pwrite(fd, &byte, 1, 7), 1);
+    ::close(fd);
+  }
+  ASSERT_EQ(::truncate((t + "/srv/app/sub/deep.txt").c_str(), 10), 0);
+  ASSERT_EQ(::unlink((t + "/srv/other/o.txt").c_str()), 0);
+  std::ofstream(t + "/srv/app/postmaster.pid") << "42";
+  std::filesystem::create_directories(t + "/srv/extra/deeper");
+  std::ofstream(t + "/srv/extra/deeper/file") << "x";
+  ASSERT_EQ(::unlink((t + "/srv/app/x.log").c_str()), 0);
+  std::filesystem::create_directories(t + "/srv/app/x.log/inside");
+  struct stat before;
+  ASSERT_EQ(::stat((t + "/srv/app/a.txt").c_str(), &before), 0);
+
+  RestorerOptions o = Options(t);
+  o.allow_existing = true;
+  o.delta = true;
+  o.verify = true;
+  auto r = RunRestore(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_TRUE(r->verify_failures.empty());
+  // 11 regular files: hard1/hard2 are rewritten (hardlinks), b.bin, deep.txt,
+  // o.txt and x.log differ or are missing; a.txt, empty, sparse.img,
+  // caf\xe9.txt and xattr.txt are kept.
+  EXPECT_EQ(r->files_unchanged, 5u);
+  EXPECT_EQ(r->files, 11u);
+  EXPECT_GE(r->entries_removed, 5u);  // postmaster.pid, extra/ (3), x.log/ (2)
+  EXPECT_EQ(ReadFileBytes(t + "/srv/app/b.bin"), Concat({b_, a_, b_}));
+  EXPECT_EQ(ReadFileBytes(t + "/srv/app/x.log"), Pattern(1000, 6));
+  EXPECT_FALSE(std::filesystem::exists(t + "/srv/app/postmaster.pid"));
+  EXPECT_FALSE(std::filesystem::exists(t + "/srv/extra"));
+  struct stat after;
+  ASSERT_EQ(::stat((t + "/srv/app/a.txt").c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);  // kept, not rewritten
+
+  // Filters and delta do not mix; delta needs allow_existing.
+  RestorerOptions bad = Options(t);
+  bad.delta = true;
+  EXPECT_EQ(RunRestore(bad).status().code(), Code::kInvalidArgument);
+}
+
 TEST_F(RestoreTest, CorruptBlobRemovesAffectedFileAndReportsIt) {
   Bytes bad_chunk = Pattern(9000, 42);
   Node bad = File("bad.dat", {Pattern(7000, 41), bad_chunk, Pattern(7000, 43)});

@@ -262,8 +262,13 @@ struct PairHash {
 
 class RestoreRun {
  public:
-  RestoreRun(Repository& repo, const RestorerOptions& options, RestoreProgress& progress)
-      : repo_(repo), options_(options), progress_(progress), selection_(repo, options) {
+  RestoreRun(Repository& repo, const RestorerOptions& options, RestoreProgress& progress,
+             std::unordered_set<std::string> unchanged = {})
+      : repo_(repo),
+        options_(options),
+        progress_(progress),
+        selection_(repo, options),
+        unchanged_(std::move(unchanged)) {
     meta_options_.restore_owner = options.restore_owner;
     meta_options_.restore_xattrs = options.restore_xattrs;
     selection_.on_dir = [this](int dir) { EnsureDir(dir); };
@@ -274,8 +279,8 @@ class RestoreRun {
 
   Result<RestoreResult> Run(const Id& root, std::string_view subpath) {
     LB_RETURN_IF_ERROR(selection_.Run(root, subpath));
-    progress_.files_total = files_.size() + hardlinks_planned_;
-    progress_.bytes_total = bytes_planned_;
+    progress_.files_total = files_.size() + hardlinks_planned_ + files_unchanged_;
+    progress_.bytes_total = bytes_planned_ + bytes_unchanged_;
 
     // Phase 2: empty files are complete already; everything else comes from packs.
     for (size_t i = 0; i < files_.size(); ++i) {
@@ -330,6 +335,8 @@ class RestoreRun {
     }
 
     RestoreResult result;
+    result.files_unchanged = files_unchanged_;
+    result.bytes_unchanged = bytes_unchanged_;
     result.files = files_restored_.load();
     result.dirs = dirs_created_;
     result.specials = specials_;
@@ -414,6 +421,18 @@ class RestoreRun {
   }
 
   void PlanFile(const std::string& target, const Node& node) {
+    // Delta: an unchanged file keeps its content; only metadata is applied.
+    if (unchanged_.count(target) > 0) {
+      Status s = ApplyMetadata(target, node, names_, meta_options_);
+      if (!s.ok()) Error(target, s);
+      ++files_unchanged_;
+      bytes_unchanged_ += node.size;
+      ++files_restored_;
+      bytes_restored_ += node.size;
+      ++progress_.files_done;
+      progress_.bytes_done += node.size;
+      return;
+    }
     // Hardlinks: later occurrences of the same inode (with the same content)
     // become links to the first.
     std::pair<uint64_t, uint64_t> key{node.device_id, node.inode};
@@ -663,6 +682,9 @@ class RestoreRun {
   std::unordered_map<Id, std::pair<size_t, size_t>> blob_jobs_;  // -> (pack, blob) in packs_
   uint64_t bytes_planned_ = 0;
   uint64_t hardlinks_planned_ = 0;
+  std::unordered_set<std::string> unchanged_;  // delta: target paths kept as they are
+  uint64_t files_unchanged_ = 0;
+  uint64_t bytes_unchanged_ = 0;
   uint64_t dirs_created_ = 0;
   uint64_t specials_ = 0;
 
@@ -716,6 +738,7 @@ Status PrepareTarget(const RestorerOptions& options) {
 struct VerifyItem {
   std::string target_path;
   std::vector<Id> content;
+  bool hardlinked = false;  // the snapshot has several links to it
 };
 
 Status VerifyFile(Repository& repo, const VerifyItem& item, Bytes& buffer) {
@@ -800,10 +823,93 @@ Result<std::vector<VerifyItem>> CollectVerifyItems(Repository& repo, const Resto
     unreadable->push_back({path, s});
   };
   selection.on_leaf = [&](const std::string&, const std::string& target, const Node& node, int) {
-    if (node.type == NodeType::kFile) items.push_back({target, node.content});
+    if (node.type == NodeType::kFile) {
+      items.push_back({target, node.content, node.links > 1 && node.inode != 0});
+    }
   };
   LB_RETURN_IF_ERROR(selection.Run(root, subpath));
   return items;
+}
+
+// Delta: the files already in the target with the snapshot's content.
+Result<std::unordered_set<std::string>> UnchangedFiles(Repository& repo,
+                                                       const RestorerOptions& options,
+                                                       const Id& root, std::string_view subpath) {
+  std::vector<RestoreError> unreadable;
+  LB_ASSIGN_OR_RETURN(std::vector<VerifyItem> items,
+                      CollectVerifyItems(repo, options, root, subpath, &unreadable));
+  std::erase_if(items, [](const VerifyItem& item) {
+    struct stat st;
+    return item.hardlinked || ::lstat(item.target_path.c_str(), &st) != 0 ||
+           !S_ISREG(st.st_mode);
+  });
+  std::mutex mu;
+  std::unordered_set<std::string> unchanged;
+  std::atomic<size_t> next{0};
+  int workers =
+      std::min<int>(ThreadCount(options.threads), static_cast<int>(std::max<size_t>(items.size(), 1)));
+  RunWorkers(workers, [&] {
+    Bytes buffer;
+    for (size_t i = next++; i < items.size(); i = next++) {
+      if (VerifyFile(repo, items[i], buffer).ok()) {
+        std::lock_guard lock(mu);
+        unchanged.insert(items[i].target_path);
+      }
+    }
+  });
+  return unchanged;
+}
+
+// Delta: removes what is under the target but not selected by the restore,
+// and selected non-directories that are directories in the target (they
+// would be in the way). Depth first, never following symlinks.
+Result<uint64_t> RemoveUnselected(Repository& repo, const RestorerOptions& options, const Id& root,
+                                  std::string_view subpath) {
+  std::unordered_map<std::string, bool> selected;  // target path -> is a directory
+  Selection selection(repo, options);
+  selection.on_dir = [](int) {};
+  selection.on_error = [](const std::string&, const Status&) {};
+  selection.on_leaf = [&](const std::string&, const std::string& target, const Node& node, int) {
+    selected[target] = node.type == NodeType::kDir;
+  };
+  LB_RETURN_IF_ERROR(selection.Run(root, subpath));
+  for (const DirEntry& d : selection.dirs) selected[d.target_path] = true;
+  std::string top = options.target;
+  while (top.size() > 1 && top.back() == '/') top.pop_back();
+
+  uint64_t removed = 0;
+  Status failure;
+  std::function<void(const std::string&)> walk = [&](const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::pair<std::string, bool>> entries;
+    while (const dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      const std::string path = dir + "/" + e->d_name;
+      struct stat st;
+      if (::lstat(path.c_str(), &st) != 0) continue;
+      entries.emplace_back(path, S_ISDIR(st.st_mode));
+    }
+    ::closedir(d);
+    for (const auto& [path, is_dir] : entries) {
+      auto it = selected.find(path);
+      const bool keep = it != selected.end() && (it->second || !is_dir);
+      if (keep) {
+        if (is_dir) walk(path);
+        continue;
+      }
+      std::error_code ec;
+      const uint64_t n = std::filesystem::remove_all(path, ec);
+      if (ec && failure.ok()) {
+        failure = ErrnoStatus(ec.value(), "unable to remove " + Quote(path) +
+                                              " (not in the snapshot)");
+      }
+      if (!ec) removed += n;
+    }
+  };
+  walk(top);
+  if (!failure.ok()) return failure;
+  return removed;
 }
 
 }  // namespace
@@ -812,9 +918,23 @@ Restorer::Restorer(Repository& repo, RestorerOptions options)
     : repo_(repo), options_(std::move(options)) {}
 
 Result<RestoreResult> Restorer::Restore(const Id& root_tree, std::string_view subpath) {
+  if (options_.delta && !options_.allow_existing) {
+    return InvalidArgument("a delta restore is a restore into an existing target (allow_existing)");
+  }
+  if (options_.delta && ((options_.include && !options_.include->empty()) || options_.exclude)) {
+    // Removing what is not selected would remove what the filters left out.
+    return InvalidArgument("a delta restore cannot be combined with include or exclude filters");
+  }
   LB_RETURN_IF_ERROR(PrepareTarget(options_));
-  RestoreRun run(repo_, options_, progress_);
+  std::unordered_set<std::string> unchanged;
+  uint64_t removed = 0;
+  if (options_.delta) {
+    LB_ASSIGN_OR_RETURN(removed, RemoveUnselected(repo_, options_, root_tree, subpath));
+    LB_ASSIGN_OR_RETURN(unchanged, UnchangedFiles(repo_, options_, root_tree, subpath));
+  }
+  RestoreRun run(repo_, options_, progress_, std::move(unchanged));
   LB_ASSIGN_OR_RETURN(RestoreResult result, run.Run(root_tree, subpath));
+  result.entries_removed = removed;
   if (options_.verify) {
     std::vector<RestoreError> unreadable;
     LB_ASSIGN_OR_RETURN(std::vector<VerifyItem> items,

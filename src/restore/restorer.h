@@ -62,6 +62,13 @@ struct RestorerOptions {
   // metadata is set), any other existing entry at a path being restored is
   // replaced. Entries not in the snapshot are left alone.
   bool allow_existing = false;
+  // Delta restore (needs allow_existing): a regular file already in the
+  // target whose size and content match the snapshot (read and hashed chunk
+  // by chunk) is kept as it is, only its metadata is applied; and entries
+  // under the target that the restore does not select are removed, so the
+  // target ends up equal to the snapshot while unchanged files cost a read
+  // instead of a write. Files with several hardlinks are always rewritten.
+  bool delta = false;
   // Leave all-zero chunks as holes instead of writing them.
   bool sparse = true;
   // Worker threads for content and verification; <= 0: hardware concurrency.
@@ -89,6 +96,9 @@ struct RestoreResult {
   uint64_t dirs = 0;      // directories created or reused
   uint64_t specials = 0;  // symlinks, FIFOs, devices
   uint64_t bytes = 0;     // content bytes of the restored files
+  uint64_t files_unchanged = 0;  // delta: files kept as they were (included in files)
+  uint64_t bytes_unchanged = 0;  // their size (included in bytes)
+  uint64_t entries_removed = 0;  // delta: entries not in the snapshot removed
   std::vector<RestoreError> errors;
   uint64_t verified_files = 0;
   std::vector<RestoreError> verify_failures;

@@ -79,6 +79,24 @@ PORT2=$(grep -o "server ready on 127.0.0.1:[0-9]*" <<<"$OUT" | grep -o "[0-9]*$"
 add_cleanup "bash '$PGSH' stop '$PG' '$W/restored'"
 ROWS=$(psql -p "$PORT2" -c "select count(*) from t")
 assert_eq 5000 "$ROWS" "rows in the restored cluster (as of backup 1)"
+
+step "restore --delta refuses a running server"
+expect_fail lb restore postgres "$SNAP1" --target "$W/restored" --delta
+assert_contains "$ERR" "a server is running in" "delta over a running server"
+assert_eq 5000 "$(psql -p "$PORT2" -c "select count(*) from t")" "rows after the refused delta"
+step "restore --delta over the used copy: rewrites only what differs"
+psql -p "$PORT2" -c "insert into t select g, 'drift' from generate_series(10001, 12000) g"
+psql -p "$PORT2" -c "checkpoint"
+bash "$PGSH" stop "$PG" "$W/restored"
+echo "stray" >"$W/restored/stray-file"
+expect_ok lb --json restore postgres "$SNAP1" --target "$W/restored" --delta --start --port "$PORT2"
+SUMD=$(grep '"message_type":"summary"' <<<"$OUT")
+kept=$(jget "$SUMD" 'j["files_unchanged"]')
+total=$(jget "$SUMD" 'j["files_restored"]')
+echo "delta kept $kept of $total files, removed $(jget "$SUMD" 'j["entries_removed"]') entries"
+[[ $kept -gt $((total / 2)) ]] || fail "delta kept only $kept of $total files"
+assert_not_exists "$W/restored/stray-file"
+assert_eq 5000 "$(psql -p "$PORT2" -c "select count(*) from t")" "rows after the delta restore (as of backup 1)"
 bash "$PGSH" stop "$PG" "$W/restored"
 
 step "restore refuses a non-empty directory"
