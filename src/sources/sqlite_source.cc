@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <thread>
 
@@ -106,7 +108,11 @@ Result<std::unique_ptr<SqliteCopy>> CopySqliteOnline(const std::string& path,
   auto src = Open(path, SQLITE_OPEN_READWRITE);
   if (!src.ok()) src = Open(path, SQLITE_OPEN_READONLY);
   if (!src.ok()) return src.status();
-  sqlite3_busy_timeout(src->get(), 1000);
+  // SQLite's busy handler waits for the writers' locks (each attempt sleeps
+  // up to 100 ms); a busy writer in rollback-journal mode can take many
+  // attempts, so it gets the whole timeout.
+  sqlite3_busy_timeout(src->get(),
+                       static_cast<int>(std::min<int64_t>(busy_timeout.count(), INT32_MAX)));
 
   auto copy = std::unique_ptr<SqliteCopy>(new SqliteCopy());
   std::string templ = TempRoot() + "/lifeboat-sqlite-XXXXXX";

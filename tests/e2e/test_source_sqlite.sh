@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 python3 -c 'import sqlite3' 2>/dev/null || skip "python3 sqlite3 module missing"
 
 new_repo "$W/repo"
+export TMPDIR="$W/tmp"  # where the private copy goes: must be empty afterwards
+mkdir -p "$TMPDIR"
 DB="$W/app/app.sqlite3"
 mkdir -p "$W/app"
 
@@ -61,7 +63,7 @@ run_case() { # JOURNAL_MODE
   pages=$(jget "$J" "$sel"'["source_info"]["page_count"]')
   assert_lt 100 "$pages" "page_count"
   # No temporary copy is left behind.
-  [[ -z "$(ls -A "${TMPDIR:-/tmp}" | grep '^lifeboat-sqlite-' || true)" ]] || fail "temporary copy left behind"
+  [[ -z "$(ls -A "$TMPDIR")" ]] || fail "temporary files left behind: $(ls -A "$TMPDIR")"
 
   expect_ok "$LIFEBOAT" restore sqlite latest --path "$DB" --target "$W/restored.db"
   assert_contains "$OUT" "${SNAP:0:8}"
