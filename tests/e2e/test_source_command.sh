@@ -57,5 +57,11 @@ assert_contains "$ERR" "needs a command"
 expect_fail "$LIFEBOAT" backup --stdin --stdin-from-command -- true
 assert_eq "$BEFORE" "$(count_snapshots)" "snapshot count"
 
+step "--source selects command snapshots"
+backup_json --stdin <<<"plain stdin"
+assert_eq "3" "$(jget "$(snapshots_json --source command)" 'len(j)')" "command snapshots"
+assert_eq "1" "$(jget "$(snapshots_json --source stdin)" 'len(j)')" "stdin snapshots"
+assert_eq "4" "$(jget "$(snapshots_json --source command --source stdin)" 'len(j)')" "both"
+
 step "the repository is intact"
 expect_ok "$LIFEBOAT" check --read-data

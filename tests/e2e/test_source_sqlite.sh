@@ -96,6 +96,9 @@ expect_ok "$LIFEBOAT" --json restore sqlite latest --target "$W/restored2.db"
 assert_eq "$SQLITE_SNAP" "$(jget "$OUT" 'j["snapshot_id"]')" "restored snapshot id (json)"
 assert_files_equal "$W/restored.db" "$W/restored2.db"
 
+step "--source sqlite lists exactly the two SQLite snapshots"
+assert_eq '["sqlite", "sqlite"]' "$(jget "$(snapshots_json --source sqlite)" '[s["source"] for s in j]')" "--source sqlite"
+
 step "clear failures"
 count_snapshots() { jget "$(snapshots_json)" 'len(j)'; }
 N=$(count_snapshots)
