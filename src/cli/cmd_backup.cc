@@ -1,4 +1,5 @@
-// lifeboat backup: backs up files and folders (or standard input) into a new
+// lifeboat backup: backs up files and folders (or standard input, or the
+// standard output of a command with --stdin-from-command) into a new
 // snapshot — incremental by default, --differential or --full on request.
 #include <malloc.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "model/time_format.h"
 #include "policy/path_filter.h"
 #include "repo/lock.h"
+#include "sources/child_process.h"
 
 namespace lifeboat {
 namespace {
@@ -29,7 +31,9 @@ struct BackupOpts {
   std::string parent;
   bool dry_run = false;
   bool use_stdin = false;
-  std::string stdin_filename = "stdin";
+  // With --stdin-from-command, `paths` holds the command and its arguments.
+  bool stdin_from_command = false;
+  std::string stdin_filename;  // default "stdin", or the command's name + ".out"
   bool full = false, differential = false;
   bool no_xattrs = false;
 };
@@ -84,10 +88,23 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   if (o.full && o.differential) {
     return ReportError(global, InvalidArgument("--full and --differential exclude each other"));
   }
+  if (o.use_stdin && o.stdin_from_command) {
+    return ReportError(global, InvalidArgument("--stdin and --stdin-from-command exclude each other"));
+  }
+  if (o.stdin_from_command && o.paths.empty()) {
+    return ReportError(global, Status(Code::kInvalidArgument, "--stdin-from-command needs a command",
+                                      "put it after --: backup --stdin-from-command -- CMD ARGS..."));
+  }
+  const bool from_command = o.stdin_from_command;
+  const bool stream = o.use_stdin || from_command;
   if (o.use_stdin && !o.paths.empty()) {
     return ReportError(global, InvalidArgument("--stdin takes no paths"));
   }
-  if (!o.use_stdin && o.paths.empty()) {
+  const std::string stream_name =
+      !o.stdin_filename.empty() ? o.stdin_filename
+      : from_command            ? ProgramBaseName(o.paths[0]) + ".out"
+                                : std::string("stdin");
+  if (!stream && o.paths.empty()) {
     return ReportError(global, Status(Code::kInvalidArgument, "nothing to back up",
                                       "name at least one file or folder, or use --stdin"));
   }
@@ -101,7 +118,7 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   }
   if (o.exclude_caches) aopt.exclude_if_present.push_back(CacheDirTagRule());
   std::vector<std::string> paths;
-  for (const std::string& p : o.paths) {
+  for (const std::string& p : from_command ? std::vector<std::string>() : o.paths) {
     std::string abs = NormalizeBackupPath(p);
     if (access(abs.c_str(), F_OK) != 0 && errno == ENOENT) {
       return ReportError(global, Status(Code::kNotFound, "'" + p + "' does not exist"));
@@ -130,14 +147,14 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   }
 
   const std::string host = o.host.empty() ? LocalHostname() : o.host;
-  const std::string source = o.use_stdin ? "stdin" : "files";
+  const std::string source = from_command ? "command" : o.use_stdin ? "stdin" : "files";
   BackupKind kind = o.full ? BackupKind::kFull
                            : o.differential ? BackupKind::kDifferential : BackupKind::kIncremental;
   std::vector<std::string> snapshot_paths =
-      o.use_stdin ? std::vector<std::string>{"/" + o.stdin_filename} : paths;
+      stream ? std::vector<std::string>{"/" + stream_name} : paths;
   auto parent = ChooseParent(repo, o, kind, host, snapshot_paths, source);
   if (!parent.ok()) return ReportError(global, parent.status());
-  if (!o.use_stdin && *parent) {
+  if (!stream && *parent) {
     Say(global, "using parent snapshot " + (*parent)->id.Short() + " (" +
                     std::string(BackupKindName((*parent)->snapshot.kind)) + ", " +
                     FormatLocalTime((*parent)->snapshot.time_ns) + ")");
@@ -156,6 +173,18 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   auto t0 = std::chrono::steady_clock::now();
   Archiver archiver(repo, aopt);
   InstallInterruptHandler();
+  // The command starts once the repository is open and locked, so a
+  // repository problem does not leave it running. Its standard error and
+  // input stay the terminal's; its arguments are never recorded (they may
+  // hold secrets), only the program's name.
+  std::unique_ptr<ChildProcess> child;
+  if (from_command) {
+    ChildOptions copts;
+    copts.capture_stderr = false;
+    auto started = ChildProcess::Start(o.paths, copts);
+    if (!started.ok()) return ReportError(global, started.status());
+    child = std::move(*started);
+  }
   Result<ArchiveResult> result = Status(Code::kInternal, "not run");
   {
     const ArchiveProgress& p = archiver.progress();
@@ -173,9 +202,25 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
           return s;
         },
         [&archiver] { archiver.Cancel(); });
-    result = o.use_stdin ? archiver.RunStream(STDIN_FILENO, o.stdin_filename) : archiver.Run();
+    result = child  ? archiver.RunStream(child->stdout_fd(), stream_name)
+             : stream ? archiver.RunStream(STDIN_FILENO, stream_name)
+                      : archiver.Run();
+  }
+  std::optional<ExitStatus> child_status;
+  if (child) {
+    if (!result.ok()) child->Terminate();
+    child->CloseStdout();
+    child_status = child->Wait();
   }
   if (!result.ok()) return ReportError(global, result.status());
+  if (child_status && !child_status->success()) {
+    return ReportError(global,
+                       Status(Code::kIoError,
+                              "command '" + ProgramBaseName(o.paths[0]) + "' failed with " +
+                                  child_status->Describe() + "; no snapshot was saved",
+                              "the backup of its output is incomplete: fix the command and run "
+                              "the backup again"));
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   for (const ArchiveIssue& w : result->warnings) {
@@ -197,6 +242,10 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   if (*parent) snap.parent = (*parent)->id;
   snap.kind = kind;
   snap.source = source;
+  if (child_status) {
+    snap.source_info = {{"program", ProgramBaseName(o.paths[0])},
+                        {"exit_status", std::to_string(child_status->code)}};
+  }
   snap.program_version = std::string("lifeboat ") + kLifeboatVersion;
   snap.summary = result->summary;
   snap.summary.bytes_added_stored = repo.write_stats().bytes_added_stored;
@@ -273,14 +322,24 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, CommandRunner* selecte
   cmd->add_option("--parent", o->parent, "compare with this snapshot instead of the latest one");
   cmd->add_flag("-n,--dry-run", o->dry_run, "do everything but write to the repository");
   cmd->add_flag("--stdin", o->use_stdin, "back up standard input as one file");
-  cmd->add_option("--stdin-filename", o->stdin_filename, "file name for --stdin (default 'stdin')");
+  cmd->add_flag("--stdin-from-command", o->stdin_from_command,
+                "run the command given after -- (directly, no shell) and back up its standard "
+                "output as one file; its failure fails the backup");
+  cmd->add_option("--stdin-filename", o->stdin_filename,
+                  "file name for --stdin (default 'stdin') or --stdin-from-command (default: the "
+                  "program's name + '.out')");
   cmd->add_flag("--full", o->full, "read and hash every file again, trusting no metadata");
   cmd->add_flag("--differential", o->differential,
                 "compare with the latest full snapshot instead of the latest one");
   cmd->add_flag("--no-xattrs", o->no_xattrs, "do not record extended attributes");
   CLI::App* postgres = RegisterBackupPostgres(*cmd, global, selected);  // backup postgres
-  cmd->callback([&global, o, selected, postgres] {
+  // backup sqlite|redis|git
+  std::vector<CLI::App*> sources = RegisterBackupSources(*cmd, global, selected);
+  cmd->callback([&global, o, selected, postgres, sources] {
     if (postgres->parsed()) return;  // its own callback chose the command
+    for (CLI::App* source : sources) {
+      if (source->parsed()) return;
+    }
     *selected = [&global, o] { return RunBackup(global, *o); };
   });
 }

@@ -142,8 +142,13 @@ void RegisterRestore(CLI::App& app, GlobalOptions& global, CommandRunner* select
   cmd->add_flag("--no-owner", o->no_owner, "do not restore owners even when running as root");
   AddSnapshotFilterOptions(cmd, &o->filter);
   CLI::App* postgres = RegisterRestorePostgres(*cmd, global, selected);  // restore postgres
-  cmd->callback([&global, o, selected, postgres] {
+  // restore sqlite|redis|git
+  std::vector<CLI::App*> sources = RegisterRestoreSources(*cmd, global, selected);
+  cmd->callback([&global, o, selected, postgres, sources] {
     if (postgres->parsed()) return;  // its own callback chose the command
+    for (CLI::App* source : sources) {
+      if (source->parsed()) return;
+    }
     *selected = [&global, o] { return RunRestore(global, *o); };
   });
 }

@@ -25,6 +25,9 @@ void RegisterPostgres(CLI::App&, GlobalOptions&, CommandRunner*);  // archive-pu
 // Subcommands of backup and restore (cmd_backup_postgres.cc, cmd_restore_postgres.cc).
 CLI::App* RegisterBackupPostgres(CLI::App& backup, GlobalOptions&, CommandRunner*);
 CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions&, CommandRunner*);
+// backup/restore sqlite, redis, git (cmd_backup_sources.cc, cmd_restore_sources.cc).
+std::vector<CLI::App*> RegisterBackupSources(CLI::App& backup, GlobalOptions&, CommandRunner*);
+std::vector<CLI::App*> RegisterRestoreSources(CLI::App& restore, GlobalOptions&, CommandRunner*);
 void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cleanup]
 
 std::vector<CommandRegistrar> AllCommands();

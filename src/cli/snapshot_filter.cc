@@ -11,10 +11,16 @@ void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilterOptions* o) {
   cmd->add_option("--host", o->hosts, "only snapshots of this host (repeatable)");
   cmd->add_option("--tag", o->tags, "only snapshots with these tags: 'a,b' needs both (repeatable)");
   cmd->add_option("--path", o->paths, "only snapshots containing this path (repeatable)");
+  cmd->add_option("--source", o->sources,
+                  "only snapshots of this source kind: files, stdin, command, postgres, sqlite, "
+                  "redis, git (repeatable)");
 }
 
 bool MatchesFilter(const SnapshotFilterOptions& o, const Snapshot& s) {
   if (!o.hosts.empty() && std::find(o.hosts.begin(), o.hosts.end(), s.hostname) == o.hosts.end())
+    return false;
+  if (!o.sources.empty() &&
+      std::find(o.sources.begin(), o.sources.end(), s.source) == o.sources.end())
     return false;
   for (const std::string& p : o.paths) {
     std::string want = NormalizeBackupPath(p);

@@ -1,4 +1,4 @@
-// --host/--tag/--path filters shared by commands that select snapshots
+// --host/--tag/--path/--source filters shared by commands that select snapshots
 // (snapshots, forget, restore/ls/dump with "latest").
 #pragma once
 
@@ -20,6 +20,7 @@ struct SnapshotFilterOptions {
   std::vector<std::string> hosts;
   std::vector<std::string> tags;   // each entry "a,b" = must have a AND b; entries are OR'ed
   std::vector<std::string> paths;  // snapshot must contain all these paths
+  std::vector<std::string> sources;  // source kind is one of these (files, sqlite, ...)
 };
 
 void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilterOptions* options);
