@@ -20,6 +20,7 @@
 #include "archiver/archiver.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/snapshot_filter.h"
 #include "model/tree.h"
 #include "postgres/pg_replication.h"
 #include "postgres/pg_server.h"
@@ -41,6 +42,7 @@ struct RestorePostgresOpts {
   std::string pgbin;
   int start_timeout = 600;
   std::string archive_mode = "off";  // off | preserve
+  SnapshotFilterOptions filter;      // for "latest": --host, --tag, --path
 };
 
 // Quotes for /bin/sh (PostgreSQL runs restore_command through the shell).
@@ -197,7 +199,9 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   if (!lock.ok()) return ReportError(global, lock.status());
   Status loaded = (*repo)->LoadIndex();
   if (!loaded.ok()) return ReportError(global, loaded);
-  auto is_pg = [](const Snapshot& s) { return s.source == "postgres"; };
+  auto is_pg = [&o](const Snapshot& s) {
+    return s.source == "postgres" && MatchesFilter(o.filter, s);
+  };
   auto snap = o.snapshot == "latest" ? (*repo)->FindSnapshot("latest", is_pg)
                                      : (*repo)->FindSnapshot(o.snapshot);
   if (!snap.ok()) {
@@ -489,6 +493,7 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions& global,
   cmd->add_option("--to-lsn", o->to_lsn, "recover to this WAL position");
   cmd->add_option("--to-name", o->to_name, "recover to this named restore point");
   cmd->add_flag("--to-end", o->to_end, "replay all archived WAL, then promote");
+  AddSnapshotFilterOptions(cmd, &o->filter);  // which one "latest" is
   cmd->add_flag("--start", o->start, "start the restored server and wait for it to be ready");
   cmd->add_option("--port", o->port, "port for --start (listens on 127.0.0.1)");
   cmd->add_option("--pgbin", o->pgbin,

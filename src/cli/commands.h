@@ -26,6 +26,11 @@ void RegisterPostgres(CLI::App&, GlobalOptions&, CommandRunner*);  // archive-pu
 CLI::App* RegisterBackupPostgres(CLI::App& backup, GlobalOptions&, CommandRunner*);
 CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions&, CommandRunner*);
 void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cleanup]
+// The application in lifeboat.toml: run (back up now), drill, runbook
+// (cmd_run.cc, cmd_drill.cc, cmd_runbook.cc); status without --rule is its view.
+void RegisterRun(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterDrill(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterRunbook(CLI::App&, GlobalOptions&, CommandRunner*);
 
 std::vector<CommandRegistrar> AllCommands();
 
