@@ -220,7 +220,7 @@ TEST(DrillReportTest, JsonRoundTripMarkdownAndSourceInfo) {
   nlohmann::json j = DrillReportToJson(r);
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["version"], 1);
-  EXPECT_EQ(j["started"], "2025-12-05T08:00:00Z");
+  EXPECT_EQ(j["started"], "2025-12-05T08:00:00.000000000Z");
   EXPECT_EQ(j["components"][0]["rto_met"], true);
   auto back = DrillReportFromJson(nlohmann::json::parse(j.dump()));
   ASSERT_TRUE(back.ok()) << back.status().message();
@@ -252,7 +252,7 @@ TEST(AlertTest, Json) {
   nlohmann::json j = AlertJson(a);
   EXPECT_EQ(j.dump(),
             R"({"app":"shop","component":"db","details":{"seconds":1200},"kind":"rto_missed",)"
-            R"("message":"db: recovery took 20m, RTO 15m","time":"2025-12-05T08:00:00Z"})");
+            R"("message":"db: recovery took 20m, RTO 15m","time":"2025-12-05T08:00:00.000000000Z"})");
   EXPECT_EQ(AlertKindName(AlertKind::kDrillFailed), "drill_failed");
   EXPECT_EQ(AlertKindName(AlertKind::kRpoBreach), "rpo_breach");
   EXPECT_EQ(AlertKindName(AlertKind::kBackupFailed), "backup_failed");
