@@ -59,14 +59,23 @@ ChildRun RunLifeboatOn(const RepositoryConfig& repo, const std::vector<std::stri
       start = end + 1;
     }
   };
-  lines(run.process.out, [&run](const std::string& line) {
+  // Item errors (a file that could not be restored, ...) come on stdout.
+  std::string item_error;
+  size_t item_errors = 0;
+  lines(run.process.out, [&run, &item_error, &item_errors](const std::string& line) {
     if (line.empty() || line[0] != '{') return;
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_object()) {
       std::string type = j.value("message_type", "");
       if (type == "summary" || type == "copy_summary") run.summary = j;
+      if ((type == "error" || type == "verify_error") && j.contains("item")) {
+        if (item_errors++ == 0) {
+          item_error = j.value("item", "") + ": " + j.value("message", "");
+        }
+      }
     }
   });
+  if (item_errors > 1) item_error += " (and " + std::to_string(item_errors - 1) + " more)";
   std::string json_error;
   lines(run.process.err, [&json_error](const std::string& line) {
     if (line.empty() || line[0] != '{') return;
@@ -76,7 +85,9 @@ ChildRun RunLifeboatOn(const RepositoryConfig& repo, const std::vector<std::stri
     }
   });
   if (!run.ok()) {
-    run.error = !json_error.empty() ? json_error : run.process.LastLine();
+    run.error = !json_error.empty()   ? json_error
+                : !item_error.empty() ? item_error
+                                      : run.process.LastLine();
     if (run.error.empty()) run.error = "exit status " + std::to_string(run.process.exit_code);
   }
   return run;

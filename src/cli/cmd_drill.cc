@@ -138,6 +138,7 @@ Result<Id> StoreReport(const GlobalOptions& global, const RepositoryConfig& conf
   snap.source_info = DrillSourceInfo(report);
   snap.program_version = std::string("lifeboat ") + kLifeboatVersion;
   snap.summary = archived.summary;
+  snap.summary.bytes_added_stored = repo->write_stats().bytes_added_stored;
   snap.summary.backup_start_ns = report.started_ns;
   snap.summary.backup_end_ns = report.finished_ns;
   snap.summary.duration_seconds = report.total_seconds;

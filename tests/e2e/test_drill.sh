@@ -240,7 +240,10 @@ ALERT=$(cat "$ALERT_OUT")
 assert_eq shop "$(jget "$ALERT" 'j["app"]')" "alert app"
 assert_eq drill_failed "$(jget "$ALERT" 'j["kind"]')" "alert kind"
 assert_eq uploads "$(jget "$ALERT" 'j["component"]')" "alert component"
-assert_contains "$(jget "$ALERT" 'j["message"]')" "uploads: restore failed" "alert message"
+MESSAGE=$(jget "$ALERT" 'j["message"]')
+assert_contains "$MESSAGE" "uploads: restore failed: " "alert message"
+assert_contains "$MESSAGE" "damaged or tampered with" "alert message says why"
+assert_not_contains "$MESSAGE" "message_type" "alert message"
 assert_matches "$(jget "$ALERT" 'j["time"]')" '^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T' "alert time"
 
 step "status now reports the failed drill"
