@@ -2,12 +2,15 @@
 // drill report and RTO comparison, alert JSON and delivery to a command,
 // runbook text) and the child-process helper.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "app/alert.h"
 #include "app/component_kind.h"
@@ -289,6 +292,84 @@ TEST(AlertTest, CommandGetsTheJsonOnStdinAndNoShellInterpolation) {
   EXPECT_EQ(d.problems[0], "alert command failed (exit status 3): ");
   unlink(out.c_str());
   rmdir(dir.c_str());
+}
+
+// A one-request HTTP server on 127.0.0.1: answers `status` and keeps what it
+// received.
+class OneShotHttpServer {
+ public:
+  explicit OneShotHttpServer(int status) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(fd_, 1), 0);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, status] {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[8192];
+      while (true) {
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        request_.append(buf, static_cast<size_t>(n));
+        size_t head = request_.find("\r\n\r\n");
+        if (head == std::string::npos) continue;
+        size_t cl = request_.find("Content-Length: ");
+        size_t want = cl == std::string::npos ? 0 : std::stoul(request_.substr(cl + 16));
+        if (request_.size() >= head + 4 + want) break;
+      }
+      std::string reply = "HTTP/1.1 " + std::to_string(status) +
+                          " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+      (void)!write(c, reply.data(), reply.size());
+      close(c);
+    });
+  }
+  ~OneShotHttpServer() {
+    shutdown(fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+  std::string Body() {
+    if (thread_.joinable()) thread_.join();
+    size_t head = request_.find("\r\n\r\n");
+    return head == std::string::npos ? "" : request_.substr(head + 4);
+  }
+  const std::string& request() const { return request_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::string request_;
+};
+
+TEST(AlertTest, WebhookGetsTheSameJson) {
+  OneShotHttpServer server(204);
+  AlertsConfig cfg;
+  cfg.webhook = "http://127.0.0.1:" + std::to_string(server.port()) + "/hook";
+  Alert a{"shop", AlertKind::kRpoBreach, "db", "db: newest point 2h old, RPO 5m", 1, {}};
+  AlertDelivery d = SendAlert(cfg, a);
+  EXPECT_TRUE(d.webhook_sent);
+  EXPECT_TRUE(d.problems.empty());
+  EXPECT_EQ(nlohmann::json::parse(server.Body()), AlertJson(a));
+  EXPECT_EQ(server.request().rfind("POST /hook HTTP/1.1\r\n", 0), 0u) << server.request();
+  EXPECT_NE(server.request().find("Content-Type: application/json"), std::string::npos);
+}
+
+TEST(AlertTest, WebhookHttpErrorIsAProblem) {
+  OneShotHttpServer server(500);
+  AlertsConfig cfg;
+  cfg.webhook = "http://127.0.0.1:" + std::to_string(server.port()) + "/hook";
+  AlertDelivery d = SendAlert(cfg, Alert{"shop", AlertKind::kRule321, "", "m", 1, {}});
+  EXPECT_FALSE(d.webhook_sent);
+  ASSERT_EQ(d.problems.size(), 1u);
+  EXPECT_EQ(d.problems[0], "alert webhook http://127.0.0.1:" + std::to_string(server.port()) +
+                               "/hook: HTTP status 500");
 }
 
 TEST(AlertTest, WebhookErrorsAreReportedNotFatal) {
