@@ -13,7 +13,9 @@
 #     the files component, executed as written, restores byte-equal data;
 #   - the files component's packs overwritten in the first repository: the
 #     next drill fails, the alert command receives the JSON on stdin, and
-#     `status` exits 1.
+#     `status` exits 1;
+#   - the server lost, the runbook's PostgreSQL command, executed as written,
+#     brings back a promoted server with every archived row.
 # Every lifeboat call runs as the server's user when the test runs as root
 # (archive_command runs as that user and must read the repository).
 # shellcheck source=lib.sh
@@ -249,3 +251,12 @@ assert_matches "$(jget "$ALERT" 'j["time"]')" '^20[0-9][0-9]-[0-9][0-9]-[0-9][0-
 step "status now reports the failed drill"
 expect_rc 1 lbpg status --config "$CONFIG"
 assert_contains "$OUT" "last drill FAILED" "status output"
+
+step "runbook: the PostgreSQL restore command, executed as written after losing the server"
+"$PGSH" stop "$PG"
+PG_DATA_DR=$DR/var/lib/postgresql/lifeboat-db
+add_cleanup "'$PGSH' stop '$PG' '$PG_DATA_DR'"
+expect_ok as_pg bash -c "$PG_CMD"
+assert_eq 1500 "$(psql -c 'select count(*) from orders')" "rows in the server the runbook restored"
+assert_eq f "$(psql -c 'select pg_is_in_recovery()')" "restored server promoted"
+"$PGSH" stop "$PG" "$PG_DATA_DR"
