@@ -22,6 +22,7 @@
 #include "archiver/archiver.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/snapshot_filter.h"
 #include "model/tree.h"
 #include "postgres/pg_replication.h"
 #include "postgres/pg_server.h"
@@ -49,6 +50,7 @@ struct RestorePostgresOpts {
   bool allow_wal_gap = false;
   std::string wal_spool;  // default: TARGET.wal-spool
   bool no_prefetch = false;
+  SnapshotFilterOptions filter;      // for "latest": --host, --tag, --path
 };
 
 // Quotes for /bin/sh (PostgreSQL runs restore_command through the shell).
@@ -216,7 +218,9 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   if (!lock.ok()) return ReportError(global, lock.status());
   Status loaded = (*repo)->LoadIndex();
   if (!loaded.ok()) return ReportError(global, loaded);
-  auto is_pg = [](const Snapshot& s) { return s.source == "postgres"; };
+  auto is_pg = [&o](const Snapshot& s) {
+    return s.source == "postgres" && MatchesFilter(o.filter, s);
+  };
   auto snap = o.snapshot == "latest" ? (*repo)->FindSnapshot("latest", is_pg)
                                      : (*repo)->FindSnapshot(o.snapshot);
   if (!snap.ok()) {
@@ -587,6 +591,7 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions& global,
   cmd->add_option("--to-lsn", o->to_lsn, "recover to this WAL position");
   cmd->add_option("--to-name", o->to_name, "recover to this named restore point");
   cmd->add_flag("--to-end", o->to_end, "replay all archived WAL, then promote");
+  AddSnapshotFilterOptions(cmd, &o->filter);  // which one "latest" is
   cmd->add_flag("--start", o->start, "start the restored server and wait for it to be ready");
   cmd->add_option("--port", o->port, "port for --start (listens on 127.0.0.1)");
   cmd->add_option("--pgbin", o->pgbin,

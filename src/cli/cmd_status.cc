@@ -21,6 +21,7 @@
 #include <map>
 
 #include "appconfig/rule_321.h"
+#include "cli/app_status.h"
 #include "cli/commands.h"
 #include "model/time_format.h"
 
@@ -28,8 +29,9 @@ namespace lifeboat {
 namespace {
 
 struct StatusOpts {
-  std::string rule = "3-2-1";
+  std::string rule;  // empty: 3-2-1, or the app view (see RegisterStatus)
   std::vector<std::string> repos;
+  std::string config;
 };
 
 struct RepoInfo {
@@ -82,7 +84,13 @@ RepoInfo ReadRepo(const GlobalOptions& global, const std::string& location,
   return info;
 }
 
-int RunStatus(const GlobalOptions& global, const StatusOpts& o) {
+int RunStatus(const GlobalOptions& global, const StatusOpts& opts) {
+  // Without --rule and without repositories: the application's view.
+  if (!opts.config.empty() || (opts.rule.empty() && opts.repos.empty() && global.repo.empty())) {
+    return RunAppStatus(global, opts.config);
+  }
+  StatusOpts o = opts;
+  if (o.rule.empty()) o.rule = "3-2-1";
   if (o.rule != "3-2-1") {
     return ReportError(global, Status(Code::kInvalidArgument, "unknown rule '" + o.rule + "'",
                                       "the only rule is 3-2-1"));
@@ -237,8 +245,14 @@ int RunStatus(const GlobalOptions& global, const StatusOpts& o) {
 void RegisterStatus(CLI::App& app, GlobalOptions& global, CommandRunner* selected) {
   auto o = std::make_shared<StatusOpts>();
   CLI::App* cmd = app.add_subcommand(
-      "status", "check the 3-2-1 rule across repositories (exit 0 when it holds, else 1)");
+      "status",
+      "the application's recovery objectives from lifeboat.toml (RPO, copies, last drill vs "
+      "RTO), or with --rule 3-2-1 / --repo the rule across repositories; exit 0 when all "
+      "hold, else 1");
   cmd->add_option("--rule", o->rule, "the rule to check (only 3-2-1)");
+  cmd->add_option("--config", o->config,
+                  "the application view over this lifeboat.toml (the default when neither "
+                  "--rule nor a repository is given: LIFEBOAT_CONFIG, else ./lifeboat.toml)");
   cmd->add_option("--repo", o->repos,
                   "a repository holding copies (repeat for each; default: the global --repo). "
                   "All are opened with the same password sources");

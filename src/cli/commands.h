@@ -29,6 +29,11 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions&, CommandRunn
 std::vector<CLI::App*> RegisterBackupSources(CLI::App& backup, GlobalOptions&, CommandRunner*);
 std::vector<CLI::App*> RegisterRestoreSources(CLI::App& restore, GlobalOptions&, CommandRunner*);
 void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cleanup]
+// The application in lifeboat.toml: run (back up now), drill, runbook
+// (cmd_run.cc, cmd_drill.cc, cmd_runbook.cc); status without --rule is its view.
+void RegisterRun(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterDrill(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterRunbook(CLI::App&, GlobalOptions&, CommandRunner*);
 
 std::vector<CommandRegistrar> AllCommands();
 

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "appconfig/app_config.h"
 #include "backend/append_only_backend.h"
 #include "backend/backend.h"
 #include "cache/caching_backend.h"
@@ -199,6 +200,19 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global) 
   LB_ASSIGN_OR_RETURN(std::string password, GetPassword(global, false));
   LB_ASSIGN_OR_RETURN(auto repo, Repository::Open(std::move(backend), password));
   AttachCache(*repo);  // the cache may keep tree packs (no-op without a cache)
+  return repo;
+}
+
+Result<std::unique_ptr<Repository>> OpenConfiguredRepository(const GlobalOptions& global,
+                                                             const RepositoryConfig& config) {
+  GlobalOptions g = global;
+  g.repo = config.url;
+  g.password_file = config.password_file;
+  g.password_command = config.password_command;
+  g.options.clear();
+  for (const auto& [key, value] : config.options) g.options.push_back(key + "=" + value);
+  auto repo = OpenRepository(g);
+  if (!repo.ok()) return repo.status().WithContext("repository '" + config.name + "'");
   return repo;
 }
 

@@ -13,6 +13,10 @@
 #include "base/result.h"
 #include "repo/repository.h"
 
+namespace lifeboat {
+struct RepositoryConfig;
+}
+
 namespace CLI {
 class App;
 }
@@ -84,6 +88,12 @@ std::string CacheRoot(const GlobalOptions& global);
 // Opens the repository named by the global options; fails with a hint when
 // --repo is missing.
 Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global);
+
+// Opens a repository described in lifeboat.toml: its URL, its own password
+// source (password_file / password_command) and its options (as -o), with
+// the cache settings of `global`. Errors name the repository.
+Result<std::unique_ptr<Repository>> OpenConfiguredRepository(const GlobalOptions& global,
+                                                             const RepositoryConfig& repo);
 
 // Prints "lifeboat: <message>" (+ "hint: ...") to stderr, or a JSON error
 // object with --json; returns kExitFatal.

@@ -1,0 +1,203 @@
+#include "cli/app_status.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include "app/drill_report.h"
+#include "appconfig/rule_321.h"
+#include "cli/app_support.h"
+#include "model/time_format.h"
+#include "policy/duration.h"
+
+namespace lifeboat {
+namespace {
+
+struct RepoView {
+  const RepositoryConfig* config = nullptr;
+  std::string error;
+  std::vector<SnapshotEntry> snapshots;
+};
+
+bool HasTags(const Snapshot& s, const std::vector<std::string>& tags) {
+  return std::all_of(tags.begin(), tags.end(), [&s](const std::string& t) {
+    return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end();
+  });
+}
+
+std::string Dur(int64_t seconds) { return seconds > 0 ? FormatDurationSeconds(seconds) : "none"; }
+
+}  // namespace
+
+int RunAppStatus(const GlobalOptions& global, const std::string& config_flag) {
+  auto app = LoadAppConfigForCli(config_flag);
+  if (!app.ok()) return ReportError(global, app.status());
+  const int64_t now = NowNs();
+  bool all_ok = true;
+
+  std::vector<RepoView> repos;
+  nlohmann::json jrepos = nlohmann::json::array();
+  for (const RepositoryConfig& rc : app->repositories) {
+    RepoView v;
+    v.config = &rc;
+    auto repo = OpenConfiguredRepository(global, rc);
+    if (repo.ok()) {
+      auto list = (*repo)->ListSnapshots();
+      if (list.ok()) v.snapshots = std::move(*list);
+      else v.error = list.status().message();
+    } else {
+      v.error = repo.status().message();
+    }
+    nlohmann::json j = {{"name", rc.name}, {"url", rc.url}, {"media", rc.media}, {"site", rc.site}};
+    if (v.error.empty()) {
+      j["snapshots"] = v.snapshots.size();
+      Say(global, fmt::format("repository {} ({}): {} snapshots, media {}, site {}", rc.name, rc.url,
+                              v.snapshots.size(), rc.media, rc.site));
+    } else {
+      j["error"] = v.error;
+      all_ok = false;
+      Say(global, fmt::format("repository {} ({}): UNREADABLE: {}", rc.name, rc.url, v.error));
+    }
+    jrepos.push_back(j);
+    repos.push_back(std::move(v));
+  }
+
+  // The newest drill report in any repository.
+  const SnapshotEntry* drill = nullptr;
+  for (const RepoView& v : repos) {
+    for (const SnapshotEntry& e : v.snapshots) {
+      if (e.snapshot.source == kDrillSource && HasTags(e.snapshot, {"app=" + app->app_name, kDrillTag}) &&
+          (!drill || e.snapshot.time_ns > drill->snapshot.time_ns)) {
+        drill = &e;
+      }
+    }
+  }
+
+  nlohmann::json jcomponents = nlohmann::json::array();
+  for (const ComponentConfig* c : app->InRestoreOrder()) {
+    const std::vector<std::string> tags = ComponentTags(*app, *c);
+    std::vector<std::string> problems;
+    // The newest recoverable point, in any of its repositories.
+    const SnapshotEntry* newest = nullptr;
+    for (const RepoView& v : repos) {
+      for (const SnapshotEntry& e : v.snapshots) {
+        if (e.snapshot.source == kDrillSource || !HasTags(e.snapshot, tags)) continue;
+        if (!newest || e.snapshot.time_ns > newest->snapshot.time_ns) newest = &e;
+      }
+    }
+    nlohmann::json jc = {{"component", c->name},
+                         {"kind", c->kind},
+                         {"rpo_seconds", c->rpo_seconds},
+                         {"rto_seconds", c->rto_seconds},
+                         {"recovery_point_source",
+                          c->kind == "postgres" ? "newest base backup (archived WAL not consulted)"
+                                                : "newest snapshot"}};
+    double age = -1;
+    if (!newest) {
+      problems.push_back("no backup yet");
+    } else {
+      age = static_cast<double>(now - newest->snapshot.time_ns) / 1e9;
+      jc["newest"] = FormatTimeRfc3339(newest->snapshot.time_ns);
+      jc["newest_id"] = newest->id.Hex();
+      jc["age_seconds"] = age;
+      if (c->rpo_seconds > 0 && age > static_cast<double>(c->rpo_seconds)) {
+        problems.push_back(fmt::format("RPO breached: newest recovery point is {} old, RPO {}",
+                                       FormatSeconds(age), Dur(c->rpo_seconds)));
+      }
+    }
+    jc["rpo_met"] = newest && (c->rpo_seconds <= 0 || age <= static_cast<double>(c->rpo_seconds));
+
+    // Copies: the repositories holding the newest point (same time: what
+    // copy preserves), counted with the 3-2-1 rule.
+    std::vector<CopyHolder> holders;
+    nlohmann::json jcopies = nlohmann::json::array();
+    for (const std::string& name : c->repositories) {
+      const RepoView* v = nullptr;
+      for (const RepoView& r : repos) {
+        if (r.config->name == name) v = &r;
+      }
+      nlohmann::json j = {{"repository", name}};
+      if (!v || !v->error.empty()) {
+        j["error"] = v ? v->error : "unknown";
+        jcopies.push_back(j);
+        continue;
+      }
+      const SnapshotEntry* here = nullptr;
+      for (const SnapshotEntry& e : v->snapshots) {
+        if (e.snapshot.source == kDrillSource || !HasTags(e.snapshot, tags)) continue;
+        if (!here || e.snapshot.time_ns > here->snapshot.time_ns) here = &e;
+      }
+      bool has_newest = here && newest && here->snapshot.time_ns == newest->snapshot.time_ns;
+      j["has_newest"] = has_newest;
+      if (here) j["newest"] = FormatTimeRfc3339(here->snapshot.time_ns);
+      if (has_newest) holders.push_back({name, v->config->media, v->config->site});
+      else problems.push_back("repository " + name + " lacks the newest recovery point");
+      jcopies.push_back(j);
+    }
+    const Rule321Result rule = EvaluateRule321(holders);
+    jc["copies"] = jcopies;
+    jc["rule_321"] = {{"ok", rule.ok()}, {"copies", rule.copies}, {"missing", rule.missing}};
+    for (const std::string& m : rule.missing) problems.push_back("3-2-1: " + m);
+
+    // The last drill.
+    LastDrill last;
+    if (drill) last = LastDrillOf(drill->snapshot.source_info, c->name);
+    const bool drilled_by_config =
+        app->drill && std::find(app->drill->components.begin(), app->drill->components.end(),
+                                c->name) != app->drill->components.end();
+    if (last.found) {
+      jc["last_drill"] = {{"time", FormatTimeRfc3339(drill->snapshot.time_ns)},
+                          {"passed", last.passed},
+                          {"seconds", last.seconds},
+                          {"rto_met", ComponentDrill::RtoMet(last.seconds, c->rto_seconds)}};
+      if (!last.passed) problems.push_back("last drill FAILED");
+      else if (!ComponentDrill::RtoMet(last.seconds, c->rto_seconds)) {
+        problems.push_back(fmt::format("RTO missed: last drill took {}, RTO {}",
+                                       FormatSeconds(last.seconds), Dur(c->rto_seconds)));
+      }
+    } else if (drilled_by_config) {
+      problems.push_back("RTO not proven: no drill recorded");
+    }
+    jc["ok"] = problems.empty();
+    jc["problems"] = problems;
+    all_ok = all_ok && problems.empty();
+    jcomponents.push_back(jc);
+
+    Say(global, fmt::format("\n{} ({}): {}", c->name, c->kind, problems.empty() ? "OK" : "NOT OK"));
+    Say(global, newest ? fmt::format("  recovery point: {} ({} ago; RPO {}){}",
+                                     FormatLocalTime(newest->snapshot.time_ns), FormatSeconds(age),
+                                     Dur(c->rpo_seconds),
+                                     c->kind == "postgres" ? ", base backup" : "")
+                       : "  recovery point: none");
+    std::string copies;
+    for (const CopyHolder& h : holders) copies += (copies.empty() ? "" : ", ") + h.name;
+    Say(global, fmt::format("  copies:         {} (live data + {}); 3-2-1 {}", rule.copies,
+                            copies.empty() ? "none" : copies, rule.ok() ? "met" : "NOT met"));
+    Say(global, last.found ? fmt::format("  last drill:     {} in {} (RTO {}) at {}",
+                                         last.passed ? "passed" : "FAILED",
+                                         FormatSeconds(last.seconds), Dur(c->rto_seconds),
+                                         FormatLocalTime(drill->snapshot.time_ns))
+                           : "  last drill:     none");
+    for (const std::string& p : problems) Say(global, "  problem: " + p);
+  }
+  if (global.json) {
+    nlohmann::json j = {{"message_type", "app_status"},
+                        {"app", app->app_name},
+                        {"ok", all_ok},
+                        {"repositories", jrepos},
+                        {"components", jcomponents}};
+    if (drill) {
+      j["last_drill"] = {{"time", FormatTimeRfc3339(drill->snapshot.time_ns)},
+                         {"snapshot", drill->id.Hex()},
+                         {"summary", drill->snapshot.source_info}};
+    }
+    PrintJson(j);
+  } else {
+    Say(global, all_ok ? "\nall objectives hold" : "\nsome objectives are NOT met");
+  }
+  return all_ok ? kExitOk : kExitFatal;
+}
+
+}  // namespace lifeboat
