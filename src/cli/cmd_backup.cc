@@ -279,8 +279,9 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, CommandRunner* selecte
                 "compare with the latest full snapshot instead of the latest one");
   cmd->add_flag("--no-xattrs", o->no_xattrs, "do not record extended attributes");
   CLI::App* postgres = RegisterBackupPostgres(*cmd, global, selected);  // backup postgres
-  cmd->callback([&global, o, selected, postgres] {
-    if (postgres->parsed()) return;  // its own callback chose the command
+  CLI::App* mariadb = RegisterBackupMariaDb(*cmd, global, selected);    // backup mariadb
+  cmd->callback([&global, o, selected, postgres, mariadb] {
+    if (postgres->parsed() || mariadb->parsed()) return;  // its own callback chose the command
     *selected = [&global, o] { return RunBackup(global, *o); };
   });
 }

@@ -128,8 +128,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& global, CommandRunner* select
   cmd->add_flag("--no-owner", o->no_owner, "do not restore owners even when running as root");
   AddSnapshotFilterOptions(cmd, &o->filter);
   CLI::App* postgres = RegisterRestorePostgres(*cmd, global, selected);  // restore postgres
-  cmd->callback([&global, o, selected, postgres] {
-    if (postgres->parsed()) return;  // its own callback chose the command
+  CLI::App* mariadb = RegisterRestoreMariaDb(*cmd, global, selected);    // restore mariadb
+  cmd->callback([&global, o, selected, postgres, mariadb] {
+    if (postgres->parsed() || mariadb->parsed()) return;  // its own callback chose the command
     *selected = [&global, o] { return RunRestore(global, *o); };
   });
 }

@@ -25,6 +25,10 @@ void RegisterPostgres(CLI::App&, GlobalOptions&, CommandRunner*);  // archive-pu
 // Subcommands of backup and restore (cmd_backup_postgres.cc, cmd_restore_postgres.cc).
 CLI::App* RegisterBackupPostgres(CLI::App& backup, GlobalOptions&, CommandRunner*);
 CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions&, CommandRunner*);
+// MariaDB / MySQL (cmd_backup_mariadb.cc, cmd_restore_mariadb.cc, cmd_mariadb.cc).
+CLI::App* RegisterBackupMariaDb(CLI::App& backup, GlobalOptions&, CommandRunner*);
+CLI::App* RegisterRestoreMariaDb(CLI::App& restore, GlobalOptions&, CommandRunner*);
+void RegisterMariaDb(CLI::App&, GlobalOptions&, CommandRunner*);  // archive-binlogs
 void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cleanup]
 
 std::vector<CommandRegistrar> AllCommands();
