@@ -102,6 +102,9 @@ assert_eq all "$(jget "$SUM_LINE" 'j["source_info"]["databases"]')" "databases i
 [[ $BINLOG_FILE =~ ^mariadb-bin\.[0-9]{6}$ && $BINLOG_POS =~ ^[0-9]+$ ]] ||
   fail "unexpected binlog position '$BINLOG_FILE:$BINLOG_POS'"
 echo "dump $SNAP at $BINLOG_FILE:$BINLOG_POS"
+# At least as many rows as the dump holds; the rows written after this must
+# come back through binlog replay.
+COUNT_AFTER_BACKUP=$(sql src app -e "SELECT COUNT(*) FROM orders")
 expect_ok lb snapshots
 assert_contains "$OUT" "${SNAP:0:8}" "snapshots list"
 
@@ -111,6 +114,10 @@ expect_ok lb --json mariadb archive-binlogs $SRC --flush
 sleep 1
 
 step "the moment T: table checksums as of T"
+for _ in $(seq 1 200); do
+  (($(sql src app -e "SELECT COUNT(*) FROM orders") >= COUNT_AFTER_BACKUP + 20)) && break
+  sleep 0.1
+done
 touch "$W/pause"
 for _ in $(seq 1 200); do [[ -e $W/paused ]] && break; sleep 0.05; done
 [[ -e $W/paused ]] || fail "the workload did not pause"
@@ -121,6 +128,8 @@ T=$AT_T
 echo "T = $T"
 echo "$SUMS_T"
 [[ $T =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9:.]+$ ]] || fail "unexpected T: $AT_T"
+COUNT_T=$(sql src app -e "SELECT COUNT(*) FROM orders")
+assert_lt "$((COUNT_AFTER_BACKUP + 19))" "$COUNT_T" "orders written between the dump and T"
 sleep 1.2
 rm -f "$W/pause"
 sleep 1
@@ -176,6 +185,7 @@ step "restore --to-end into another fresh server: everything"
 start_server to_end
 # shellcheck disable=SC2086
 expect_ok lb restore mariadb "$SNAP" $(conn_of to_end) --to-end
+echo "$OUT"
 assert_contains "$OUT" "binlogs: $BINLOG_FILE:$BINLOG_POS .." "restore output names the binlog range"
 assert_contains "$OUT" "the end of the archived binlogs" "restore output names the target"
 assert_eq "$SUMS_END" "$(checksums to_end)" "table checksums of the recovery to the end"
@@ -216,6 +226,27 @@ assert_contains "$ERR" "records no binlog position" "PITR from a dump without bi
 # shellcheck disable=SC2086
 expect_ok lb restore mariadb "$NOBIN_SNAP" $(conn_of plain)
 assert_eq 3 "$(sql plain -e 'SELECT COUNT(*) FROM app2.t')" "rows restored from the dump alone"
+
+step "binlog retention: prune keeps the binlogs from the oldest retained dump on"
+CLOSED=$(($(sql src -e "SHOW BINARY LOGS" | wc -l) - 1))
+# shellcheck disable=SC2086
+expect_ok lb --json backup mariadb $SRC --database app
+SNAP2=$(jget "$(grep '"message_type":"summary"' <<<"$OUT")" 'j["snapshot_id"]')
+assert_eq "$(sql src -e "SHOW MASTER STATUS" | cut -f1)" \
+  "$(jget "$(grep '"message_type":"summary"' <<<"$OUT")" 'j["source_info"]["binlog_file"]')" \
+  "binlog file of the second dump"
+expect_ok lb forget "$SNAP"
+expect_ok lb --json prune
+P_LINE=$(grep '"message_type":"prune_summary"' <<<"$OUT")
+assert_eq "$CLOSED" "$(jget "$P_LINE" 'j["binlog_files"]')" "archived binlogs before prune"
+assert_eq "$CLOSED" "$(jget "$P_LINE" 'j["binlog_files_deleted"]')" "binlogs older than the second dump removed"
+# The second dump's own binlog was never archived: PITR from it says so.
+start_server after_prune
+# shellcheck disable=SC2086
+expect_fail lb restore mariadb "$SNAP2" $(conn_of after_prune) --to-end
+assert_contains "$ERR" "is not in the archive" "restore needing an unarchived binlog"
+assert_contains "$ERR" "archive-binlogs --flush" "hint of a restore needing an unarchived binlog"
+assert_eq "" "$(sql after_prune -e "SHOW DATABASES LIKE 'app'")" "target untouched when binlogs are missing"
 
 step "the passwords never show"
 assert_not_contains "$(cat "$W/.transcript")" "$BK_PASSWORD" "lifeboat output"
