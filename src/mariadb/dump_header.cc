@@ -8,7 +8,8 @@
 namespace lifeboat {
 namespace {
 
-constexpr size_t kTailBytes = 256;
+// mariadb-dump writes the GTID comment near the end, before ~10 short lines.
+constexpr size_t kTailBytes = 4096;
 
 // The text between `key` + "'" and the next "'", or empty.
 std::string Quoted(std::string_view line, std::string_view key) {
@@ -47,6 +48,7 @@ bool GtidText(std::string_view s) {
 
 void DumpScanner::Feed(ByteView data) {
   const std::string_view text = AsString(data);
+  total_ += text.size();
   // The tail, for the trailer check.
   if (text.size() >= kTailBytes) {
     tail_.assign(text.substr(text.size() - kTailBytes));
@@ -102,6 +104,23 @@ void DumpScanner::Line(const std::string& line) {
 }
 
 void DumpScanner::Finish() {
+  // The GTID comment at the end ("-- SET GLOBAL gtid_slave_pos='0-1-5';"),
+  // from the complete lines of the tail.
+  if (info_.gtid_pos.empty()) {
+    std::string_view lines = tail_;
+    if (total_ > tail_.size()) {
+      const size_t first_nl = lines.find('\n');
+      lines = first_nl == std::string_view::npos ? std::string_view() : lines.substr(first_nl + 1);
+    }
+    size_t pos = 0;
+    while (pos < lines.size()) {
+      size_t nl = lines.find('\n', pos);
+      if (nl == std::string_view::npos) nl = lines.size();
+      const std::string line(lines.substr(pos, nl - pos));
+      if (line.rfind("-- SET GLOBAL gtid_", 0) == 0) Line(line);
+      pos = nl + 1;
+    }
+  }
   std::string_view t = tail_;
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.remove_suffix(1);
   const size_t nl = t.rfind('\n');

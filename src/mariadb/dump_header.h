@@ -6,11 +6,13 @@
 //   -- CHANGE MASTER TO MASTER_LOG_FILE='mariadb-bin.000002', MASTER_LOG_POS=389;
 //   -- SET GLOBAL gtid_slave_pos='0-1-42';
 //
-// (--master-data=2 writes the CHANGE MASTER line; MariaDB adds the GTID line)
+// (--master-data=2 writes the CHANGE MASTER line near the top; MariaDB adds
+// the GTID line near the end, or at the top with --gtid)
 // and whether the stream ends with the "-- Dump completed" trailer that
 // mariadb-dump writes last (a dump cut short lacks it).
 //
-// Only lines in the first kHeaderBytes are parsed; lines longer than
+// Only lines in the first kHeaderBytes (and GTID lines in the last 4 KiB)
+// are parsed; lines longer than
 // kMaxLine are skipped. Memory is bounded (one line plus a short tail).
 // Thread-safety: none (one stream, one thread).
 #pragma once
@@ -46,7 +48,8 @@ class DumpScanner {
   DumpInfo info_;
   std::string line_;
   bool line_too_long_ = false;
-  size_t seen_ = 0;
+  size_t seen_ = 0;   // header bytes scanned
+  size_t total_ = 0;  // stream bytes
   std::string tail_;  // the last bytes of the stream
 };
 

@@ -79,5 +79,22 @@ TEST(DumpScannerTest, IgnoresBadNamesAndDataLines) {
   EXPECT_FALSE(s.info().completed);
 }
 
+TEST(DumpScannerTest, GtidAtTheEndOfALongDump) {
+  DumpScanner s;
+  s.Feed(AsBytes(std::string_view(
+      "-- CHANGE MASTER TO MASTER_LOG_FILE='mariadb-bin.000002', MASTER_LOG_POS=389;\n")));
+  const std::string rows = "INSERT INTO t VALUES (1),(2),(3);\n";
+  for (int i = 0; i < 100000; ++i) s.Feed(AsBytes(rows));
+  s.Feed(AsBytes(std::string_view(
+      "--\n-- The deferred gtid setting for slave corresponding to the master-data CHANGE-MASTER "
+      "follows\n--\n\n-- Preferably use GTID to start replication from GTID position:\n\n"
+      "-- SET GLOBAL gtid_slave_pos='0-1-5';\n/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n\n"
+      "-- Dump completed on 2026-12-05  8:14:20\n")));
+  s.Finish();
+  EXPECT_EQ(s.info().gtid_pos, "0-1-5");
+  EXPECT_EQ(s.info().binlog_file, "mariadb-bin.000002");
+  EXPECT_TRUE(s.info().completed);
+}
+
 }  // namespace
 }  // namespace lifeboat

@@ -99,6 +99,8 @@ BINLOG_POS=$(jget "$SUM_LINE" 'j["source_info"]["binlog_pos"]')
 assert_eq possible "$(jget "$SUM_LINE" 'j["source_info"]["pitr"]')" "pitr in source_info"
 assert_eq 1 "$(jget "$SUM_LINE" 'j["source_info"]["server_id"]')" "server_id in source_info"
 assert_eq all "$(jget "$SUM_LINE" 'j["source_info"]["databases"]')" "databases in source_info"
+GTID=$(jget "$SUM_LINE" 'j["source_info"].get("gtid_pos", "")')
+[[ $GTID =~ ^0-1-[0-9]+$ ]] || fail "unexpected GTID position in source_info: '$GTID'"
 [[ $BINLOG_FILE =~ ^mariadb-bin\.[0-9]{6}$ && $BINLOG_POS =~ ^[0-9]+$ ]] ||
   fail "unexpected binlog position '$BINLOG_FILE:$BINLOG_POS'"
 echo "dump $SNAP at $BINLOG_FILE:$BINLOG_POS"
