@@ -131,6 +131,10 @@ echo "T = $T"
 echo "$SUMS_T"
 [[ $T =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9:.]+$ ]] || fail "unexpected T: $AT_T"
 COUNT_T=$(sql src app -e "SELECT COUNT(*) FROM orders")
+# The binlog position at T (the end of the last committed event): an exact
+# --to-position target.
+POS_T=$(sql src -e "SHOW MASTER STATUS" | cut -f1,2 | tr '\t' ':')
+echo "position at T = $POS_T"
 assert_lt "$((COUNT_AFTER_BACKUP + 19))" "$COUNT_T" "orders written between the dump and T"
 sleep 1.2
 rm -f "$W/pause"
@@ -182,6 +186,14 @@ assert_eq "$SNAP" "$(jget "$R_LINE" 'j["snapshot_id"]')" "restored snapshot"
 assert_eq "$BINLOG_FILE:$BINLOG_POS" "$(jget "$R_LINE" 'j["binlog_start"]')" "binlog start"
 echo "replayed $(jget "$R_LINE" 'j["binlog_files"]') to $(jget "$R_LINE" 'j["recovery_target"]')"
 assert_eq "$SUMS_T" "$(checksums to_time)" "table checksums of the recovery to T"
+
+step "restore --to-position (the binlog position at T): exactly the data as of T"
+start_server to_pos
+# shellcheck disable=SC2086
+expect_ok lb --json restore mariadb latest $(conn_of to_pos) --to-position "$POS_T"
+R_LINE=$(grep '"message_type":"summary"' <<<"$OUT")
+assert_eq "position $POS_T" "$(jget "$R_LINE" 'j["recovery_target"]')" "recovery target"
+assert_eq "$SUMS_T" "$(checksums to_pos)" "table checksums of the recovery to the position at T"
 
 step "restore --to-end into another fresh server: everything"
 start_server to_end
