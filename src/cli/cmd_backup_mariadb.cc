@@ -6,13 +6,13 @@
 // into source_info; restore mariadb replays archived binlogs from there.
 // A dump that fails (non-zero exit, or no "-- Dump completed" trailer) saves
 // no snapshot.
+#include <fmt/format.h>
 #include <malloc.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
-#include <fmt/format.h>
 
 #include "archiver/tree_ingest.h"
 #include "cli/commands.h"
@@ -92,8 +92,9 @@ Status StreamDump(const ClientEnv& env, const std::vector<std::string>& argv, Tr
   }
   if (!scanner->info().completed) {
     return Status(Code::kIoError,
-                  argv[0] + " ended without its '-- Dump completed' trailer: the dump is "
-                            "incomplete",
+                  argv[0] +
+                      " ended without its '-- Dump completed' trailer: the dump is "
+                      "incomplete",
                   "no snapshot was saved; see the server's error log");
   }
   return ingest.EndFile();
@@ -104,7 +105,8 @@ int RunBackupMariaDb(const GlobalOptions& global, const BackupMariaDbOpts& o) {
   mallopt(M_MMAP_THRESHOLD, 256 << 10);
   for (const std::string& db : o.databases) {
     if (db.empty() || db[0] == '-') {
-      return ReportError(global, InvalidArgument("--database wants a database name, got '" + db + "'"));
+      return ReportError(global,
+                         InvalidArgument("--database wants a database name, got '" + db + "'"));
     }
   }
   auto conn = ResolveMariaDbConnection(o.conn);
@@ -121,7 +123,8 @@ int RunBackupMariaDb(const GlobalOptions& global, const BackupMariaDbOpts& o) {
   if (!answer.ok()) return ReportError(global, answer.status());
   auto rows = ParseRows(*answer);
   if (rows.size() != 1 || rows[0].size() != 4) {
-    return ReportError(global, IoError("unexpected answer from " + server + " to SELECT @@server_id"));
+    return ReportError(global,
+                       IoError("unexpected answer from " + server + " to SELECT @@server_id"));
   }
   const std::string server_id = rows[0][0];
   const bool log_bin = rows[0][1] == "1";
@@ -130,7 +133,7 @@ int RunBackupMariaDb(const GlobalOptions& global, const BackupMariaDbOpts& o) {
   auto tool = FindTool({"mariadb-dump", "mysqldump"});
   if (!tool.ok()) return ReportError(global, tool.status());
 
-  std::vector<std::string> argv = {*tool,       env.DefaultsArg(), "--single-transaction",
+  std::vector<std::string> argv = {*tool,        env.DefaultsArg(), "--single-transaction",
                                    "--routines", "--events",        "--triggers",
                                    "--hex-blob"};
   if (log_bin) argv.push_back("--master-data=2");
@@ -161,8 +164,9 @@ int RunBackupMariaDb(const GlobalOptions& global, const BackupMariaDbOpts& o) {
   Say(global, fmt::format("logical backup of {} (MariaDB {}, server_id {}, databases: {})", server,
                           version, server_id, databases));
   if (!log_bin) {
-    Say(global, "warning: binary logging is off on this server: the backup works, but "
-                "point-in-time recovery from it is impossible (start the server with --log-bin)");
+    Say(global,
+        "warning: binary logging is off on this server: the backup works, but "
+        "point-in-time recovery from it is impossible (start the server with --log-bin)");
   }
 
   auto t0 = std::chrono::steady_clock::now();
@@ -190,7 +194,8 @@ int RunBackupMariaDb(const GlobalOptions& global, const BackupMariaDbOpts& o) {
   if (!streamed.ok()) return ReportError(global, streamed);
   auto result = ingest.Finish();
   if (!result.ok()) return ReportError(global, result.status());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const DumpInfo& info = scanner.info();
   Snapshot snap;
@@ -250,11 +255,13 @@ int RunBackupMariaDb(const GlobalOptions& global, const BackupMariaDbOpts& o) {
                               info.binlog_file, info.binlog_pos,
                               info.gtid_pos.empty() ? "" : ", GTID " + info.gtid_pos));
     } else if (log_bin) {
-      Say(global, "warning: the dump records no binlog position: point-in-time recovery from it "
-                  "is impossible");
+      Say(global,
+          "warning: the dump records no binlog position: point-in-time recovery from it "
+          "is impossible");
     } else {
-      Say(global, "binlog position: none (binary logging is off): point-in-time recovery is "
-                  "impossible");
+      Say(global,
+          "binlog position: none (binary logging is off): point-in-time recovery is "
+          "impossible");
     }
     Say(global, fmt::format("Added to the repository: {} ({} stored)", FormatBytes(s.bytes_added),
                             FormatBytes(s.bytes_added_stored)));

@@ -7,12 +7,12 @@
 // the REPLICATION SLAVE privilege) or read from --binlog-dir on the server's
 // machine. No repository lock is taken: binlog objects are write-once.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
-#include <fmt/format.h>
 #include <set>
 
 #include "backend/file_util.h"
@@ -82,8 +82,12 @@ Result<Bytes> ReadLocalFile(const std::string& path) {
 // Fetches one closed binlog over the client protocol into the private dir.
 Result<Bytes> FetchRemote(const ClientEnv& env, const std::string& tool, const std::string& name) {
   ChildSpec spec;
-  spec.argv = {tool, env.DefaultsArg(), "--read-from-remote-server", "--raw",
-               "--result-file=" + env.dir() + "/", name};
+  spec.argv = {tool,
+               env.DefaultsArg(),
+               "--read-from-remote-server",
+               "--raw",
+               "--result-file=" + env.dir() + "/",
+               name};
   spec.stderr_path = env.dir() + "/binlog.err";
   LB_ASSIGN_OR_RETURN(auto child, Child::Spawn(spec));
   const int rc = child->Wait();
@@ -92,8 +96,7 @@ Result<Bytes> FetchRemote(const ClientEnv& env, const std::string& tool, const s
     ::unlink(path.c_str());
     return Status(Code::kIoError,
                   fmt::format("unable to fetch binlog {} from {} ({} exit {}): {}", name,
-                              env.connection().Describe(), tool, rc,
-                              TailOfFile(spec.stderr_path)),
+                              env.connection().Describe(), tool, rc, TailOfFile(spec.stderr_path)),
                   "the user needs the REPLICATION SLAVE privilege; or run on the server's "
                   "machine with --binlog-dir");
   }
@@ -109,20 +112,23 @@ int RunArchiveBinlogs(const GlobalOptions& global, const ArchiveBinlogsOpts& o) 
   if (!env.ok()) return ReportError(global, env.status());
   const std::string server = conn->Describe();
   if (o.flush) {
-    auto flushed = (*env)->Query("FLUSH BINARY LOGS", "close the current binlog (FLUSH BINARY LOGS)");
+    auto flushed =
+        (*env)->Query("FLUSH BINARY LOGS", "close the current binlog (FLUSH BINARY LOGS)");
     if (!flushed.ok()) return ReportError(global, flushed.status());
   }
   auto ids = (*env)->Query("SELECT @@server_id, @@log_bin", "read server_id and log_bin");
   if (!ids.ok()) return ReportError(global, ids.status());
   auto id_rows = ParseRows(*ids);
   if (id_rows.size() != 1 || id_rows[0].size() != 2) {
-    return ReportError(global, IoError("unexpected answer from " + server + " to SELECT @@server_id"));
+    return ReportError(global,
+                       IoError("unexpected answer from " + server + " to SELECT @@server_id"));
   }
   if (id_rows[0][1] != "1") {
     return ReportError(global,
                        Status(Code::kInvalidArgument,
-                              "binary logging is off on " + server + ": there are no binlogs "
-                              "to archive and no point-in-time recovery",
+                              "binary logging is off on " + server +
+                                  ": there are no binlogs "
+                                  "to archive and no point-in-time recovery",
                               "start the server with --log-bin (and a unique --server-id)"));
   }
   const std::string server_id_text = id_rows[0][0];
@@ -130,7 +136,8 @@ int RunArchiveBinlogs(const GlobalOptions& global, const ArchiveBinlogsOpts& o) 
   auto logs = (*env)->Query("SHOW BINARY LOGS", "list the binlogs (SHOW BINARY LOGS)");
   if (!logs.ok()) return ReportError(global, logs.status());
   auto rows = ParseRows(*logs);
-  if (rows.empty()) return ReportError(global, IoError("SHOW BINARY LOGS on " + server + " listed nothing"));
+  if (rows.empty())
+    return ReportError(global, IoError("SHOW BINARY LOGS on " + server + " listed nothing"));
   const std::string current = rows.back()[0];
   rows.pop_back();  // the binlog being written is not closed
 
@@ -163,9 +170,9 @@ int RunArchiveBinlogs(const GlobalOptions& global, const ArchiveBinlogsOpts& o) 
     if (!data.ok()) return ReportError(global, data.status());
     const uint64_t listed = std::strtoull(row[1].c_str(), nullptr, 10);
     if (data->size() != listed) {
-      return ReportError(global, IoError(fmt::format(
-                                     "binlog {} of {}: fetched {} bytes, the server lists {}", name,
-                                     server, data->size(), listed)));
+      return ReportError(
+          global, IoError(fmt::format("binlog {} of {}: fetched {} bytes, the server lists {}",
+                                      name, server, data->size(), listed)));
     }
     auto outcome = PushBinlog(**repo, server_id, name, *data);
     if (!outcome.ok()) {
@@ -193,11 +200,12 @@ int RunArchiveBinlogs(const GlobalOptions& global, const ArchiveBinlogsOpts& o) 
     std::string range = stored_names.empty()
                             ? std::string()
                             : " (" + stored_names.front() +
-                                  (stored_names.size() > 1 ? " .. " + stored_names.back() : "") + ")";
-    Say(global, fmt::format("archived {} binlog(s) of server_id {} on {}{}, {}; {} already archived; "
-                            "{} still open",
-                            stored, server_id_text, server, range, FormatBytes(bytes), already,
-                            current));
+                                  (stored_names.size() > 1 ? " .. " + stored_names.back() : "") +
+                                  ")";
+    Say(global,
+        fmt::format("archived {} binlog(s) of server_id {} on {}{}, {}; {} already archived; "
+                    "{} still open",
+                    stored, server_id_text, server, range, FormatBytes(bytes), already, current));
   }
   return kExitOk;
 }
@@ -213,16 +221,18 @@ void RegisterMariaDb(CLI::App& app, GlobalOptions& global, CommandRunner* select
       "archive every binlog the server has closed and the repository lacks (run it every "
       "minute with --flush for an RPO of a minute)");
   AddMariaDbConnectionOptions(archive, &o->conn);
-  archive->add_flag("--flush", o->flush,
-                    "run FLUSH BINARY LOGS first, so the current binlog is closed and archived too");
+  archive->add_flag(
+      "--flush", o->flush,
+      "run FLUSH BINARY LOGS first, so the current binlog is closed and archived too");
   archive->add_option("--binlog-dir", o->binlog_dir,
                       "read the files from this directory (on the server's machine) instead of "
                       "over the client protocol");
   archive->add_flag("--recheck", o->recheck,
                     "fetch the already archived binlogs the server still has and verify they are "
                     "identical (nothing is rewritten)");
-  archive->callback(
-      [&global, o, selected] { *selected = [&global, o] { return RunArchiveBinlogs(global, *o); }; });
+  archive->callback([&global, o, selected] {
+    *selected = [&global, o] { return RunArchiveBinlogs(global, *o); };
+  });
 }
 
 }  // namespace lifeboat

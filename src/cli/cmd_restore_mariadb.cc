@@ -16,6 +16,7 @@
 // `mariadb-binlog --start-position=P [--stop-…] FILES… | mariadb`, with
 // TZ=UTC for mariadb-binlog.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -23,7 +24,6 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <fmt/format.h>
 
 #include "backend/file_util.h"
 #include "cli/commands.h"
@@ -46,12 +46,14 @@ struct RestoreMariaDbOpts {
 
 // "YYYY-MM-DD HH:MM:SS[.frac][Z|±HH:MM]" (no zone = UTC) → ns.
 Result<int64_t> ParseTargetTime(std::string text) {
-  if (text.size() >= 3 && (text.substr(text.size() - 3) == "+00" || text.substr(text.size() - 3) == "-00")) {
+  if (text.size() >= 3 &&
+      (text.substr(text.size() - 3) == "+00" || text.substr(text.size() - 3) == "-00")) {
     text += ":00";
   }
-  const bool has_zone = !text.empty() && (text.back() == 'Z' || text.back() == 'z' ||
-                                          (text.size() > 6 && (text[text.size() - 6] == '+' ||
-                                                               text[text.size() - 6] == '-')));
+  const bool has_zone =
+      !text.empty() &&
+      (text.back() == 'Z' || text.back() == 'z' ||
+       (text.size() > 6 && (text[text.size() - 6] == '+' || text[text.size() - 6] == '-')));
   auto ns = ParseTimeRfc3339(has_zone ? text : text + "Z");
   if (!ns.ok()) {
     return Status(Code::kInvalidArgument, "--to-time: cannot read '" + text + "' as a time",
@@ -99,10 +101,11 @@ Status LoadDump(Repository& repo, const Id& tree, const ClientEnv& env, const st
   write_end.Close();
   const int rc = child->Wait();
   if (rc != 0) {
-    return Status(Code::kIoError,
-                  fmt::format("loading the dump into {} failed ({} exit {}): {}",
-                              env.connection().Describe(), client, rc, TailOfFile(spec.stderr_path)),
-                  "the target may now hold part of the dump; restore into a fresh server");
+    return Status(
+        Code::kIoError,
+        fmt::format("loading the dump into {} failed ({} exit {}): {}", env.connection().Describe(),
+                    client, rc, TailOfFile(spec.stderr_path)),
+        "the target may now hold part of the dump; restore into a fresh server");
   }
   if (!dumped.ok()) return dumped.WithContext("unable to read the dump from the repository");
   return Status::Ok();
@@ -131,11 +134,11 @@ Status Replay(const ClientEnv& env, const std::string& client, const std::string
   const int prc = p->Wait();
   const int crc = (*c)->Wait();
   if (crc != 0) {
-    return Status(Code::kIoError,
-                  fmt::format("replaying the binlogs into {} failed ({} exit {}): {}",
-                              env.connection().Describe(), client, crc,
-                              TailOfFile(consumer.stderr_path)),
-                  "the target holds the dump and part of the binlogs");
+    return Status(
+        Code::kIoError,
+        fmt::format("replaying the binlogs into {} failed ({} exit {}): {}",
+                    env.connection().Describe(), client, crc, TailOfFile(consumer.stderr_path)),
+        "the target holds the dump and part of the binlogs");
   }
   if (prc != 0) {
     return Status(Code::kIoError, fmt::format("{} failed (exit {}): {}", binlog_tool, prc,
@@ -148,7 +151,8 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
   const int64_t start_ns = NowNs();
   const int targets = !o.to_time.empty() + !o.to_position.empty() + o.to_end;
   if (targets > 1) {
-    return ReportError(global, InvalidArgument("give at most one of --to-time, --to-position and --to-end"));
+    return ReportError(
+        global, InvalidArgument("give at most one of --to-time, --to-position and --to-end"));
   }
   const bool recover = targets == 1;
   std::string stop_datetime, stop_file, stop_pos;
@@ -163,7 +167,8 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
       stop_file = o.to_position.substr(0, colon);
       stop_pos = o.to_position.substr(colon + 1);
     }
-    if (colon == std::string::npos || !ValidateBinlogFileName(stop_file).ok() || !AllDigits(stop_pos)) {
+    if (colon == std::string::npos || !ValidateBinlogFileName(stop_file).ok() ||
+        !AllDigits(stop_pos)) {
       return ReportError(global, InvalidArgument("--to-position wants FILE:POS (e.g. "
                                                  "mariadb-bin.000004:1234), got '" +
                                                  o.to_position + "'"));
@@ -197,11 +202,11 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
   if (!existing.empty() && !o.force) {
     std::string list;
     for (const auto& d : existing) list += (list.empty() ? "" : ", ") + d;
-    return ReportError(global, Status(Code::kAlreadyExists,
-                                      "the target server " + target + " is not empty (databases: " +
-                                          list + ")",
-                                      "restore into a fresh server, or use --force to load the "
-                                      "dump over these databases"));
+    return ReportError(
+        global, Status(Code::kAlreadyExists,
+                       "the target server " + target + " is not empty (databases: " + list + ")",
+                       "restore into a fresh server, or use --force to load the "
+                       "dump over these databases"));
   }
 
   auto repo = OpenRepository(global);
@@ -220,9 +225,9 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
     return ReportError(global, snap.status());
   }
   if (snap->snapshot.source != "mariadb") {
-    return ReportError(global, InvalidArgument("snapshot " + snap->id.Short() + " is a '" +
-                                               snap->snapshot.source +
-                                               "' snapshot, not a MariaDB logical backup"));
+    return ReportError(
+        global, InvalidArgument("snapshot " + snap->id.Short() + " is a '" + snap->snapshot.source +
+                                "' snapshot, not a MariaDB logical backup"));
   }
   const auto& info = snap->snapshot.source_info;
   auto get = [&info](const char* key) {
@@ -244,11 +249,12 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
   if (recover) {
     if (start_file.empty() || !AllDigits(start_pos)) {
       return ReportError(
-          global, Status(Code::kInvalidArgument,
-                         "snapshot " + snap->id.Short() +
-                             " records no binlog position (binary logging was off on " +
-                             get("server") + "): point-in-time recovery from it is impossible",
-                         "restore without --to-time/--to-position/--to-end to load the dump alone"));
+          global,
+          Status(Code::kInvalidArgument,
+                 "snapshot " + snap->id.Short() +
+                     " records no binlog position (binary logging was off on " + get("server") +
+                     "): point-in-time recovery from it is impossible",
+                 "restore without --to-time/--to-position/--to-end to load the dump alone"));
     }
     const uint64_t server_id = std::strtoull(get("server_id").c_str(), nullptr, 10);
     auto archived = ListBinlogs(**repo, server_id);
@@ -259,7 +265,8 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
     if (!c.ok()) return ReportError(global, c.status());
     chain = *c;
     if (!stop_file.empty() && stop_file == start_file &&
-        std::strtoull(stop_pos.c_str(), nullptr, 10) < std::strtoull(start_pos.c_str(), nullptr, 10)) {
+        std::strtoull(stop_pos.c_str(), nullptr, 10) <
+            std::strtoull(start_pos.c_str(), nullptr, 10)) {
       return ReportError(global, InvalidArgument("--to-position " + o.to_position +
                                                  " lies before the dump's position " + start_file +
                                                  ":" + start_pos));
@@ -289,7 +296,8 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
   auto t0 = std::chrono::steady_clock::now();
   Status s = LoadDump(**repo, snap->snapshot.tree, env, *client, dump_file);
   if (!s.ok()) return ReportError(global, s);
-  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Say(global, fmt::format("dump loaded in {}", FormatSeconds(load_seconds)));
   double replay_seconds = 0;
   if (recover) {
@@ -301,14 +309,10 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
   }
   const double total = static_cast<double>(NowNs() - start_ns) / 1e9;
   if (global.json) {
-    nlohmann::json j = {{"message_type", "summary"},
-                        {"snapshot_id", snap->id.Hex()},
-                        {"source", "mariadb"},
-                        {"target_server", target},
-                        {"dump_seconds", load_seconds},
-                        {"replay_seconds", replay_seconds},
-                        {"total_duration", total},
-                        {"recovery_target", target_text}};
+    nlohmann::json j = {{"message_type", "summary"},    {"snapshot_id", snap->id.Hex()},
+                        {"source", "mariadb"},          {"target_server", target},
+                        {"dump_seconds", load_seconds}, {"replay_seconds", replay_seconds},
+                        {"total_duration", total},      {"recovery_target", target_text}};
     if (recover) {
       j["binlog_start"] = start_file + ":" + start_pos;
       j["binlog_files"] = chain;
@@ -323,7 +327,8 @@ int RunRestoreMariaDb(const GlobalOptions& global, const RestoreMariaDbOpts& o) 
 
 }  // namespace
 
-CLI::App* RegisterRestoreMariaDb(CLI::App& restore, GlobalOptions& global, CommandRunner* selected) {
+CLI::App* RegisterRestoreMariaDb(CLI::App& restore, GlobalOptions& global,
+                                 CommandRunner* selected) {
   auto o = std::make_shared<RestoreMariaDbOpts>();
   CLI::App* cmd = restore.add_subcommand(
       "mariadb",

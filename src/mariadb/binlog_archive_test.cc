@@ -19,8 +19,8 @@ using ::testing::HasSubstr;
 class BinlogArchiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto repo = Repository::Init(std::make_unique<MemBackend>("memory"), "pw",
-                                 test_support::FastInit());
+    auto repo =
+        Repository::Init(std::make_unique<MemBackend>("memory"), "pw", test_support::FastInit());
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repo_ = std::move(*repo);
   }
@@ -73,8 +73,10 @@ TEST_F(BinlogArchiveTest, SwappedObjectIsRefused) {
   ASSERT_TRUE(PushBinlog(*repo_, 1, "b.000001", test_support::Pattern(1000, 1)).ok());
   auto stored = repo_->backend().Load({ObjectType::kWal, BinlogObjectName(1, "b.000001")});
   ASSERT_TRUE(stored.ok());
-  ASSERT_TRUE(repo_->backend().Save({ObjectType::kWal, BinlogObjectName(1, "b.000002")}, *stored).ok());
-  ASSERT_TRUE(repo_->backend().Save({ObjectType::kWal, BinlogObjectName(9, "b.000001")}, *stored).ok());
+  ASSERT_TRUE(
+      repo_->backend().Save({ObjectType::kWal, BinlogObjectName(1, "b.000002")}, *stored).ok());
+  ASSERT_TRUE(
+      repo_->backend().Save({ObjectType::kWal, BinlogObjectName(9, "b.000001")}, *stored).ok());
   EXPECT_EQ(GetBinlog(*repo_, 1, "b.000002").status().code(), Code::kCorrupt);
   EXPECT_EQ(GetBinlog(*repo_, 9, "b.000001").status().code(), Code::kCorrupt);
   EXPECT_EQ(PushBinlog(*repo_, 1, "b.000002", test_support::Pattern(1000, 1)).status().code(),
@@ -154,8 +156,7 @@ TEST(BinlogReplayChainTest, Chains) {
   EXPECT_EQ(beyond.status().code(), Code::kNotFound);
   EXPECT_THAT(beyond.status().message(), HasSubstr("b.000005"));
   // A target before the start.
-  EXPECT_EQ(BinlogReplayChain(all, "b.000002", "b.000001").status().code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(BinlogReplayChain(all, "b.000002", "b.000001").status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

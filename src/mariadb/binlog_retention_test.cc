@@ -32,8 +32,8 @@ TEST(BinlogFilesBeforeTest, SameBaseOnly) {
 class BinlogRetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto repo = Repository::Init(std::make_unique<MemBackend>("memory"), "pw",
-                                 test_support::FastInit());
+    auto repo =
+        Repository::Init(std::make_unique<MemBackend>("memory"), "pw", test_support::FastInit());
     ASSERT_TRUE(repo.ok());
     repo_ = std::move(*repo);
     for (const char* n : {"b.000001", "b.000002", "b.000003", "b.000004"}) {
@@ -54,8 +54,7 @@ class BinlogRetentionTest : public ::testing::Test {
 TEST_F(BinlogRetentionTest, KeepsFromTheOldestRetainedDump) {
   // Server 1: dumps at 3 and 2 → keep from 2. Server 2: no dump with a
   // position → keep all. A dump without binlog (log_bin off) does not count.
-  std::vector<SnapshotEntry> snaps = {Dump("1", "b.000003"), Dump("1", "b.000002"),
-                                      Dump("2", "")};
+  std::vector<SnapshotEntry> snaps = {Dump("1", "b.000003"), Dump("1", "b.000002"), Dump("2", "")};
   snaps.push_back(SnapshotEntry{});  // a files snapshot
   auto plan = PlanBinlogRetention(*repo_, snaps);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();

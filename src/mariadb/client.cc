@@ -143,9 +143,12 @@ int Child::Wait() {
     }
   }
   reaped_ = true;
-  if (WIFEXITED(status)) status_ = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) status_ = 128 + WTERMSIG(status);
-  else status_ = 127;
+  if (WIFEXITED(status))
+    status_ = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    status_ = 128 + WTERMSIG(status);
+  else
+    status_ = 127;
   return status_;
 }
 
@@ -173,8 +176,9 @@ std::string TailOfFile(const std::string& path, size_t max_bytes) {
 Result<std::unique_ptr<ClientEnv>> ClientEnv::Create(const MariaDbConnection& conn) {
   for (const std::string* s : {&conn.host, &conn.socket, &conn.user, &conn.password}) {
     if (HasControl(*s)) {
-      return InvalidArgument("MariaDB connection settings and passwords may not contain line "
-                             "breaks or NUL bytes");
+      return InvalidArgument(
+          "MariaDB connection settings and passwords may not contain line "
+          "breaks or NUL bytes");
     }
   }
   const char* tmp = getenv("TMPDIR");

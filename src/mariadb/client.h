@@ -91,7 +91,8 @@ class ClientEnv {
   Result<std::string> Query(const std::string& sql, const std::string& what) const;
 
  private:
-  ClientEnv(MariaDbConnection conn, std::string dir) : conn_(std::move(conn)), dir_(std::move(dir)) {}
+  ClientEnv(MariaDbConnection conn, std::string dir)
+      : conn_(std::move(conn)), dir_(std::move(dir)) {}
   MariaDbConnection conn_;
   std::string dir_;
   std::string client_;  // the mariadb (or mysql) client

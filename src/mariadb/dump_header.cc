@@ -33,14 +33,15 @@ std::string Digits(std::string_view line, std::string_view key) {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
 bool GtidText(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '-' || c == ',' || c == ':' ||
-           (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return (c >= '0' && c <= '9') || c == '-' || c == ',' || c == ':' || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
   });
 }
 
@@ -86,7 +87,8 @@ void DumpScanner::Line(const std::string& line) {
     if (info_.server_version.empty()) info_.server_version = std::string(Trim(l.substr(14)));
     return;
   }
-  if (l.substr(0, 16) == "CHANGE MASTER TO" && l.find("MASTER_LOG_FILE=") != std::string_view::npos) {
+  if (l.substr(0, 16) == "CHANGE MASTER TO" &&
+      l.find("MASTER_LOG_FILE=") != std::string_view::npos) {
     std::string file = Quoted(l, "MASTER_LOG_FILE=");
     std::string pos = Digits(l, "MASTER_LOG_POS=");
     if (ValidateBinlogFileName(file).ok() && !pos.empty() && info_.binlog_file.empty()) {

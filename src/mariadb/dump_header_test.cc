@@ -58,8 +58,9 @@ TEST(DumpScannerTest, CutShortHasNoTrailer) {
 
 TEST(DumpScannerTest, NoPositionWithoutBinlog) {
   DumpScanner s;
-  s.Feed(AsBytes(std::string_view("-- Server version\t10.11\nCREATE TABLE t (id int);\n"
-                                  "-- Dump completed on 2026-12-05\n")));
+  s.Feed(
+      AsBytes(std::string_view("-- Server version\t10.11\nCREATE TABLE t (id int);\n"
+                               "-- Dump completed on 2026-12-05\n")));
   s.Finish();
   EXPECT_TRUE(s.info().binlog_file.empty());
   EXPECT_TRUE(s.info().completed);
