@@ -8,11 +8,12 @@ build_pkgs=(cmake ninja-build g++ pkg-config ccache
   libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libpq-dev libsqlite3-dev)
 # Tests: GoogleTest, tools the end-to-end scripts use, and the real servers
 # the storage tests start on 127.0.0.1 (sshd for SFTP; s3rver from npm and
-# OpenStack Swift for S3; PostgreSQL 15 for the database sources, see
+# OpenStack Swift for S3; PostgreSQL 15 and MariaDB for the database sources, see
 # tests/servers/).
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev attr python3 tar xxd
   openssh-server openssh-client procps curl openssl postgresql-15 postgresql-client-15
-  redis-server redis-tools git sqlite3)
+  redis-server redis-tools git sqlite3
+  mariadb-server mariadb-client)
 # Installed without their recommends (which would pull in services).
 test_pkgs_norecommends=(swift swift-proxy swift-account swift-container swift-object)
 

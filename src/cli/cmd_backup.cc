@@ -334,9 +334,10 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, CommandRunner* selecte
   cmd->add_flag("--no-xattrs", o->no_xattrs, "do not record extended attributes");
   CLI::App* postgres = RegisterBackupPostgres(*cmd, global, selected);  // backup postgres
   // backup sqlite|redis|git
+  CLI::App* mariadb = RegisterBackupMariaDb(*cmd, global, selected);    // backup mariadb
   std::vector<CLI::App*> sources = RegisterBackupSources(*cmd, global, selected);
-  cmd->callback([&global, o, selected, postgres, sources] {
-    if (postgres->parsed()) return;  // its own callback chose the command
+  cmd->callback([&global, o, selected, postgres, mariadb, sources] {
+    if (postgres->parsed() || mariadb->parsed()) return;  // its own callback chose the command
     for (CLI::App* source : sources) {
       if (source->parsed()) return;
     }

@@ -12,6 +12,7 @@
 #include "policy/retention.h"
 #include "prune/prune.h"
 #include "repo/lock.h"
+#include "mariadb/binlog_retention.h"
 #include "walarchive/wal_retention.h"
 #include "repo/lock.h"
 
@@ -85,6 +86,28 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
     return plan;
   }();
   if (!wal.ok()) return ReportError(global, wal.status().WithContext("WAL retention"));
+  // Binlog retention (MariaDB): the same, for the binlogs retained dumps need.
+  auto binlogs = [&]() -> Result<BinlogRetentionPlan> {
+    auto lock = RepoLock::Acquire(repo, /*exclusive=*/true);
+    if (!lock.ok()) return lock.status();
+    auto snapshots = repo.ListSnapshots();
+    if (!snapshots.ok()) return snapshots.status();
+    auto plan = PlanBinlogRetention(repo, *snapshots);
+    if (!plan.ok() || o.dry_run) return plan;
+    LB_RETURN_IF_ERROR(ApplyBinlogRetention(repo, *plan, [&global](std::string_view line) {
+      if (global.verbose > 0) Say(global, std::string(line));
+    }));
+    return plan;
+  }();
+  if (!binlogs.ok()) return ReportError(global, binlogs.status().WithContext("binlog retention"));
+  uint64_t binlog_expire = 0, binlog_expire_bytes = 0, binlog_files = 0;
+  std::vector<uint64_t> binlog_unprotected;  // servers without a retained dump
+  for (const BinlogRetentionServer& s : binlogs->servers) {
+    binlog_expire += s.expire.size();
+    binlog_expire_bytes += s.bytes_expire;
+    binlog_files += s.files_total;
+    if (s.dumps == 0) binlog_unprotected.push_back(s.server_id);
+  }
   uint64_t wal_expire = 0, wal_expire_bytes = 0, wal_files = 0;
   std::vector<uint64_t> wal_unprotected;  // clusters without a base backup
   for (const WalRetentionCluster& c : wal->clusters) {
@@ -117,7 +140,13 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
                {"wal_bytes_expire", wal_expire_bytes},
                {"wal_files_deleted", wal->files_deleted},
                {"wal_files_locked", wal->files_locked},
-               {"wal_clusters_without_base_backup", wal_unprotected}});
+               {"wal_clusters_without_base_backup", wal_unprotected},
+               {"binlog_files", binlog_files},
+               {"binlog_files_expire", binlog_expire},
+               {"binlog_bytes_expire", binlog_expire_bytes},
+               {"binlog_files_deleted", binlogs->files_deleted},
+               {"binlog_files_locked", binlogs->files_locked},
+               {"binlog_servers_without_dump", binlog_unprotected}});
     return kExitOk;
   }
   Say(global, fmt::format("used:    {} blobs, {}", p.blobs_used, FormatBytes(p.bytes_used)));
@@ -154,6 +183,24 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
     if (!o.dry_run && wal->files_deleted > 0) {
       Say(global, fmt::format("removed {} WAL files: freed {}", wal->files_deleted,
                               FormatBytes(wal->bytes_deleted)));
+    }
+  }
+  if (binlog_files > 0) {
+    Say(global, fmt::format("binlogs: {} archived files, {} no retained MariaDB dump needs ({})",
+                            binlog_files, binlog_expire, FormatBytes(binlog_expire_bytes)));
+    for (uint64_t id : binlog_unprotected) {
+      Say(global, fmt::format("binlogs of MariaDB server_id {} are kept: no dump of it with a "
+                              "binlog position is retained",
+                              id));
+    }
+    if (binlogs->files_locked > 0) {
+      Say(global, fmt::format("{} binlogs are under S3 Object Lock until {} at the latest and "
+                              "were kept",
+                              binlogs->files_locked, FormatUtcSeconds(binlogs->locked_until)));
+    }
+    if (!o.dry_run && binlogs->files_deleted > 0) {
+      Say(global, fmt::format("removed {} binlogs: freed {}", binlogs->files_deleted,
+                              FormatBytes(binlogs->bytes_deleted)));
     }
   }
   if (o.dry_run) {

@@ -143,9 +143,10 @@ void RegisterRestore(CLI::App& app, GlobalOptions& global, CommandRunner* select
   AddSnapshotFilterOptions(cmd, &o->filter);
   CLI::App* postgres = RegisterRestorePostgres(*cmd, global, selected);  // restore postgres
   // restore sqlite|redis|git
+  CLI::App* mariadb = RegisterRestoreMariaDb(*cmd, global, selected);    // restore mariadb
   std::vector<CLI::App*> sources = RegisterRestoreSources(*cmd, global, selected);
-  cmd->callback([&global, o, selected, postgres, sources] {
-    if (postgres->parsed()) return;  // its own callback chose the command
+  cmd->callback([&global, o, selected, postgres, mariadb, sources] {
+    if (postgres->parsed() || mariadb->parsed()) return;  // its own callback chose the command
     for (CLI::App* source : sources) {
       if (source->parsed()) return;
     }

@@ -28,6 +28,10 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions&, CommandRunn
 // backup/restore sqlite, redis, git (cmd_backup_sources.cc, cmd_restore_sources.cc).
 std::vector<CLI::App*> RegisterBackupSources(CLI::App& backup, GlobalOptions&, CommandRunner*);
 std::vector<CLI::App*> RegisterRestoreSources(CLI::App& restore, GlobalOptions&, CommandRunner*);
+// MariaDB / MySQL (cmd_backup_mariadb.cc, cmd_restore_mariadb.cc, cmd_mariadb.cc).
+CLI::App* RegisterBackupMariaDb(CLI::App& backup, GlobalOptions&, CommandRunner*);
+CLI::App* RegisterRestoreMariaDb(CLI::App& restore, GlobalOptions&, CommandRunner*);
+void RegisterMariaDb(CLI::App&, GlobalOptions&, CommandRunner*);  // archive-binlogs
 void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cleanup]
 // The application in lifeboat.toml: run (back up now), drill, runbook
 // (cmd_run.cc, cmd_drill.cc, cmd_runbook.cc); status without --rule is its view.
