@@ -565,6 +565,14 @@ Status Repository::FinishPack(std::unique_ptr<PackWriter> writer) {
 
 void Repository::UploaderLoop() {
   while (auto pack = upload_queue_->Pop()) {
+    // After one failed upload the backup fails anyway: do not spend another
+    // round of timeouts and retries on each queued pack (a dead or hung
+    // server would otherwise hold the command for minutes per pack).
+    if (Status earlier = UploadError(); !earlier.ok()) {
+      PackStored(std::move(*pack), Status(Code::kCancelled, "not stored: an earlier pack failed"))
+          .IgnoreError();
+      continue;
+    }
     const ObjectName name{ObjectType::kPack, pack->id.Hex()};
     Status s =
         pack->staged ? backend_->SaveStaged(name, *pack->staged) : backend_->Save(name, pack->data);

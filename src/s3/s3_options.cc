@@ -87,6 +87,11 @@ Result<S3Options> ParseS3Options(const std::map<std::string, std::string>& optio
       const auto n = ParseInt(value);
       if (!n || *n < 1 || *n > 20) return BadValue(key, "expected a number of attempts from 1 to 20");
       out.retry.max_attempts = static_cast<int>(*n);
+    } else if (name == "timeout") {
+      // Seconds a transfer may stall (under 1 KiB/s) before it fails.
+      const auto n = ParseInt(value);
+      if (!n || *n < 1 || *n > 3600) return BadValue(key, "expected seconds from 1 to 3600");
+      out.stall_timeout = std::chrono::seconds(*n);
     } else if (name == "multipart-threshold") {
       const auto n = ParseByteSize(value);
       if (!n || *n < kS3MinPartSize || *n > kS3MaxPutSize)
@@ -112,7 +117,7 @@ Result<S3Options> ParseS3Options(const std::map<std::string, std::string>& optio
     } else {
       return Status(Code::kInvalidArgument, "unknown option " + key,
                     "S3 options are s3.region, s3.bucket-lookup, s3.profile, s3.connections, "
-                    "s3.retries, s3.multipart-threshold, s3.cacert, s3.object-lock-mode and "
+                    "s3.retries, s3.timeout, s3.multipart-threshold, s3.cacert, s3.object-lock-mode and "
                     "s3.object-lock-days");
     }
   }

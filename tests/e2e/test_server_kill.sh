@@ -50,7 +50,7 @@ case $kind in
     object_suffix=._S3rver_object
     # Fast failure: one retry; the default is 6 attempts per request.
     fast_opts=(-o s3.retries=2)
-    timeout_opts=(-o s3.retries=1)
+    timeout_opts=(-o s3.retries=1 -o s3.timeout=5)
     server_name="127.0.0.1:$port"
     ;;
   sftp)
