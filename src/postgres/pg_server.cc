@@ -52,7 +52,7 @@ Result<PgRecoveredPoint> WaitUntilOutOfRecovery(int port, const std::string& use
                                             std::to_string(timeout_seconds) +
                                             " s: " + last_problem);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
