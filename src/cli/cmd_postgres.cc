@@ -64,17 +64,17 @@ Result<uint64_t> SystemId(const PostgresOpts& o) {
   return id;
 }
 
-// Forks the spool worker, which inherits `lock_fd` (holding the worker
-// lock) and runs detached until it is idle.
-void StartWorker(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id,
-                 const WalSpool& spool, int lock_fd) {
+// Forks a detached worker that inherits `lock_fd` (holding its worker lock)
+// and logs to `log_path`. True in the child; the parent (or a failed fork:
+// the waiting call then times out clearly) closes its copy of the lock and
+// gets false.
+bool ForkDetached(const std::string& log_path, int lock_fd) {
   const pid_t pid = ::fork();
-  if (pid != 0) {  // parent (or fork failure: the wait below times out clearly)
+  if (pid != 0) {
     ::close(lock_fd);
-    return;
+    return false;
   }
   ::setsid();
-  const std::string log_path = spool.dir() + "/worker.log";
   const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null >= 0) ::dup2(null, 0);
@@ -82,6 +82,14 @@ void StartWorker(const GlobalOptions& global, const PostgresOpts& o, uint64_t sy
     ::dup2(log, 1);
     ::dup2(log, 2);
   }
+  return true;
+}
+
+// Forks the spool worker, which inherits `lock_fd` (holding the worker
+// lock) and runs detached until it is idle.
+void StartWorker(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id,
+                 const WalSpool& spool, int lock_fd) {
+  if (!ForkDetached(spool.dir() + "/worker.log", lock_fd)) return;
   auto say = [](const std::string& line) { std::cerr << "lifeboat archive worker: " << line << "\n"; };
   auto repo = OpenRepository(global);
   if (!repo.ok()) {
@@ -168,20 +176,7 @@ int ArchivePush(const GlobalOptions& global, const PostgresOpts& o) {
 // Forks the prefetch worker (like StartWorker for pushes).
 void StartFetchWorker(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id,
                       const WalFetchSpool& spool, int lock_fd) {
-  const pid_t pid = ::fork();
-  if (pid != 0) {
-    ::close(lock_fd);
-    return;
-  }
-  ::setsid();
-  const std::string log_path = spool.dir() + "/worker.log";
-  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null >= 0) ::dup2(null, 0);
-  if (log >= 0) {
-    ::dup2(log, 1);
-    ::dup2(log, 2);
-  }
+  if (!ForkDetached(spool.dir() + "/worker.log", lock_fd)) return;
   auto say = [](const std::string& line) { std::cerr << "lifeboat fetch worker: " << line << "\n"; };
   auto repo = OpenRepository(global);
   if (!repo.ok()) {

@@ -17,6 +17,7 @@
 
 #include "backend/file_util.h"
 #include "walarchive/wal_archive.h"
+#include "walarchive/wal_spool.h"
 
 namespace lifeboat {
 namespace {
@@ -139,16 +140,7 @@ std::string WalFetchSpool::Wanted() const {
   return std::string(data->begin(), data->end());
 }
 
-Result<int> WalFetchSpool::TryLockWorker() const {
-  const std::string path = dir_ + "/worker.lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(errno, "unable to open " + path);
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
-  const int err = errno;
-  ::close(fd);
-  if (err == EWOULDBLOCK) return -1;
-  return ErrnoStatus(err, "unable to lock " + path);
-}
+Result<int> WalFetchSpool::TryLockWorker() const { return TryLockFile(dir_ + "/worker.lock"); }
 
 std::string NextWalSegment(const std::string& wal_name, uint64_t segment_size) {
   if (!IsSegment(wal_name)) return "";

@@ -92,8 +92,9 @@ void WalSpool::Consume(const std::string& wal_name) const {
   ::unlink((dir_ + "/" + wal_name + std::string(kError)).c_str());
 }
 
-Result<int> WalSpool::TryLockWorker() const {
-  const std::string path = dir_ + "/worker.lock";
+Result<int> WalSpool::TryLockWorker() const { return TryLockFile(dir_ + "/worker.lock"); }
+
+Result<int> TryLockFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus(errno, "unable to open " + path);
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;

@@ -60,6 +60,10 @@ class WalSpool {
   std::string dir_;
 };
 
+// Opens (creating, 0600) and flocks `path` without blocking: the fd holding
+// the lock, or -1 when another process holds it.
+Result<int> TryLockFile(const std::string& path);
+
 // The WAL file names PostgreSQL has marked ready for archiving
 // (PGDATA/pg_wal/archive_status/NAME.ready), sorted.
 Result<std::vector<std::string>> ReadyWalFiles(const std::string& pgdata);
