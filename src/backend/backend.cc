@@ -181,4 +181,20 @@ Result<std::map<std::string, uint64_t>> ListSizes(Backend& backend, ObjectType t
   return sizes;
 }
 
+Result<int64_t> RemoveUnlessRetained(Backend& backend, const ObjectName& name, int64_t now) {
+  if (backend.Capabilities().object_lock) {
+    auto until = backend.RetainUntil(name);
+    if (!until.ok() && until.status().code() == Code::kNotFound) return int64_t{0};
+    if (!until.ok()) {
+      return until.status().WithContext("unable to read the retention of " + name.ToString());
+    }
+    if (*until && **until > now) return **until;
+  }
+  Status s = backend.Remove(name);
+  if (!s.ok() && s.code() != Code::kNotFound) {
+    return s.WithContext("unable to remove " + name.ToString());
+  }
+  return int64_t{0};
+}
+
 }  // namespace lifeboat

@@ -90,6 +90,11 @@ class Backend {
   virtual Result<std::optional<int64_t>> RetainUntil(const ObjectName& name);
 };
 
+// Removes `name` unless a retention lock still protects it (checked only
+// when the backend has Object Lock): the retain-until time (unix seconds) of
+// an object that was kept, 0 once it is removed or was already gone.
+Result<int64_t> RemoveUnlessRetained(Backend& backend, const ObjectName& name, int64_t now);
+
 // Checks that `name` is safe to store under every backend: for kConfig the name
 // is "config" or empty; otherwise 1..255 characters from [0-9A-Za-z_.-], not
 // starting with '.', and at least 2 characters for kPack (the local layout

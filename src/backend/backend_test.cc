@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "backend/locking_backend.h"
 #include "backend/mem_backend.h"
 
 namespace lifeboat {
@@ -173,6 +174,45 @@ TEST(MemBackendTest, MessagesNameTheObject) {
   EXPECT_EQ(s.code(), Code::kCorrupt);
   EXPECT_THAT(s.message(), HasSubstr("data/abcd"));
   EXPECT_THAT(s.message(), HasSubstr("past the end"));
+}
+
+}  // namespace
+}  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+TEST(RemoveUnlessRetainedTest, KeepsLockedObjectsAndRemovesTheRest) {
+  MemBackend mem("memory");
+  LockingBackend locking(&mem);
+  const ObjectName locked{ObjectType::kWal, "pg.1.000000010000000000000001"};
+  const ObjectName expired{ObjectType::kWal, "pg.1.000000010000000000000002"};
+  const ObjectName free{ObjectType::kWal, "pg.1.000000010000000000000003"};
+  for (const ObjectName& n : {locked, expired, free}) ASSERT_TRUE(mem.Save(n, AsBytes("x")).ok());
+  const int64_t now = LockingBackend::Now();
+  locking.locked[locked.ToString()] = now + 3600;
+  locking.locked[expired.ToString()] = now - 10;
+
+  auto kept = RemoveUnlessRetained(locking, locked, now);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, now + 3600);
+  EXPECT_TRUE(mem.Stat(locked).ok());
+  for (const ObjectName& n : {expired, free}) {
+    auto r = RemoveUnlessRetained(locking, n, now);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, 0);
+    EXPECT_EQ(mem.Stat(n).status().code(), Code::kNotFound);
+  }
+  // Already gone: nothing to do.
+  auto gone = RemoveUnlessRetained(locking, free, now);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(*gone, 0);
+  // Without Object Lock the retention is not asked.
+  LockingBackend plain(&mem, /*capability=*/false);
+  const int calls = plain.retain_calls;
+  ASSERT_TRUE(mem.Save(free, AsBytes("y")).ok());
+  ASSERT_TRUE(RemoveUnlessRetained(plain, free, now).ok());
+  EXPECT_EQ(plain.retain_calls, calls);
 }
 
 }  // namespace

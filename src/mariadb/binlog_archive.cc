@@ -5,6 +5,7 @@
 
 #include "crypto/hash.h"
 #include "repo/format.h"
+#include "repo/bound_payload.h"
 #include "repo/sealed_object.h"
 
 namespace lifeboat {
@@ -88,45 +89,20 @@ std::string BinlogObjectName(uint64_t server_id, std::string_view name) {
 }
 
 Bytes EncodeBinlogPayload(uint64_t server_id, std::string_view name, ByteView contents) {
-  Bytes out;
-  out.reserve(4 + 8 + 1 + name.size() + 8 + 32 + contents.size());
-  ByteWriter w(&out);
-  w.Raw(kBinlogMagic);
-  w.U64(server_id);
-  w.U8(static_cast<uint8_t>(name.size()));
-  w.Raw(name);
-  w.U64(contents.size());
-  w.Raw(Sha256(contents).View());
-  w.Raw(contents);
-  return out;
+  return EncodeBoundPayload(kBinlogMagic, server_id, name, contents);
 }
 
 Result<BinlogHeader> DecodeBinlogPayload(ByteView payload, ByteView* contents) {
-  ByteReader r(payload);
-  auto bad = [](std::string why) { return Corrupt("archived binlog: " + why); };
-  auto magic = r.Raw(kBinlogMagic.size());
-  if (!magic.ok() || AsString(*magic) != kBinlogMagic) return bad("bad magic");
-  BinlogHeader h;
-  auto server_id = r.U64();
-  auto name_len = r.U8();
-  if (!server_id.ok() || !name_len.ok()) return bad("truncated header");
-  auto name = r.Raw(*name_len);
-  auto size = r.U64();
-  auto hash = r.Raw(32);
-  if (!name.ok() || !size.ok() || !hash.ok()) return bad("truncated header");
-  h.server_id = *server_id;
-  h.name = std::string(AsString(*name));
-  h.size = *size;
-  h.sha256 = Id::FromBytes(*hash);
-  if (!ValidateBinlogFileName(h.name).ok()) return bad("invalid binlog file name in the header");
-  if (h.size != r.remaining()) {
-    return bad("header says " + std::to_string(h.size) + " bytes, object holds " +
-               std::to_string(r.remaining()));
-  }
-  ByteView body = payload.subspan(r.position());
-  if (Sha256(body) != h.sha256) return bad("SHA-256 of '" + h.name + "' does not match its header");
-  *contents = body;
-  return h;
+  auto h = DecodeBoundPayload(
+      kBinlogMagic, "binlog file", payload,
+      [](std::string_view name) { return ValidateBinlogFileName(name).ok(); }, contents);
+  if (!h.ok()) return h.status();
+  BinlogHeader out;
+  out.server_id = h->owner;
+  out.name = std::move(h->name);
+  out.size = h->size;
+  out.sha256 = h->sha256;
+  return out;
 }
 
 Result<BinlogPushOutcome> PushBinlog(Repository& repo, uint64_t server_id, std::string_view name,

@@ -99,27 +99,16 @@ Result<BinlogRetentionPlan> PlanBinlogRetention(Repository& repo,
 
 Status ApplyBinlogRetention(Repository& repo, BinlogRetentionPlan& plan,
                             const std::function<void(std::string_view)>& log) {
-  const bool object_lock = repo.backend().Capabilities().object_lock;
   const int64_t now = NowNs() / 1000000000;
   for (const BinlogRetentionServer& s : plan.servers) {
     uint64_t deleted = 0;
     for (const BinlogRetentionServer::Expired& e : s.expire) {
       const ObjectName object{ObjectType::kWal, e.object};
-      if (object_lock) {
-        auto until = repo.backend().RetainUntil(object);
-        if (!until.ok() && until.status().code() == Code::kNotFound) continue;
-        if (!until.ok()) {
-          return until.status().WithContext("unable to read the retention of " + object.ToString());
-        }
-        if (*until && **until > now) {
-          plan.files_locked++;
-          plan.locked_until = std::max(plan.locked_until, **until);
-          continue;
-        }
-      }
-      Status st = repo.backend().Remove(object);
-      if (!st.ok() && st.code() != Code::kNotFound) {
-        return st.WithContext("unable to remove binlog " + object.ToString());
+      LB_ASSIGN_OR_RETURN(const int64_t locked, RemoveUnlessRetained(repo.backend(), object, now));
+      if (locked > 0) {
+        plan.files_locked++;
+        plan.locked_until = std::max(plan.locked_until, locked);
+        continue;
       }
       deleted++;
       plan.bytes_deleted += e.size;

@@ -11,6 +11,7 @@
 #include "backend/file_util.h"
 #include "crypto/hash.h"
 #include "repo/format.h"
+#include "repo/bound_payload.h"
 #include "repo/sealed_object.h"
 
 namespace lifeboat {
@@ -140,45 +141,20 @@ std::string WalObjectName(uint64_t system_id, std::string_view wal_name) {
 }
 
 Bytes EncodeWalPayload(uint64_t system_id, std::string_view wal_name, ByteView contents) {
-  Bytes out;
-  out.reserve(4 + 8 + 1 + wal_name.size() + 8 + 32 + contents.size());
-  ByteWriter w(&out);
-  w.Raw(kWalMagic);
-  w.U64(system_id);
-  w.U8(static_cast<uint8_t>(wal_name.size()));
-  w.Raw(wal_name);
-  w.U64(contents.size());
-  w.Raw(Sha256(contents).View());
-  w.Raw(contents);
-  return out;
+  return EncodeBoundPayload(kWalMagic, system_id, wal_name, contents);
 }
 
 Result<WalHeader> DecodeWalPayload(ByteView payload, ByteView* contents) {
-  ByteReader r(payload);
-  auto bad = [](std::string why) { return Corrupt("archived WAL file: " + why); };
-  auto magic = r.Raw(kWalMagic.size());
-  if (!magic.ok() || AsString(*magic) != kWalMagic) return bad("bad magic");
-  WalHeader h;
-  auto system_id = r.U64();
-  auto name_len = r.U8();
-  if (!system_id.ok() || !name_len.ok()) return bad("truncated header");
-  auto name = r.Raw(*name_len);
-  auto size = r.U64();
-  auto hash = r.Raw(32);
-  if (!name.ok() || !size.ok() || !hash.ok()) return bad("truncated header");
-  h.system_id = *system_id;
-  h.name = std::string(AsString(*name));
-  h.size = *size;
-  h.sha256 = Id::FromBytes(*hash);
-  if (!ValidateWalFileName(h.name).ok()) return bad("invalid WAL file name in the header");
-  if (h.size != r.remaining()) {
-    return bad("header says " + std::to_string(h.size) + " bytes, object holds " +
-               std::to_string(r.remaining()));
-  }
-  ByteView body = payload.subspan(r.position());
-  if (Sha256(body) != h.sha256) return bad("SHA-256 of '" + h.name + "' does not match its header");
-  *contents = body;
-  return h;
+  auto h = DecodeBoundPayload(
+      kWalMagic, "WAL file", payload,
+      [](std::string_view name) { return ValidateWalFileName(name).ok(); }, contents);
+  if (!h.ok()) return h.status();
+  WalHeader out;
+  out.system_id = h->owner;
+  out.name = std::move(h->name);
+  out.size = h->size;
+  out.sha256 = h->sha256;
+  return out;
 }
 
 Result<PushOutcome> PushWal(Repository& repo, uint64_t system_id, const std::string& path) {

@@ -110,28 +110,16 @@ Result<WalRetentionPlan> PlanWalRetention(Repository& repo,
 
 Status ApplyWalRetention(Repository& repo, WalRetentionPlan& plan,
                          const std::function<void(std::string_view)>& log) {
-  const bool object_lock = repo.backend().Capabilities().object_lock;
   const int64_t now = NowSeconds();
   for (const WalRetentionCluster& c : plan.clusters) {
     uint64_t deleted = 0;
     for (const WalRetentionCluster::Expired& e : c.expire) {
       const ObjectName object{ObjectType::kWal, e.object};
-      if (object_lock) {
-        auto until = repo.backend().RetainUntil(object);
-        if (!until.ok() && until.status().code() == Code::kNotFound) continue;
-        if (!until.ok()) {
-          return until.status().WithContext("unable to read the retention of " +
-                                            object.ToString());
-        }
-        if (*until && **until > now) {
-          plan.files_locked++;
-          plan.locked_until = std::max(plan.locked_until, **until);
-          continue;
-        }
-      }
-      Status s = repo.backend().Remove(object);
-      if (!s.ok() && s.code() != Code::kNotFound) {
-        return s.WithContext("unable to remove WAL file " + object.ToString());
+      LB_ASSIGN_OR_RETURN(const int64_t locked, RemoveUnlessRetained(repo.backend(), object, now));
+      if (locked > 0) {
+        plan.files_locked++;
+        plan.locked_until = std::max(plan.locked_until, locked);
+        continue;
       }
       deleted++;
       plan.bytes_deleted += e.size;

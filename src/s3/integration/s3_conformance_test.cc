@@ -43,7 +43,8 @@ INSTANTIATE_TEST_SUITE_P(S3rver, BackendConformanceTest,
 
 INSTANTIATE_TEST_SUITE_P(Swift, BackendConformanceTest,
                          ::testing::Values(BackendFactory{
-                             "swift", [] { return MakeOn("swift", "test:tester", "testing"); }}),
+                             "swift", [] { return MakeOn("swift", "test:tester", "testing"); },
+                             /*not_found_during_overwrite=*/true}),
                          BackendFactoryName());
 
 }  // namespace

@@ -46,6 +46,7 @@ memcache_port=$(free_port)  # nothing listens there: s3api works without memcach
   cd "$S/etc"
   for n in object container account; do
     p=$(free_port)
+    echo "$p" >"$S/$n.port"
     printf "${C}devices = $S/node\nmount_check = false\nbind_port = $p\n[pipeline:main]\npipeline = $n-server\n[app:$n-server]\nuse = egg:swift#$n\n" >"$n-server.conf"
     swift-ring-builder $n.builder create 4 1 1
     swift-ring-builder $n.builder add "r1z1-127.0.0.1:$p/d1" 100
@@ -84,7 +85,14 @@ for n in object container account proxy; do
   echo $! >"$state/$n.pid"
 done
 echo "$proxy_port" >"$state/port"
-if ! wait_http "http://127.0.0.1:$proxy_port/healthcheck" 60 -f; then
+# The proxy answers its healthcheck before the account, container and object
+# servers listen; under load the first requests then fail with 503. Wait for
+# all four.
+ready=1
+for n in object container account; do
+  wait_http "http://127.0.0.1:$(cat "$S/$n.port")/" 60 || ready=0
+done
+if ((ready == 0)) || ! wait_http "http://127.0.0.1:$proxy_port/healthcheck" 60 -f; then
   echo "swift did not become ready; logs:" >&2
   tail -n 20 "$S"/*.log >&2 || true
   kill_pids "$state"
