@@ -191,8 +191,11 @@ void StartFetchWorker(const GlobalOptions& global, const PostgresOpts& o, uint64
     std::cerr.flush();
     ::_exit(1);
   }
-  RunWalFetchWorker(**repo, system_id, spool, o.segment_size, o.prefetch, o.process_max, 2.0,
-                    say);
+  WalFetchWorkerOptions wopt;
+  wopt.segment_size = o.segment_size;
+  wopt.window = o.prefetch;
+  wopt.threads = o.process_max;
+  RunWalFetchWorker(**repo, system_id, spool, wopt, say);
   std::cerr.flush();
   ::_exit(0);
 }

@@ -30,6 +30,7 @@
 #include "restore/restorer.h"
 #include "walarchive/wal_archive.h"
 #include "walarchive/wal_continuity.h"
+#include "walarchive/wal_prefetch.h"
 
 namespace lifeboat {
 namespace {
@@ -257,17 +258,20 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
 
   // A gap in the archive stops replay there: say so before anything is
   // written, and refuse a recovery "to the end" that could not reach it.
+  uint64_t system_id = 0;
+  uint64_t segment_size = 0;
+  bool wal_identity_known = false;  // system id, timeline and first WAL file recorded
   if (recover) {
-    uint64_t system_id = 0;
     const std::string sys = get("system_identifier");
     auto [ptr, ec] = std::from_chars(sys.data(), sys.data() + sys.size(), system_id);
     uint32_t timeline = 0;
     const std::string tli = get("timeline");
     auto [tptr, tec] = std::from_chars(tli.data(), tli.data() + tli.size(), timeline);
-    uint64_t segment_size = 0;
     const std::string seg = get("wal_segment_size");
     std::from_chars(seg.data(), seg.data() + seg.size(), segment_size);
-    if (ec == std::errc() && tec == std::errc() && !get("start_wal_file").empty()) {
+    wal_identity_known =
+        ec == std::errc() && tec == std::errc() && !get("start_wal_file").empty();
+    if (wal_identity_known) {
       auto archived = ListWal(**repo, system_id);
       if (!archived.ok()) return ReportError(global, archived.status());
       std::vector<std::string> names;
@@ -345,6 +349,48 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   if (ec || chmod(target.c_str(), 0700) != 0) {
     return ReportError(global, ErrnoStatus(errno, "unable to create '" + target + "'"));
   }
+  // Owner: as root, everything belongs to the postgres user (the server
+  // refuses a data directory it does not own).
+  bool as_server_user = false;  // chown to, and run the server as, postgres
+  uid_t server_uid = 0;
+  gid_t server_gid = 0;
+  if (geteuid() == 0) {
+    if (const struct passwd* pw = getpwnam("postgres")) {
+      as_server_user = true;
+      server_uid = pw->pw_uid;
+      server_gid = pw->pw_gid;
+    }
+  }
+  if (geteuid() == 0 && !as_server_user && o.start) {
+    return ReportError(global, Status(Code::kInvalidArgument,
+                                      "--start as root needs a 'postgres' user to run the "
+                                      "server as"));
+  }
+  const std::string spool_dir =
+      o.wal_spool.empty() ? target + ".wal-spool" : NormalizeBackupPath(o.wal_spool);
+  if (recover && !o.no_prefetch) {
+    std::filesystem::create_directories(spool_dir, ec);
+    if (ec || chmod(spool_dir.c_str(), 0700) != 0) {
+      return ReportError(global, ErrnoStatus(errno, "unable to create the WAL spool '" +
+                                                        spool_dir + "'"));
+    }
+  }
+  // With --start this process outlives recovery and has the repository
+  // open: it fetches the WAL itself, from the backup's first segment on,
+  // while the files are restored (WalPrefetchThread).
+  WalPrefetchThread prefetch;
+  if (recover && !o.no_prefetch && o.start && wal_identity_known) {
+    WalFetchSpool spool(spool_dir, system_id);
+    Status s = spool.Prepare();
+    WalFetchWorkerOptions wopt;
+    if (segment_size > 0) wopt.segment_size = segment_size;
+    if (as_server_user) {
+      wopt.owner_uid = static_cast<int>(server_uid);
+      wopt.owner_gid = static_cast<int>(server_gid);
+    }
+    if (s.ok()) s = prefetch.Start(**repo, system_id, spool, get("start_wal_file"), wopt);
+    if (!s.ok()) return ReportError(global, s);
+  }
   InstallInterruptHandler();
   auto t0 = std::chrono::steady_clock::now();
   uint64_t files = 0, bytes = 0, unchanged = 0, unchanged_bytes = 0, removed = 0;
@@ -401,15 +447,6 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
   }
 
   std::string conf;  // settings appended to postgresql.auto.conf
-  const std::string spool_dir =
-      o.wal_spool.empty() ? target + ".wal-spool" : NormalizeBackupPath(o.wal_spool);
-  if (recover && !o.no_prefetch) {
-    std::filesystem::create_directories(spool_dir, ec);
-    if (ec || chmod(spool_dir.c_str(), 0700) != 0) {
-      return ReportError(global, ErrnoStatus(errno, "unable to create the WAL spool '" +
-                                                        spool_dir + "'"));
-    }
-  }
   if (recover) {
     std::string cmd = PercentEscape(ShellQuote(SelfExe())) + " --repo " +
                       PercentEscape(ShellQuote(AbsoluteRepo(global.repo)));
@@ -460,23 +497,14 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
     }
   }
 
-  // Owner: as root, everything belongs to the postgres user (the server
-  // refuses a data directory it does not own).
   std::string run_as;
-  if (geteuid() == 0) {
-    struct passwd* pw = getpwnam("postgres");
-    if (pw) {
-      g_chown_uid = pw->pw_uid;
-      g_chown_gid = pw->pw_gid;
-      nftw(target.c_str(), ChownEntry, 64, FTW_PHYS);
-      for (const auto& [oid, where] : locations) nftw(where.c_str(), ChownEntry, 64, FTW_PHYS);
-      if (recover && !o.no_prefetch) nftw(spool_dir.c_str(), ChownEntry, 64, FTW_PHYS);
-      run_as = "postgres";
-    } else if (o.start) {
-      return ReportError(global, Status(Code::kInvalidArgument,
-                                        "--start as root needs a 'postgres' user to run the "
-                                        "server as"));
-    }
+  if (as_server_user) {
+    g_chown_uid = server_uid;
+    g_chown_gid = server_gid;
+    nftw(target.c_str(), ChownEntry, 64, FTW_PHYS);
+    for (const auto& [oid, where] : locations) nftw(where.c_str(), ChownEntry, 64, FTW_PHYS);
+    if (recover && !o.no_prefetch) nftw(spool_dir.c_str(), ChownEntry, 64, FTW_PHYS);
+    run_as = "postgres";
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Say(global, fmt::format("restored {} files, {} in {}", files, FormatBytes(bytes),
@@ -535,6 +563,7 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
       return ReportError(global, waited.status());
     }
     point = *waited;
+    prefetch.Stop();
     if (recover && !o.no_prefetch) {
       // Recovery is over: the spool (prefetched segments) is not needed.
       std::filesystem::remove_all(spool_dir, ec);

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <dirent.h>
 #include <fmt/format.h>
 #include <random>
@@ -157,13 +158,22 @@ std::string NextWalSegment(const std::string& wal_name, uint64_t segment_size) {
 }
 
 void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool& spool,
-                       uint64_t segment_size, int window, int threads, double idle_exit_seconds,
+                       const WalFetchWorkerOptions& options,
                        const std::function<void(const std::string&)>& log) {
   using Clock = std::chrono::steady_clock;
   std::string last_ask;
   std::set<std::string> fetched;  // names fetched (or marked) for lookahead
   auto idle_since = Clock::now();
+  auto owned = [&options](const std::string& path) {
+    if (options.owner_uid >= 0 &&
+        ::chown(path.c_str(), static_cast<uid_t>(options.owner_uid),
+                static_cast<gid_t>(options.owner_gid)) != 0) {
+      return ErrnoStatus(errno, "unable to chown " + path);
+    }
+    return Status::Ok();
+  };
   for (;;) {
+    if (options.stop != nullptr && options.stop->load()) return;
     const std::string ask = spool.Wanted();
     const std::string want = ask.substr(0, ask.find(' '));
     std::vector<std::string> todo;
@@ -184,8 +194,8 @@ void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool
         }
       }
       std::string next = want;
-      for (int i = 0; i < window; ++i) {
-        next = NextWalSegment(next, segment_size);
+      for (int i = 0; i < options.window; ++i) {
+        next = NextWalSegment(next, options.segment_size);
         if (next.empty()) break;
         if (!fetched.count(next) && spool.Check(next, nullptr) == WalFetchSpool::State::kNone) {
           todo.push_back(next);
@@ -193,7 +203,9 @@ void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool
       }
     }
     if (todo.empty()) {
-      if (Clock::now() - idle_since > std::chrono::duration<double>(idle_exit_seconds)) return;
+      if (Clock::now() - idle_since > std::chrono::duration<double>(options.idle_exit_seconds)) {
+        return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       continue;
     }
@@ -204,6 +216,7 @@ void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool
         const std::string& name = todo[i];
         const std::string path = spool.dir() + "/" + name;
         Status s = GetWal(repo, system_id, name, path);
+        if (s.ok()) s = owned(path);
         if (s.code() == Code::kNotFound) {
           WriteAtomically(path + ".missing", {}).IgnoreError();
         } else if (!s.ok()) {
@@ -213,12 +226,47 @@ void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool
         }
       }
     };
-    const int n = std::max(1, std::min<int>(threads, static_cast<int>(todo.size())));
+    const int n = std::max(1, std::min<int>(options.threads, static_cast<int>(todo.size())));
     std::vector<std::thread> pool;
     for (int t = 1; t < n; ++t) pool.emplace_back(work);
     work();
     for (std::thread& t : pool) t.join();
   }
+}
+
+Status WalPrefetchThread::Start(Repository& repo, uint64_t system_id, const WalFetchSpool& spool,
+                               const std::string& first, WalFetchWorkerOptions options) {
+  Stop();
+  LB_ASSIGN_OR_RETURN(int fd, spool.TryLockWorker());
+  if (fd < 0) return Status::Ok();
+  if (options.owner_uid >= 0) {
+    // The server's archive-get calls open the lock file too.
+    if (::fchown(fd, static_cast<uid_t>(options.owner_uid),
+                 static_cast<gid_t>(options.owner_gid)) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoStatus(err, "unable to chown " + spool.dir() + "/worker.lock");
+    }
+  }
+  if (Status s = spool.Want(first); !s.ok()) {
+    ::close(fd);
+    return s;
+  }
+  stop_ = false;
+  options.stop = &stop_;
+  options.idle_exit_seconds = std::numeric_limits<double>::infinity();  // until Stop()
+  // The thread owns the lock: whenever it ends, archive-get calls can start
+  // a worker of their own instead of waiting for this one.
+  thread_ = std::thread([&repo, system_id, spool, options, fd] {
+    RunWalFetchWorker(repo, system_id, spool, options, nullptr);
+    ::close(fd);
+  });
+  return Status::Ok();
+}
+
+void WalPrefetchThread::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace lifeboat

@@ -22,9 +22,11 @@
 // them; the directory is private (0700).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/result.h"
@@ -52,9 +54,20 @@ class WalFetchSpool {
   Result<int> TryLockWorker() const;  // as WalSpool::TryLockWorker
 
  private:
-  friend void RunWalFetchWorker(Repository&, uint64_t, const WalFetchSpool&, uint64_t, int, int,
-                                double, const std::function<void(const std::string&)>&);
   std::string dir_;
+};
+
+struct WalFetchWorkerOptions {
+  uint64_t segment_size = 16u << 20;  // as in FindWalGaps
+  int window = 8;                     // segments fetched ahead of the ask
+  int threads = 2;                    // fetches in parallel
+  double idle_exit_seconds = 2.0;     // return after this long without a new ask
+  // Also return once this is set (a worker run inside `restore postgres
+  // --start`, stopped when recovery is over); nullptr: never.
+  const std::atomic<bool>* stop = nullptr;
+  // When >= 0, fetched files are chowned to this user and group: root
+  // restores for a server that runs as `postgres`, which must read them.
+  int owner_uid = -1, owner_gid = -1;
 };
 
 // The segment after `wal_name` on the same timeline ("" if `wal_name` is not
@@ -62,9 +75,36 @@ class WalFetchSpool {
 std::string NextWalSegment(const std::string& wal_name, uint64_t segment_size);
 
 // The worker: fetches what is wanted and `window` segments ahead with
-// `threads` in parallel; returns after `idle_exit_seconds` without a new ask.
+// `threads` in parallel; returns after `idle_exit_seconds` without a new ask
+// or when *options.stop is set.
 void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool& spool,
-                       uint64_t segment_size, int window, int threads, double idle_exit_seconds,
+                       const WalFetchWorkerOptions& options,
                        const std::function<void(const std::string&)>& log);
+
+// The worker on a thread of this process, holding the worker lock, so that
+// archive-get calls find their files without starting a worker of their own.
+// `restore postgres --start` runs one from before the files are restored
+// until recovery is over: the repository is already open there, and the
+// first segments arrive while the files are still being written (otherwise
+// the first two archive-get calls each pay a repository open, ~0.5 s).
+class WalPrefetchThread {
+ public:
+  WalPrefetchThread() = default;
+  WalPrefetchThread(const WalPrefetchThread&) = delete;
+  WalPrefetchThread& operator=(const WalPrefetchThread&) = delete;
+  ~WalPrefetchThread() { Stop(); }
+
+  // Takes the worker lock of `spool` (Prepare()d), records `first` as the
+  // ask, and starts fetching. Ok without starting when another worker holds
+  // the lock (it serves the calls). `repo` must outlive Stop().
+  Status Start(Repository& repo, uint64_t system_id, const WalFetchSpool& spool,
+               const std::string& first, WalFetchWorkerOptions options);
+  void Stop();  // idempotent; releases the lock
+  bool running() const { return thread_.joinable(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 }  // namespace lifeboat

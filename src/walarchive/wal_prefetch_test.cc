@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -43,8 +44,11 @@ TEST(WalFetchSpoolTest, WorkerFetchesTheAskAndAWindowAhead) {
   ASSERT_TRUE(spool.Prepare().ok());
   ASSERT_TRUE(spool.Want("000000010000000000000002").ok());
   std::thread worker([&] {
-    RunWalFetchWorker(**repo, kSystem, spool, 16 << 20, /*window=*/5, /*threads=*/2,
-                      /*idle_exit_seconds=*/0.3, nullptr);
+    WalFetchWorkerOptions options;
+    options.window = 5;
+    options.threads = 2;
+    options.idle_exit_seconds = 0.3;
+    RunWalFetchWorker(**repo, kSystem, spool, options, nullptr);
   });
   // The ask and the window: 2 (asked), 3, 4, 5 fetched; 6, 7 marked missing.
   auto wait_for = [&](const std::string& name) {
@@ -75,6 +79,48 @@ TEST(WalFetchSpoolTest, WorkerFetchesTheAskAndAWindowAhead) {
   EXPECT_EQ(spool.Check("000000010000000000000003", nullptr), WalFetchSpool::State::kNone);
   EXPECT_EQ(spool.Check("000000010000000000000004", nullptr), WalFetchSpool::State::kReady);
   worker.join();  // exits once idle
+}
+
+// The in-process worker of `restore postgres --start` never idles out: it
+// serves until stopped, however long PostgreSQL replays between asks (or the
+// files take to restore), and holds the worker lock only while it runs.
+TEST(WalPrefetchThreadTest, ServesUntilStoppedThenReleasesTheLock) {
+  TestTempDir tmp;
+  auto repo = Repository::Init(std::make_unique<MemBackend>("memory"), "pw",
+                               test_support::FastInit());
+  ASSERT_TRUE(repo.ok());
+  for (const char* name : {"000000010000000000000007", "000000010000000000000009"}) {
+    std::ofstream(tmp.path() + "/" + name) << "segment " << name;
+    ASSERT_TRUE(PushWal(**repo, kSystem, tmp.path() + "/" + name).ok());
+  }
+  WalFetchSpool spool(tmp.path() + "/spool", kSystem);
+  ASSERT_TRUE(spool.Prepare().ok());
+  auto wait_for = [&](const std::string& name) {
+    for (int i = 0; i < 400 && spool.Check(name, nullptr) == WalFetchSpool::State::kNone; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return spool.Check(name, nullptr);
+  };
+  WalPrefetchThread prefetch;
+  WalFetchWorkerOptions options;
+  options.window = 1;
+  ASSERT_TRUE(prefetch.Start(**repo, kSystem, spool, "000000010000000000000007", options).ok());
+  ASSERT_TRUE(prefetch.running());
+  EXPECT_EQ(wait_for("000000010000000000000007"), WalFetchSpool::State::kReady);
+  EXPECT_EQ(wait_for("000000010000000000000008"), WalFetchSpool::State::kMissing);
+  auto lock = spool.TryLockWorker();  // held by the thread: no second worker
+  ASSERT_TRUE(lock.ok());
+  EXPECT_EQ(*lock, -1);
+  // Longer than the default idle exit (2 s) without an ask: still serving.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_TRUE(spool.Want("000000010000000000000009").ok());
+  EXPECT_EQ(wait_for("000000010000000000000009"), WalFetchSpool::State::kReady);
+  prefetch.Stop();
+  EXPECT_FALSE(prefetch.running());
+  lock = spool.TryLockWorker();
+  ASSERT_TRUE(lock.ok());
+  EXPECT_GE(*lock, 0);
+  if (*lock >= 0) ::close(*lock);
 }
 
 }  // namespace
