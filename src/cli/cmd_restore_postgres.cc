@@ -456,6 +456,11 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
     } else {
       cmd += " --password-command " + PercentEscape(ShellQuote(global.password_command));
     }
+    // Storage options (s3.*, sftp.*) carry no secrets: credentials come
+    // from the environment or files, which the server inherits or reads.
+    for (const std::string& opt : global.options) {
+      cmd += " -o " + PercentEscape(ShellQuote(opt));
+    }
     cmd += " postgres archive-get %f \"%p\"";
     if (!o.no_prefetch) {
       // One repository open for the whole replay, segments fetched ahead.
@@ -474,10 +479,6 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
     std::ofstream signal(target + "/recovery.signal", std::ios::trunc);
     if (!signal) {
       return ReportError(global, IoError("unable to write recovery.signal in " + target));
-    }
-    if (!global.options.empty()) {
-      Say(global, "note: -o options are not passed to restore_command; set them in the "
-                  "server's environment if the repository needs them");
     }
   }
   if (o.archive_mode == "off") {
