@@ -46,7 +46,8 @@ std::vector<AlertCondition> EvaluateAlertConditions(const AppConfig& config, con
       const ComponentDrillState& ds = d->second;
       if (!ds.passed && !ds.restored) {
         drill.bad = true;
-        drill.message = fmt::format("restore drill of {} failed: {}", c->name, ds.error);
+        drill.message = ds.error.empty() ? "restore drill of " + c->name + " failed"
+                                         : "restore drill failed: " + ds.error;
         drill.details = {{"drill_time", ds.time}};
       } else if (!ds.passed) {
         rto.bad = true;

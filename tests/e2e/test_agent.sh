@@ -14,11 +14,14 @@
 #     /metrics shows lifeboat_rpo_met 0 for the files component, `lifeboat
 #     status` exits 1 naming the breach, and exactly ONE rpo_breach alert was
 #     sent although the agent evaluated it every second;
+#   - SIGHUP with an invalid file keeps the old configuration, with a valid
+#     one reloads;
 #   - restarted without --paused: the catch-up backs the files component up
 #     once and a "resolved" rpo_breach alert follows;
 #   - the first repository's packs overwritten: the next drill fails and a
 #     drill_failed alert for the files component arrives (once: the drill
-#     child's own alert is left to the agent).
+#     child's own alert is left to the agent); a second agent on the same
+#     state directory is refused; --once runs what is due and exits.
 # Every wait is bounded. Runs the agent as the postgres user when root (the
 # archive_command runs as that user and must read the repository).
 # shellcheck source=lib.sh
@@ -261,6 +264,17 @@ A=$(grep '"rpo_breach"' "$ALERTS" | head -n 1)
 assert_eq shop "$(jget "$A" 'j["app"]')" "alert app"
 assert_contains "$(jget "$A" 'j["message"]')" "RPO breached for uploads" "alert message"
 assert_eq "$UPLOADS_BEFORE" "$(count_snaps "$REPO1" uploads)" "snapshots while paused"
+
+step "SIGHUP: an invalid file is refused (old configuration kept), a valid one reloaded"
+cp "$CONFIG" "$W/lifeboat.toml.good"
+echo 'frobnicate = 1' >>"$CONFIG"
+kill -HUP "$AGENT_PID"
+wait_for 10 "the refusal in the log" grep -q "keeping the old configuration" "$W/agent2.log"
+assert_contains "$(cat "$W/agent2.log")" "frobnicate" "reload error names the key"
+assert_eq ok "$(curl -fsS "$URL/healthz")" "/healthz after a refused reload"
+cp "$W/lifeboat.toml.good" "$CONFIG"
+kill -HUP "$AGENT_PID"
+wait_for 10 "the reload in the log" grep -q "SIGHUP: reloaded" "$W/agent2.log"
 stop_agent "$W/agent2.log"
 
 step "restarted: the catch-up backs up once and the alert resolves"
@@ -269,6 +283,8 @@ wait_for 90 "a resolved rpo_breach alert" alerts_at_least rpo_breach uploads res
 assert_eq $((UPLOADS_BEFORE + 1)) "$(count_snaps "$REPO1" uploads)" "catch-up snapshots"
 assert_eq 1 "$(alerts_of rpo_breach uploads)" "rpo_breach alerts (not re-sent)"
 metric_is lifeboat_rpo_met uploads 1 || fail "rpo_met should be 1 after the catch-up"
+expect_fail lbpg agent --config "$CONFIG" --state-dir "$STATE" --once
+assert_contains "$ERR" "another lifeboat agent is running" "second agent on the same state"
 
 step "the first repository corrupted: the next drill fails and alerts drill_failed once"
 while read -r pack; do
@@ -283,3 +299,9 @@ metric_is lifeboat_last_drill_success uploads 0 || fail "metrics should show the
 assert_eq 1 "$(alerts_of drill_failed uploads)" "drill_failed alerts (the child's own not sent)"
 stop_agent "$W/agent3.log"
 grep -q "stopped" "$W/agent3.log" || fail "the agent log does not say it stopped"
+
+step "--once: runs what is due (the interrupted or next files backup), then exits"
+run timeout 300 "${AS_PG_EXEC[@]}" env HOME="$W" "$LIFEBOAT" agent --config "$CONFIG" --state-dir "$STATE" --once
+[[ $RC == 0 || $RC == 1 ]] || fail "agent --once exited $RC"
+assert_contains "$ERR" "starting backup uploads" "agent --once log"
+assert_not_contains "$ERR" "serving /metrics" "agent --once starts no HTTP server"
