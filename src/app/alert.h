@@ -5,7 +5,8 @@
 //    "message": "...", "time": "2026-12-05T08:00:00Z", "details": {...}}
 //
 // kind is one of drill_failed, rto_missed, rpo_breach, backup_failed,
-// rule_321. The message never reaches a shell: the command line is the
+// rule_321. The agent also sends "resolved": true (same kind and component)
+// when a condition it alerted on clears; the key is absent otherwise. The message never reaches a shell: the command line is the
 // operator's (run with /bin/sh -c as written in lifeboat.toml) and the alert
 // only travels on stdin / in the HTTP body.
 //
@@ -35,6 +36,7 @@ struct Alert {
   std::string message;
   int64_t time_ns = 0;
   nlohmann::json details = nlohmann::json::object();
+  bool resolved = false;  // the condition cleared ("resolved": true in the JSON)
 };
 
 nlohmann::json AlertJson(const Alert& alert);
@@ -51,6 +53,9 @@ struct AlertDelivery {
 
 // Runs `alerts.command` (if set) with AlertJson on stdin, and POSTs it to
 // `alerts.webhook` (if set; Content-Type application/json, timeout 10 s).
+// When the environment variable LIFEBOAT_ALERTS_BY_AGENT lists the alert's
+// kind (comma-separated), nothing is sent: the agent that started this
+// process sends that kind itself, de-duplicated (agent/alerting.h).
 AlertDelivery SendAlert(const AlertsConfig& alerts, const Alert& alert);
 
 // The two halves, for tests and for callers that want only one.

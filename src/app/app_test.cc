@@ -294,6 +294,30 @@ TEST(AlertTest, CommandGetsTheJsonOnStdinAndNoShellInterpolation) {
   rmdir(dir.c_str());
 }
 
+TEST(AlertTest, KindsLeftToTheAgentAreNotSentAndResolvedIsMarked) {
+  char tmpl[] = "/tmp/lifeboat-alert-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string out = dir + "/alert.json";
+  AlertsConfig cfg;
+  cfg.command = "cat >> " + ShellQuote(out);
+  Alert a{"shop", AlertKind::kDrillFailed, "uploads", "m", 1764921600000000000, {}};
+  setenv("LIFEBOAT_ALERTS_BY_AGENT", "backup_failed,drill_failed,rto_missed", 1);
+  AlertDelivery d = SendAlert(cfg, a);
+  EXPECT_FALSE(d.command_run);
+  EXPECT_TRUE(d.problems.empty());
+  EXPECT_NE(access(out.c_str(), F_OK), 0);
+  a.kind = AlertKind::kRule321;  // not in the list: sent
+  d = SendAlert(cfg, a);
+  EXPECT_TRUE(d.command_run);
+  unsetenv("LIFEBOAT_ALERTS_BY_AGENT");
+  EXPECT_FALSE(AlertJson(a).contains("resolved"));
+  a.resolved = true;
+  EXPECT_EQ(AlertJson(a)["resolved"], true);
+  unlink(out.c_str());
+  rmdir(dir.c_str());
+}
+
 // A one-request HTTP server on 127.0.0.1: answers `status` and keeps what it
 // received.
 class OneShotHttpServer {

@@ -729,8 +729,9 @@ class Parser {
 
   void ParseAlerts(const toml::table& t, AlertsConfig* a) {
     const std::string prefix = "alerts";
-    CheckKeys(t, prefix, {"command", "webhook"});
+    CheckKeys(t, prefix, {"command", "webhook", "repeat"});
     String(t, "command", prefix, false, &a->command);
+    Duration(t, "repeat", prefix, false, &a->repeat_seconds);
     if (String(t, "webhook", prefix, false, &a->webhook) && !StartsWith(a->webhook, "https://") &&
         !StartsWith(a->webhook, "http://")) {
       Error(Pos(t.get("webhook")), Sub(prefix, "webhook"),

@@ -25,7 +25,8 @@
 //                     git:      git = {path}
 //                     command:  command = {run = [argv...], filename}
 //   [drill]         every, sandbox, components (names; default: all)
-//   [alerts]        command, webhook
+//   [alerts]        command, webhook, repeat (the agent re-sends a lasting
+//                   alert after this long; default 6h)
 //
 // Durations (rpo, rto, every, pitr_window) use the interval dialect of
 // policy/duration.h: "30s", "5m", "1h30m", "7d", "2w".
@@ -127,9 +128,13 @@ struct DrillConfig {
   std::vector<std::string> components;  // names; never empty after parsing
 };
 
+inline constexpr int64_t kDefaultAlertRepeatSeconds = 6 * 3600;
+
 struct AlertsConfig {
   std::string command;
   std::string webhook;
+  // The agent re-sends an alert whose condition stays bad after this long.
+  int64_t repeat_seconds = kDefaultAlertRepeatSeconds;
 };
 
 struct AppConfig {

@@ -119,6 +119,16 @@ TEST(AppConfigTest, IssueExampleParses) {
   EXPECT_EQ(config->drill->components, (std::vector<std::string>{"db", "uploads"}));
   ASSERT_TRUE(config->alerts.has_value());
   EXPECT_EQ(config->alerts->webhook, "https://hooks.example.org/lifeboat");
+  EXPECT_EQ(config->alerts->repeat_seconds, kDefaultAlertRepeatSeconds);
+}
+
+TEST(AppConfigTest, AlertRepeat) {
+  auto config = ParseAppConfig(std::string(kMinimal) + "[alerts]\ncommand = \"true\"\nrepeat = \"30m\"\n",
+                               "lifeboat.toml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->alerts->repeat_seconds, 1800);
+  EXPECT_EQ(ErrorOf(std::string(kMinimal) + "[alerts]\nrepeat = \"soon\"\n"),
+            "lifeboat.toml:16:1: alerts.repeat: invalid duration 'soon' (expected e.g. 5m, 1h, 7d)");
 }
 
 TEST(AppConfigTest, TestdataExampleParses) {
@@ -219,7 +229,7 @@ TEST(AppConfigTest, UnknownKeys) {
             "mean 'restore_order'?)");
   EXPECT_EQ(ErrorOf(std::string(kMinimal) + "[alerts]\nfrobnicate = true\n"),
             "lifeboat.toml:16:1: alerts.frobnicate: unknown key 'frobnicate' (expected one of: "
-            "command, webhook)");
+            "command, webhook, repeat)");
   EXPECT_EQ(ErrorOf(std::string("[aps]\nname = \"x\"\n") + (kMinimal + 21)),
             "lifeboat.toml: app: an [app] table with the application's name is required\n"
             "lifeboat.toml:1:2: aps: unknown key 'aps' (did you mean 'app'?)");

@@ -38,6 +38,7 @@ void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cle
 void RegisterRun(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterDrill(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterRunbook(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterAgent(CLI::App&, GlobalOptions&, CommandRunner*);  // agent (agent/)
 
 std::vector<CommandRegistrar> AllCommands();
 

@@ -1,0 +1,449 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "agent/alerting.h"
+#include "agent/http_server.h"
+#include "agent/metrics.h"
+#include "agent/scheduler.h"
+#include "agent/state.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr const char* kConfig = R"([app]
+name = "shop"
+
+[[repository]]
+name = "onsite"
+url = "/srv/a"
+password_file = "/p"
+
+[[repository]]
+name = "offsite"
+url = "s3:https://s3.example.org/b"
+password_file = "/p"
+site = "eu"
+
+[[component]]
+name = "uploads"
+kind = "files"
+paths = ["/srv/uploads"]
+rpo = "1h"
+rto = "30m"
+retention = { daily = 7 }
+
+[[component]]
+name = "db"
+kind = "postgres"
+rpo = "5m"
+rto = "15m"
+
+[drill]
+every = "7d"
+sandbox = "/tmp/sandbox"
+
+[alerts]
+command = "true"
+repeat = "6h"
+)";
+
+AppConfig Config(const std::string& text = kConfig) {
+  auto c = ParseAppConfig(text, "lifeboat.toml");
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return *c;
+}
+
+const Job* Find(const std::vector<Job>& jobs, JobKind kind, const std::string& target) {
+  for (const Job& j : jobs) {
+    if (j.kind == kind && j.target == target) return &j;
+  }
+  return nullptr;
+}
+
+constexpr int64_t T0 = 1'764'921'600;  // 2025-12-05T08:00:00Z
+
+TEST(SchedulerTest, RetryBackoffDoublesUpToThePeriod) {
+  EXPECT_EQ(RetryDelaySeconds(1, 1800), 60);
+  EXPECT_EQ(RetryDelaySeconds(2, 1800), 120);
+  EXPECT_EQ(RetryDelaySeconds(3, 1800), 240);
+  EXPECT_EQ(RetryDelaySeconds(5, 1800), 960);
+  EXPECT_EQ(RetryDelaySeconds(6, 1800), 1800);
+  EXPECT_EQ(RetryDelaySeconds(60, 1800), 1800);
+  EXPECT_EQ(RetryDelaySeconds(3, 30), 60);  // never below a minute
+}
+
+TEST(SchedulerTest, NextDue) {
+  JobState s;
+  EXPECT_EQ(NextDue(s, 1800, nullptr), 0);  // never ran: at once
+  s.last_success = T0;
+  EXPECT_EQ(NextDue(s, 1800, nullptr), T0 + 1800);
+  s.consecutive_failures = 1;
+  s.last_failure = T0 + 1800 + 5;
+  EXPECT_EQ(NextDue(s, 1800, nullptr), T0 + 1800 + 5 + 60);
+  s.consecutive_failures = 3;
+  EXPECT_EQ(NextDue(s, 1800, nullptr), T0 + 1800 + 5 + 240);
+  auto pinned = ParsePinnedSchedule("daily 02:30");
+  ASSERT_TRUE(pinned.ok());
+  JobState p;
+  p.last_success = T0;  // 08:00
+  EXPECT_EQ(NextDue(p, 0, &*pinned), T0 + 18 * 3600 + 30 * 60);  // next day 02:30
+}
+
+TEST(SchedulerTest, FreshStateBacksUpEverythingOnceMostUrgentFirst) {
+  AppConfig config = Config();
+  Plan plan = MakePlan(config);
+  AgentState state;
+  state.created = T0;
+  std::vector<Job> jobs = AllJobs(config, plan, state);
+  // Two backups, a prune of onsite (retention) a day later; no drill before backups.
+  ASSERT_NE(Find(jobs, JobKind::kBackup, "uploads"), nullptr);
+  ASSERT_NE(Find(jobs, JobKind::kBackup, "db"), nullptr);
+  EXPECT_EQ(Find(jobs, JobKind::kDrill, ""), nullptr);
+  const Job* prune = Find(jobs, JobKind::kPrune, "onsite");
+  ASSERT_NE(prune, nullptr);
+  EXPECT_EQ(prune->due, T0 + kPruneIntervalSeconds);
+  EXPECT_NE(Find(jobs, JobKind::kPrune, "offsite"), nullptr);  // uploads keeps its retention there too
+  std::vector<Job> due = DueJobs(jobs, T0);
+  ASSERT_EQ(due.size(), 2u);
+  // Equally overdue in absolute terms, but db's RPO (5m) is shorter.
+  EXPECT_EQ(due[0].target, "db");
+  EXPECT_EQ(due[1].target, "uploads");
+  // uploads: every rpo/2; db: base backups daily.
+  EXPECT_EQ(Find(jobs, JobKind::kBackup, "uploads")->period, 1800);
+  EXPECT_EQ(Find(jobs, JobKind::kBackup, "db")->period, 86400);
+}
+
+// Runs the agent's loop over a fake clock: at each step the first due job
+// "runs" for `job_seconds` and succeeds unless `fails` says otherwise.
+struct Sim {
+  AppConfig config = Config();
+  Plan plan = MakePlan(config);
+  AgentState state;
+  int64_t now = T0;
+  std::map<std::string, int> runs;
+  std::function<bool(const Job&)> fails = [](const Job&) { return false; };
+
+  void RunUntil(int64_t end, int64_t job_seconds = 10) {
+    while (now < end) {
+      std::vector<Job> due = DueJobs(AllJobs(config, plan, state), now);
+      if (due.empty()) {
+        int64_t wake = NextWake(AllJobs(config, plan, state));
+        now = std::max(now + 1, std::min(wake, end));
+        continue;
+      }
+      const Job& j = due.front();
+      runs[j.Name()]++;
+      JobState& s = j.kind == JobKind::kBackup ? state.backups[j.target]
+                    : j.kind == JobKind::kPrune ? state.prunes[j.target]
+                                                : state.drill;
+      const int64_t start = now;
+      now += job_seconds;
+      s.last_attempt = start;
+      if (fails(j)) {
+        s.last_failure = now;
+        s.consecutive_failures++;
+        s.failures_total++;
+      } else {
+        s.last_success = start;
+        s.consecutive_failures = 0;
+      }
+    }
+  }
+};
+
+TEST(SchedulerTest, RunsOnScheduleThenDrills) {
+  Sim sim;
+  sim.state.created = T0;
+  sim.RunUntil(T0 + 3 * 3600);
+  // uploads every 30 min for 3 h: 6 or 7 runs; db once (daily base backup).
+  EXPECT_GE(sim.runs["backup uploads"], 6);
+  EXPECT_LE(sim.runs["backup uploads"], 7);
+  EXPECT_EQ(sim.runs["backup db"], 1);
+  EXPECT_EQ(sim.runs["drill"], 1);  // once both had a backup
+  EXPECT_EQ(sim.runs["prune onsite"], 0);
+  sim.RunUntil(T0 + 86400 + 60);
+  EXPECT_EQ(sim.runs["prune onsite"], 1);
+  EXPECT_EQ(sim.runs["backup db"], 2);
+}
+
+TEST(SchedulerTest, CatchUpAfterDowntimeRunsOnce) {
+  Sim sim;
+  sim.state.created = T0;
+  sim.RunUntil(T0 + 600);
+  const int before = sim.runs["backup uploads"];
+  // Down for 10 hours: 20 periods of uploads missed.
+  sim.now = T0 + 10 * 3600;
+  std::vector<Job> due = DueJobs(AllJobs(sim.config, sim.plan, sim.state), sim.now);
+  EXPECT_EQ(std::count_if(due.begin(), due.end(), [](const Job& j) { return j.target == "uploads"; }), 1);
+  sim.RunUntil(sim.now + 60);
+  EXPECT_EQ(sim.runs["backup uploads"], before + 1);
+  // Next one a full period after the catch-up, not in the past.
+  EXPECT_EQ(Find(AllJobs(sim.config, sim.plan, sim.state), JobKind::kBackup, "uploads")->due,
+            T0 + 10 * 3600 + 1800);
+}
+
+TEST(SchedulerTest, FailingJobIsRetriedWithBackoffNotEveryTick) {
+  Sim sim;
+  sim.state.created = T0;
+  sim.fails = [](const Job& j) { return j.target == "uploads"; };
+  sim.RunUntil(T0 + 3600, 1);
+  // Attempts at ~0, +61, +182, +423, +904, +1805 (cap 1800 after that): 6.
+  EXPECT_GE(sim.runs["backup uploads"], 5);
+  EXPECT_LE(sim.runs["backup uploads"], 7);
+  EXPECT_EQ(sim.state.backups["uploads"].failures_total, sim.runs["backup uploads"]);
+  // Recovery: the next success clears the failures.
+  sim.fails = [](const Job&) { return false; };
+  sim.RunUntil(T0 + 3 * 3600, 1);
+  EXPECT_EQ(sim.state.backups["uploads"].consecutive_failures, 0);
+}
+
+TEST(SchedulerTest, OverdueRelativeToRpoOrdersTheQueue) {
+  AppConfig config = Config();
+  Plan plan = MakePlan(config);
+  AgentState state;
+  state.created = T0;
+  state.backups["uploads"].last_success = T0;       // due T0+1800
+  state.backups["db"].last_success = T0 - 86400 + 600;  // due T0+600
+  state.drill.last_success = T0;
+  // At T0+3600: uploads 1800 s overdue / 3600 = 0.5; db 3000 s / 300 = 10.
+  std::vector<Job> due = DueJobs(AllJobs(config, plan, state), T0 + 3600);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].target, "db");
+}
+
+TEST(SchedulerTest, ForgetArgs) {
+  AppConfig config = Config();
+  auto args = ForgetArgs(config, config.components[0], config.repositories[0]);
+  EXPECT_EQ(args, (std::vector<std::string>{"forget", "--tag", "app=shop,component=uploads",
+                                            "--group-by", "tags", "--keep-daily", "7"}));
+  EXPECT_TRUE(ForgetArgs(config, config.components[1], config.repositories[0]).empty());
+  EXPECT_EQ(PrunedRepositories(config), (std::vector<std::string>{"onsite", "offsite"}));
+}
+
+TEST(AlertingTest, DecideOncePerTransitionRepeatAndResolve) {
+  AlertMemory m;
+  const int64_t repeat = 6 * 3600;
+  EXPECT_EQ(DecideAlert(m, false, T0, repeat), AlertAction::kNone);
+  EXPECT_EQ(DecideAlert(m, true, T0, repeat), AlertAction::kFire);
+  m = ApplyAlertAction(m, AlertAction::kFire, T0);
+  // Every tick for the next 6 hours: nothing.
+  for (int64_t t = T0 + 1; t < T0 + repeat; t += 60) {
+    ASSERT_EQ(DecideAlert(m, true, t, repeat), AlertAction::kNone) << t - T0;
+  }
+  EXPECT_EQ(DecideAlert(m, true, T0 + repeat, repeat), AlertAction::kRepeat);
+  m = ApplyAlertAction(m, AlertAction::kRepeat, T0 + repeat);
+  EXPECT_EQ(m.since, T0);
+  EXPECT_EQ(DecideAlert(m, true, T0 + repeat + 60, repeat), AlertAction::kNone);
+  EXPECT_EQ(DecideAlert(m, false, T0 + repeat + 120, repeat), AlertAction::kResolve);
+  m = ApplyAlertAction(m, AlertAction::kResolve, T0 + repeat + 120);
+  EXPECT_FALSE(m.active);
+  EXPECT_EQ(DecideAlert(m, false, T0 + repeat + 180, repeat), AlertAction::kNone);
+  EXPECT_EQ(DecideAlert(m, true, T0 + repeat + 240, repeat), AlertAction::kFire);
+}
+
+TEST(AlertingTest, Conditions) {
+  AppConfig config = Config();
+  Plan plan = MakePlan(config);
+  AgentState state;
+  state.created = T0;
+  state.backups["uploads"].last_success = T0;
+  state.backups["db"].last_success = T0;
+  state.backups["db"].consecutive_failures = 2;
+  state.backups["db"].last_error = "connection refused";
+  state.drills["uploads"] = {T0, false, false, 0, "check failed"};
+  state.drills["db"] = {T0, false, true, 1200, ""};
+  auto conds = EvaluateAlertConditions(config, plan, state, T0 + 400);
+  std::map<std::string, AlertCondition> by;
+  for (const auto& c : conds) by[AlertKey(AlertKindName(c.kind), c.component)] = c;
+  EXPECT_FALSE(by["rpo_breach/uploads"].bad);  // 400 s < 1 h
+  EXPECT_TRUE(by["rpo_breach/db"].bad);        // 400 s > 5 m
+  EXPECT_TRUE(by["backup_failed/db"].bad);
+  EXPECT_NE(by["backup_failed/db"].message.find("connection refused"), std::string::npos);
+  EXPECT_FALSE(by["backup_failed/uploads"].bad);
+  EXPECT_TRUE(by["drill_failed/uploads"].bad);
+  EXPECT_FALSE(by["rto_missed/uploads"].bad);
+  EXPECT_FALSE(by["drill_failed/db"].bad);
+  EXPECT_TRUE(by["rto_missed/db"].bad);
+  // onsite disk + offsite object = 3 copies, 2 media, 1 off-site.
+  EXPECT_FALSE(by["rule_321/db"].bad);
+}
+
+TEST(AlertingTest, RuleNotMetIsACondition) {
+  std::string text = kConfig;
+  text.replace(text.find("site = \"eu\"\n"), 12, "");
+  text.replace(text.find("url = \"s3:https://s3.example.org/b\""), 35, "url = \"/srv/b\"");
+  AppConfig config = Config(text);
+  auto conds = EvaluateAlertConditions(config, MakePlan(config), AgentState{}, T0);
+  bool found = false;
+  for (const auto& c : conds) {
+    if (c.kind == AlertKind::kRule321 && c.component == "uploads") found = c.bad;
+  }
+  EXPECT_TRUE(found);
+}
+
+// Parses exposition text back: family -> {labels -> value}.
+struct Parsed {
+  std::map<std::string, std::string> types, help;
+  std::map<std::string, std::map<std::string, double>> samples;
+};
+
+Parsed ParseExposition(const std::string& text) {
+  Parsed p;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    EXPECT_FALSE(line.empty());
+    if (line.rfind("# HELP ", 0) == 0) {
+      std::string rest = line.substr(7);
+      p.help[rest.substr(0, rest.find(' '))] = rest.substr(rest.find(' ') + 1);
+      continue;
+    }
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::string rest = line.substr(7);
+      std::string name = rest.substr(0, rest.find(' '));
+      EXPECT_TRUE(p.help.count(name)) << "TYPE before HELP for " << name;
+      p.types[name] = rest.substr(rest.find(' ') + 1);
+      continue;
+    }
+    size_t brace = line.find('{');
+    EXPECT_NE(brace, std::string::npos) << line;
+    if (brace == std::string::npos) continue;
+    std::string name = line.substr(0, brace);
+    EXPECT_TRUE(p.types.count(name)) << "sample without TYPE: " << line;
+    // Labels: key="value" with \\ \" \n escapes.
+    size_t i = brace + 1;
+    std::string labels;
+    while (i < line.size() && line[i] != '}') {
+      size_t eq = line.find('=', i);
+      std::string key = line.substr(i, eq - i);
+      EXPECT_EQ(line[eq + 1], '"');
+      std::string value;
+      for (i = eq + 2; line[i] != '"'; ++i) {
+        if (line[i] == '\\') {
+          ++i;
+          value += line[i] == 'n' ? '\n' : line[i];
+        } else {
+          value += line[i];
+        }
+      }
+      ++i;
+      if (line[i] == ',') ++i;
+      labels += (labels.empty() ? "" : ",") + key + "=" + value;
+    }
+    EXPECT_EQ(line[i + 1], ' ');
+    p.samples[name][labels] = std::stod(line.substr(i + 2));
+  }
+  return p;
+}
+
+TEST(MetricsTest, ParsesBackAndAgesAtScrapeTime) {
+  AppConfig config = Config();
+  // The parser refuses such names; the escaping must hold anyway.
+  config.app_name = "sh\"op\\x\ny";
+  AgentState state;
+  state.created = T0 - 100;
+  state.backups["uploads"] = {T0, T0, 0, 0, 2, 12.5, 4096, ""};
+  state.drills["uploads"] = {T0 + 60, true, true, 3.25, ""};
+  state.prunes["onsite"].last_success = T0;
+  Parsed p = ParseExposition(BuildMetrics(config, state, T0 + 100, false));
+  const std::string app = "app=sh\"op\\x\ny";
+  const std::string up = app + ",component=uploads", db = app + ",component=db";
+  EXPECT_EQ(p.types["lifeboat_backup_failures_total"], "counter");
+  EXPECT_EQ(p.types["lifeboat_rpo_met"], "gauge");
+  EXPECT_EQ(p.samples["lifeboat_agent_up"][app], 1);
+  EXPECT_EQ(p.samples["lifeboat_last_success_timestamp_seconds"][up], T0);
+  EXPECT_EQ(p.samples["lifeboat_recovery_point_age_seconds"][up], 100);
+  EXPECT_EQ(p.samples["lifeboat_rpo_seconds"][up], 3600);
+  EXPECT_EQ(p.samples["lifeboat_rpo_met"][up], 1);
+  EXPECT_EQ(p.samples["lifeboat_rpo_met"][db], 0);  // never backed up
+  EXPECT_EQ(p.samples["lifeboat_recovery_point_age_seconds"][db], 200);
+  EXPECT_FALSE(p.samples["lifeboat_last_success_timestamp_seconds"].count(db));
+  EXPECT_EQ(p.samples["lifeboat_last_backup_duration_seconds"][up], 12.5);
+  EXPECT_EQ(p.samples["lifeboat_last_backup_added_bytes"][up], 4096);
+  EXPECT_EQ(p.samples["lifeboat_backup_failures_total"][up], 2);
+  EXPECT_EQ(p.samples["lifeboat_last_drill_success"][up], 1);
+  EXPECT_EQ(p.samples["lifeboat_last_drill_timestamp_seconds"][up], T0 + 60);
+  EXPECT_EQ(p.samples["lifeboat_drill_rto_measured_seconds"][up], 3.25);
+  EXPECT_EQ(p.samples["lifeboat_rto_seconds"][db], 900);
+  EXPECT_EQ(p.samples["lifeboat_last_prune_timestamp_seconds"][app + ",repository=onsite"], T0);
+  // Later scrape, same state: the age grows and the RPO is missed.
+  Parsed later = ParseExposition(BuildMetrics(config, state, T0 + 3700, true));
+  EXPECT_EQ(later.samples["lifeboat_recovery_point_age_seconds"][up], 3700);
+  EXPECT_EQ(later.samples["lifeboat_rpo_met"][up], 0);
+  EXPECT_EQ(later.samples["lifeboat_agent_paused"][app], 1);
+  EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+TEST(StateTest, RoundTripAtomicSaveAndDefensiveParse) {
+  const std::string dir = ::testing::TempDir() + "/agent_state_test/sub";
+  std::filesystem::remove_all(::testing::TempDir() + "/agent_state_test");
+  ASSERT_TRUE(EnsureStateDir(dir).ok());
+  struct stat st;
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto fresh = LoadAgentState(dir, T0);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->created, T0);
+  AgentState s;
+  s.created = T0;
+  s.backups["uploads"] = {T0, T0, T0 - 5, 1, 3, 1.5, 77, "oops"};
+  s.prunes["onsite"].last_success = T0 - 10;
+  s.drill.last_success = T0 - 20;
+  s.drills["db"] = {T0, false, true, 9.5, "slow"};
+  s.alerts["rpo_breach/db"] = {true, T0 - 1, T0};
+  ASSERT_TRUE(SaveAgentState(dir, s).ok());
+  ASSERT_EQ(stat((dir + "/state.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/state.json.tmp"));
+  auto back = LoadAgentState(dir, T0 + 1);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(AgentStateToJson(*back), AgentStateToJson(s));
+  EXPECT_EQ(back->backups["uploads"].last_error, "oops");
+  EXPECT_TRUE(back->alerts["rpo_breach/db"].active);
+
+  // Wrong types and negative times: defaults, not failures.
+  auto odd = AgentStateFromJson(nlohmann::json::parse(
+      R"({"version":1,"created":-5,"backups":{"a":{"last_success":"yesterday","consecutive_failures":-3},"b":7},)"
+      R"("drills":[],"alerts":{"x":{"active":"yes","since":12}}})"));
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->created, 0);
+  EXPECT_EQ(odd->backups["a"].last_success, 0);
+  EXPECT_EQ(odd->backups["a"].consecutive_failures, 0);
+  EXPECT_EQ(odd->backups["b"].last_success, 0);
+  EXPECT_FALSE(odd->alerts["x"].active);
+  EXPECT_EQ(odd->alerts["x"].since, 12);
+  EXPECT_FALSE(AgentStateFromJson(nlohmann::json::parse(R"({"version":2})")).ok());
+  EXPECT_FALSE(AgentStateFromJson(nlohmann::json::parse("[]")).ok());
+  { std::ofstream(dir + "/state.json") << "{not json"; }
+  auto bad = LoadAgentState(dir, T0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorrupt);
+}
+
+TEST(StateTest, DefaultStateDir) {
+  EXPECT_EQ(DefaultStateDir(true, "/x", "/home/u"), "/var/lib/lifeboat/agent");
+  EXPECT_EQ(DefaultStateDir(false, "/x", "/home/u"), "/x/lifeboat");
+  EXPECT_EQ(DefaultStateDir(false, nullptr, "/home/u"), "/home/u/.local/state/lifeboat");
+  EXPECT_EQ(DefaultStateDir(false, "relative", "/home/u"), "/home/u/.local/state/lifeboat");
+}
+
+TEST(HttpTest, ListenAddress) {
+  auto a = ParseListenAddress("127.0.0.1:9847");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 9847);
+  EXPECT_EQ(ParseListenAddress(":80")->host, "127.0.0.1");
+  EXPECT_EQ(ParseListenAddress("localhost:80")->host, "127.0.0.1");
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1").ok());
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1:99999").ok());
+  EXPECT_FALSE(ParseListenAddress("example.org:80").ok());
+}
+
+}  // namespace
+}  // namespace lifeboat
