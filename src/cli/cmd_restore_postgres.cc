@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "archiver/archiver.h"
 #include "cli/commands.h"
@@ -278,17 +279,27 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
       auto archived = ListWal(**repo, system_id);
       if (!archived.ok()) return ReportError(global, archived.status());
       std::vector<std::string> names;
-      std::string streamed;  // the newest stream-wal partial standing in for its segment
+      // stream-wal partials stand in for segments that have no full copy.
+      std::set<std::string> full;
+      for (const WalEntry& e : *archived) {
+        if (e.name.size() == 24) full.insert(e.name);
+      }
+      std::string streamed;  // the newest partial standing in for its segment
+      uint64_t streamed_bytes = 0;
       for (const WalEntry& e : *archived) {
         names.push_back(e.name);
         std::string segment;
         uint64_t valid = 0;
-        if (ParseStreamPartialName(e.name, &segment, &valid)) {
+        if (ParseStreamPartialName(e.name, &segment, &valid) && full.count(segment) == 0) {
           names.push_back(segment);
-          if (segment > streamed.substr(0, 24) || streamed.empty()) {
-            streamed = fmt::format("{} ({} bytes streamed)", segment, valid);
+          if (segment > streamed || (segment == streamed && valid > streamed_bytes)) {
+            streamed = segment;
+            streamed_bytes = valid;
           }
         }
+      }
+      if (!streamed.empty()) {
+        streamed = fmt::format("{} ({} bytes streamed)", streamed, streamed_bytes);
       }
       std::sort(names.begin(), names.end());
       names.erase(std::unique(names.begin(), names.end()), names.end());

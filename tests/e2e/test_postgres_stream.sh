@@ -89,6 +89,14 @@ start_streamer() { # LOG [ARGS...]
   fail "stream-wal did not start streaming in 10 s: $(cat "$log")"
 }
 
+step "bad slot names and a missing slot fail clearly"
+expect_fail lbpg postgres stream-wal --slot Bad-Name --spool "$W/spool-bad"
+assert_contains "$ERR" "must be 1-63 lowercase letters"
+expect_fail lbpg postgres stream-wal --create-slot --spool "$W/spool-bad"
+assert_contains "$ERR" "--create-slot needs --slot"
+expect_fail lbpg postgres stream-wal --slot no_such_slot --spool "$W/spool-bad"
+assert_contains "$ERR" "replication slot 'no_such_slot' does not exist"
+
 step "stream-wal --slot lifeboat_test --create-slot in the background"
 start_streamer "$W/stream1.log" --create-slot
 cat "$W/stream1.log"
