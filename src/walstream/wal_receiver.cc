@@ -1,9 +1,11 @@
 #include "walstream/wal_receiver.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -167,7 +169,13 @@ Status Session::Run(bool* progressed) {
     if (!existed) Log("created physical replication slot " + o_.slot);
   }
 
-  WalStreamSpool spool(o_.spool_dir, tli, segsize);
+  // One subdirectory per cluster: a spool reused for another cluster never
+  // mixes their files.
+  const std::string spool_dir = o_.spool_dir + "/" + std::to_string(system_id_);
+  if (mkdir(spool_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, "unable to create the spool '" + spool_dir + "'");
+  }
+  WalStreamSpool spool(spool_dir, tli, segsize);
   // Segments completed before a crash go first.
   if (Status s = StoreCompleted(spool); !s.ok()) {
     if (Permanent(s)) return s;

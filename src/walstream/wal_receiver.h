@@ -38,7 +38,7 @@ struct WalReceiverOptions {
   std::string conninfo;  // "" = libpq's environment only
   std::string slot;      // "" = no slot (WAL may be removed before it is streamed)
   bool create_slot = false;
-  std::string spool_dir;        // must exist, mode 0700
+  std::string spool_dir;        // must exist, mode 0700; files go in spool_dir/<system id>/
   double flush_interval = 1.0;  // seconds between fsync + status + partial upload
   double max_backoff = 30.0;    // seconds between reconnection attempts, at most
   int max_attempts = 0;         // failed connections in a row before giving up (0 = never)

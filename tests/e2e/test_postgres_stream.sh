@@ -126,6 +126,20 @@ start_streamer "$W/stream2.log"
 cat "$W/stream2.log"
 assert_contains "$(cat "$W/stream2.log")" "from the slot's restart_lsn"
 
+step "archive-push of a segment stream-wal stored is a no-op (the same object)"
+PUSHED=0
+for seg in $(cd "$REPO/wal" && ls | sed -n "s/^pg\.[0-9]*\.//p" | grep -E '^[0-9A-F]{24}$'); do
+  [[ -f $PG/data/pg_wal/$seg ]] || continue
+  OBJ=$(ls "$REPO"/wal/pg.*."$seg")
+  SUM=$(md5sum <"$OBJ")
+  expect_ok lbpg -v postgres archive-push --pgdata "$PG/data" "$PG/data/pg_wal/$seg"
+  assert_contains "$OUT" "already archived" "archive-push of $seg after stream-wal"
+  assert_eq "$SUM" "$(md5sum <"$OBJ")" "object of $seg after archive-push"
+  PUSHED=$((PUSHED + 1))
+done
+echo "$PUSHED streamed segment(s) re-pushed by archive-push: identical"
+assert_ne 0 "$PUSHED" "segments checked against archive-push"
+
 step "commit rows, note the last one, wait flush interval + 2 s"
 for i in $(seq 1 20); do
   psql -q -c "insert into events (id, pad) values (1000000 + $i, 'last rows')"
