@@ -286,7 +286,10 @@ Status RunWalReceiver(Repository& repo, const WalReceiverOptions& o, WalReceiver
     Session session(repo, o, stats);
     bool progressed = false;
     Status s = session.Run(&progressed);
-    if (Stopping(o) && s.ok()) return Status::Ok();
+    if (Stopping(o)) {
+      if (s.ok() || s.code() == Code::kUnavailable) return Status::Ok();
+      return s.WithContext("stopping: the last WAL stays in the spool " + o.spool_dir);
+    }
     if (s.ok()) continue;
     if (Permanent(s) || (s.code() == Code::kNotFound && !o.slot.empty()) ||
         s.code() == Code::kPermissionDenied) {
