@@ -50,7 +50,7 @@ checksums() { # DB: one md5 per table over all rows in key order
 
 step "a database under a pgbench workload (-c 2), then quiesced"
 psql -d postgres -c "create database app"
-"$PGBIN/pgbench" -q -i -s 2 app >"$W/pgbench-init.log" 2>&1 || fail "pgbench -i failed"
+"$PGBIN/pgbench" -q -i -s 5 app >"$W/pgbench-init.log" 2>&1 || fail "pgbench -i failed"
 psql -d app -c "create table notes (id serial primary key, body text, blob bytea, at timestamptz default now());
   insert into notes (body, blob) select 'note ' || g, decode(md5(g::text), 'hex') from generate_series(1, 5000) g;
   create index on notes (body);
@@ -85,7 +85,9 @@ backup_json postgres --logical --dbname app
 ADDED=$(jget "$SUMMARY" 'j["data_added"]')
 TOTAL=$(jget "$SUMMARY" 'j["total_bytes_processed"]')
 echo "second backup: $ADDED of $TOTAL bytes new"
-assert_lt "$((ADDED * 4))" "$TOTAL" "second backup's new data"
+# Only the head (TOC, timestamps) differs: at most a max-size chunk (8 MiB)
+# and its neighbour of a ~55 MB dump.
+assert_lt "$((ADDED * 3))" "$TOTAL" "second backup's new data"
 
 step "drop the database; restore --create gives the same tables"
 psql -d postgres -c "drop database app"
