@@ -150,6 +150,20 @@ LAST_AT=$(psql -c "select max(at) from events")
 COUNT=$(psql -c "select count(*) from events")
 SERVER_LSN=$(psql -c "select pg_current_wal_lsn()")
 echo "last committed row $LAST_ID at $LAST_AT ($COUNT rows); server WAL at $SERVER_LSN"
+# How long until that WAL is in the repository (a partial covering it, or a
+# later full segment): the RPO stream-wal gives with --flush-interval 1s.
+read -r SEG OFF <<<"$(psql -F ' ' -c "select file_name, file_offset from pg_walfile_name_offset('$SERVER_LSN')")"
+T0=$(date +%s.%N)
+STORED_AFTER=""
+for _ in $(seq 1 100); do
+  for n in $(cd "$REPO/wal" && ls | sed -n "s/^pg\.[0-9]*\.${SEG}\.\([0-9A-F]\{8\}\)\.stream$/\1/p"); do
+    (( 16#$n >= OFF )) && STORED_AFTER=$(python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1]), 2))" "$T0")
+  done
+  [[ -n $STORED_AFTER ]] && break
+  sleep 0.05
+done
+[[ -n $STORED_AFTER ]] || fail "no partial of $SEG covering offset $OFF within 5 s"
+echo "the last commit's WAL ($SEG + $OFF) was in the repository ${STORED_AFTER} s after the commit returned"
 sleep 3
 grep -E "segment|partial" "$W/stream2.log" | tail -3 || true
 
