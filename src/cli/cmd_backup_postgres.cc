@@ -13,6 +13,7 @@
 
 #include "archiver/tree_ingest.h"
 #include "cli/commands.h"
+#include "cli/pg_logical.h"
 #include "cli/progress.h"
 #include "model/time_format.h"
 #include "postgres/pg_base_backup.h"
@@ -28,6 +29,8 @@ struct BackupPostgresOpts {
   std::string conninfo;
   std::vector<std::string> tags;
   std::string host;
+  bool logical = false;
+  std::string dbname;
 };
 
 int RunBackupPostgres(const GlobalOptions& global, const BackupPostgresOpts& o) {
@@ -174,8 +177,33 @@ CLI::App* RegisterBackupPostgres(CLI::App& backup, GlobalOptions& global, Comman
       ->envname("LIFEBOAT_PG_CONNINFO");
   cmd->add_option("--tag", o->tags, "add tags to the snapshot (repeatable, or comma-separated)");
   cmd->add_option("-H,--host", o->host, "hostname recorded in the snapshot");
+  cmd->add_flag("--logical", o->logical,
+                "a logical backup of one database (pg_dump custom format, streamed) instead of "
+                "a base backup");
+  cmd->add_option("--dbname", o->dbname, "with --logical: the database to dump");
   cmd->callback([&global, o, selected] {
-    *selected = [&global, o] { return RunBackupPostgres(global, *o); };
+    *selected = [&global, o] {
+      if (o->logical) {
+        if (!o->conninfo.empty() || o->no_wal || !o->label.empty()) {
+          return ReportError(global, Status(Code::kInvalidArgument,
+                                            "--conninfo, --no-wal and --label are for base "
+                                            "backups, not --logical",
+                                            "give the server through PGHOST, PGPORT, PGUSER, "
+                                            "PGSERVICE"));
+        }
+        PgLogicalBackupOpts lo;
+        lo.dbname = o->dbname;
+        lo.tags = o->tags;
+        lo.host = o->host;
+        return RunBackupPostgresLogical(global, lo);
+      }
+      if (!o->dbname.empty()) {
+        return ReportError(global, Status(Code::kInvalidArgument,
+                                          "--dbname is for logical backups",
+                                          "add --logical (a base backup copies every database)"));
+      }
+      return RunBackupPostgres(global, *o);
+    };
   });
   return cmd;
 }

@@ -275,7 +275,7 @@ void RegisterPostgres(CLI::App& app, GlobalOptions& global, CommandRunner* selec
   auto o = std::make_shared<PostgresOpts>();
   CLI::App* cmd = app.add_subcommand("postgres",
                                      "PostgreSQL WAL archiving (archive_command, "
-                                     "restore_command)");
+                                     "restore_command, stream-wal)");
   cmd->require_subcommand(1);
   auto add_common = [o](CLI::App* sub) {
     sub->add_option("--pgdata", o->pgdata,
@@ -318,6 +318,7 @@ void RegisterPostgres(CLI::App& app, GlobalOptions& global, CommandRunner* selec
   add_common(get);
   get->callback(
       [&global, o, selected] { *selected = [&global, o] { return ArchiveGet(global, *o); }; });
+  RegisterStreamWal(*cmd, global, selected);
 }
 
 }  // namespace lifeboat

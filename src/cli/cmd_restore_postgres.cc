@@ -12,15 +12,18 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "archiver/archiver.h"
 #include "cli/commands.h"
+#include "cli/pg_logical.h"
 #include "cli/progress.h"
 #include "cli/snapshot_filter.h"
 #include "model/tree.h"
@@ -52,6 +55,11 @@ struct RestorePostgresOpts {
   std::string wal_spool;  // default: TARGET.wal-spool
   bool no_prefetch = false;
   SnapshotFilterOptions filter;      // for "latest": --host, --tag, --path
+  bool logical = false;  // --logical: pg_restore into --dbname
+  std::string dbname;
+  bool create = false;
+  bool clean = false;
+  int jobs = 1;
 };
 
 // Quotes for /bin/sh (PostgreSQL runs restore_command through the shell).
@@ -275,7 +283,34 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
       auto archived = ListWal(**repo, system_id);
       if (!archived.ok()) return ReportError(global, archived.status());
       std::vector<std::string> names;
-      for (const WalEntry& e : *archived) names.push_back(e.name);
+      // stream-wal partials stand in for segments that have no full copy.
+      std::set<std::string> full;
+      for (const WalEntry& e : *archived) {
+        if (e.name.size() == 24) full.insert(e.name);
+      }
+      std::string streamed;  // the newest partial standing in for its segment
+      uint64_t streamed_bytes = 0;
+      for (const WalEntry& e : *archived) {
+        names.push_back(e.name);
+        std::string segment;
+        uint64_t valid = 0;
+        if (ParseStreamPartialName(e.name, &segment, &valid) && full.count(segment) == 0) {
+          names.push_back(segment);
+          if (segment > streamed || (segment == streamed && valid > streamed_bytes)) {
+            streamed = segment;
+            streamed_bytes = valid;
+          }
+        }
+      }
+      if (!streamed.empty()) {
+        streamed = fmt::format("{} ({} bytes streamed)", streamed, streamed_bytes);
+      }
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+      if (!streamed.empty()) {
+        Say(global, "WAL from stream-wal: segments without a full copy are replayed from their "
+                    "newest partial, the last being " + streamed);
+      }
       const auto gaps = FindWalGaps(names, timeline, get("start_wal_file"), segment_size);
       for (const WalGap& g : gaps) {
         Say(global, fmt::format("warning: the WAL archive lacks {} segment(s) from {} (next "
@@ -638,8 +673,40 @@ CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions& global,
                   "off (default): the restored server does not archive WAL; preserve: keep "
                   "the original archive_mode/archive_command (for the server that replaces "
                   "the lost one)");
+  cmd->add_flag("--logical", o->logical,
+                "restore a logical backup (backup postgres --logical) into --dbname through "
+                "pg_restore");
+  cmd->add_option("--dbname", o->dbname, "with --logical: the database to restore into");
+  cmd->add_flag("--create", o->create,
+                "with --logical: create the database first (pg_restore --create)");
+  cmd->add_flag("--clean", o->clean,
+                "with --logical: drop the objects the dump holds before recreating them");
+  cmd->add_option("-j,--jobs", o->jobs,
+                  "with --logical: parallel pg_restore jobs (the dump is then written to a "
+                  "private temporary file first)");
   cmd->callback([&global, o, selected] {
-    *selected = [&global, o] { return RunRestorePostgres(global, *o); };
+    *selected = [&global, o] {
+      if (o->logical) {
+        if (!o->target.empty() || o->start || o->to_end || !o->to_time.empty() ||
+            !o->to_xid.empty() || !o->to_lsn.empty() || !o->to_name.empty() || o->delta) {
+          return ReportError(global, InvalidArgument("--target, --start, --delta and --to-* "
+                                                     "are for base backups, not --logical"));
+        }
+        PgLogicalRestoreOpts lo;
+        lo.snapshot = o->snapshot;
+        lo.dbname = o->dbname;
+        lo.create = o->create;
+        lo.clean = o->clean;
+        lo.jobs = o->jobs;
+        lo.filter = o->filter;
+        return RunRestorePostgresLogical(global, lo);
+      }
+      if (!o->dbname.empty() || o->create || o->clean || o->jobs != 1) {
+        return ReportError(global, InvalidArgument("--dbname, --create, --clean and -j are for "
+                                                   "--logical restores"));
+      }
+      return RunRestorePostgres(global, *o);
+    };
   });
   return cmd;
 }

@@ -5,6 +5,7 @@
 // interrupted restore never leaves a half-written database where the old one
 // was. Each says which snapshot it restored and what it wrote where.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,9 +13,11 @@
 #include <cerrno>
 #include <filesystem>
 #include <fmt/format.h>
+#include <functional>
 
 #include "archiver/archiver.h"
 #include "cli/commands.h"
+#include "cli/pg_logical.h"
 #include "cli/snapshot_filter.h"
 #include "model/tree.h"
 #include "repo/lock.h"
@@ -60,18 +63,21 @@ struct OpenedSource {
   uint64_t size = 0;
 };
 
-Result<OpenedSource> OpenSourceSnapshot(const GlobalOptions& global, const SourceRestoreOpts& o,
-                                        const std::string& kind, const std::string& what) {
+Result<OpenedSource> OpenSourceSnapshot(
+    const GlobalOptions& global, const SourceRestoreOpts& o, const std::string& kind,
+    const std::string& what,
+    const std::function<bool(const Snapshot&)>& also = [](const Snapshot&) { return true; },
+    const std::string& also_text = "") {
   OpenedSource out;
   LB_ASSIGN_OR_RETURN(out.repo, OpenRepository(global));
   LB_ASSIGN_OR_RETURN(out.lock, RepoLock::Acquire(*out.repo, false));
   LB_RETURN_IF_ERROR(out.repo->LoadIndex());
   if (o.snapshot == "latest") {
     auto found = out.repo->FindSnapshot("latest", [&](const Snapshot& s) {
-      return s.source == kind && MatchesFilter(o.filter, s);
+      return s.source == kind && MatchesFilter(o.filter, s) && also(s);
     });
     if (!found.ok() && found.status().code() == Code::kNotFound) {
-      return Status(Code::kNotFound, "the repository holds no " + what + " snapshot" +
+      return Status(Code::kNotFound, "the repository holds no " + what + " snapshot" + also_text +
                                          (o.filter.paths.empty() && o.filter.hosts.empty() &&
                                                   o.filter.tags.empty()
                                               ? std::string()
@@ -324,6 +330,112 @@ int RunRestoreGit(const GlobalOptions& global, const SourceRestoreOpts& o) {
 }
 
 }  // namespace
+
+int RunRestorePostgresLogical(const GlobalOptions& global, const PgLogicalRestoreOpts& o) {
+  Status valid = ValidatePgDbName(o.dbname);
+  if (!valid.ok()) return ReportError(global, valid);
+  if (o.jobs < 1 || o.jobs > 256) return ReportError(global, InvalidArgument("-j wants 1-256"));
+  ::signal(SIGPIPE, SIG_IGN);  // a pg_restore that dies must not kill us mid-write
+  SourceRestoreOpts so;
+  so.snapshot = o.snapshot;
+  so.filter = o.filter;
+  // "latest" is the newest dump of the database restored into, unless
+  // --path/--host/--tag choose otherwise.
+  const bool by_name = o.filter.paths.empty();
+  auto src = OpenSourceSnapshot(
+      global, so, kPgLogicalSource, "PostgreSQL logical",
+      [&](const Snapshot& s) {
+        auto it = s.source_info.find("dbname");
+        return !by_name || (it != s.source_info.end() && it->second == o.dbname);
+      },
+      by_name ? " of database " + o.dbname : std::string());
+  if (!src.ok()) {
+    Status st = src.status();
+    if (st.code() == Code::kNotFound && by_name && o.snapshot == "latest") {
+      st = Status(Code::kNotFound, st.message(),
+                  "to restore another database's dump into " + o.dbname +
+                      ", name its snapshot or choose it with --path");
+    }
+    return ReportError(global, st);
+  }
+  const auto& info = src->snap.snapshot.source_info;
+  auto get = [&info](const char* k) {
+    auto it = info.find(k);
+    return it == info.end() ? std::string() : it->second;
+  };
+  if (o.create && get("dbname") != o.dbname) {
+    return ReportError(
+        global, Status(Code::kInvalidArgument,
+                       "--create makes the database named in the dump (" + get("dbname") +
+                           "), not " + o.dbname,
+                       "create " + o.dbname + " yourself (createdb) and restore without --create"));
+  }
+  // pg_restore connects through libpq's environment; with --create it starts
+  // from the maintenance database and creates the dump's database itself.
+  std::vector<std::string> argv = {"pg_restore", "--no-password", "--exit-on-error",
+                                   "--dbname", o.create ? "postgres" : o.dbname};
+  if (o.create) argv.push_back("--create");
+  if (o.clean) argv.insert(argv.end(), {"--clean", "--if-exists"});
+  ChildOptions copts;
+  copts.stdout_null = true;
+  std::string tmp_dir, tmp_file;
+  auto cleanup = [&] {
+    if (!tmp_file.empty()) unlink(tmp_file.c_str());
+    if (!tmp_dir.empty()) rmdir(tmp_dir.c_str());
+  };
+  if (o.jobs > 1) {
+    // Parallel restore seeks in its input: it needs a file, not a pipe.
+    const char* t = getenv("TMPDIR");
+    tmp_dir = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/lifeboat-pgrestore-XXXXXX";
+    if (mkdtemp(tmp_dir.data()) == nullptr) {
+      Status e = ErrnoStatus(errno, "unable to create a private folder for the dump");
+      tmp_dir.clear();
+      return ReportError(global, e.WithHint("set TMPDIR to a folder with room for the dump"));
+    }
+    chmod(tmp_dir.c_str(), 0700);
+    Say(global, fmt::format("-j {}: pg_restore needs a file; writing the dump ({}) to a private "
+                            "temporary file in {} first",
+                            o.jobs, FormatBytes(src->size), tmp_dir));
+    auto tmp = DumpToTemp(*src, tmp_dir, "dump");
+    if (!tmp.ok()) {
+      cleanup();
+      return ReportError(global, tmp.status());
+    }
+    tmp_file = *tmp;
+    argv.insert(argv.end(), {"--jobs", std::to_string(o.jobs), tmp_file});
+    copts.stdin_null = true;
+  } else {
+    copts.stdin_pipe = true;
+  }
+  Say(global, fmt::format("restoring database {} from snapshot {} (dump of {} on {} taken {}){}",
+                          o.dbname, src->snap.id.Short(), get("dbname"), get("server"),
+                          FormatLocalTime(src->snap.snapshot.time_ns),
+                          o.create ? ", creating it" : ""));
+  auto child = ChildProcess::Start(argv, copts);
+  if (!child.ok()) {
+    cleanup();
+    return ReportError(global, child.status());
+  }
+  Status fed = Status::Ok();
+  if (o.jobs == 1) {
+    fed = DumpTar(*src->repo, src->snap.snapshot.tree, "/" + src->file, (*child)->stdin_fd());
+    (*child)->CloseStdin();
+  }
+  ExitStatus st = (*child)->Wait();
+  cleanup();
+  if (!st.success()) {
+    std::string tail = (*child)->StderrTail(600);
+    return ReportError(global,
+                       Status(Code::kIoError, "'pg_restore' failed with " + st.Describe() +
+                                                  (tail.empty() ? "" : ": " + tail),
+                              "the database may hold part of the dump; --clean restores over it"));
+  }
+  if (!fed.ok()) return ReportError(global, fed.WithContext("unable to feed pg_restore"));
+  SayRestored(global, *src, kPgLogicalSource, "database " + o.dbname,
+              o.jobs > 1 ? fmt::format("pg_restore with {} jobs; temporary file removed", o.jobs)
+                         : "streamed into pg_restore");
+  return kExitOk;
+}
 
 std::vector<CLI::App*> RegisterRestoreSources(CLI::App& restore, GlobalOptions& global,
                                               CommandRunner* selected) {

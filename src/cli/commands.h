@@ -22,6 +22,7 @@ void RegisterCopy(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterStatus(CLI::App&, GlobalOptions&, CommandRunner*);  // status --rule 3-2-1
 void RegisterPlan(CLI::App&, GlobalOptions&, CommandRunner*);    // plan [--config F]
 void RegisterPostgres(CLI::App&, GlobalOptions&, CommandRunner*);  // archive-push, archive-get
+void RegisterStreamWal(CLI::App& postgres, GlobalOptions&, CommandRunner*);  // postgres stream-wal
 // Subcommands of backup and restore (cmd_backup_postgres.cc, cmd_restore_postgres.cc).
 CLI::App* RegisterBackupPostgres(CLI::App& backup, GlobalOptions&, CommandRunner*);
 CLI::App* RegisterRestorePostgres(CLI::App& restore, GlobalOptions&, CommandRunner*);

@@ -1,6 +1,8 @@
 #include "postgres/pg_replication.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+#include <poll.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -334,6 +336,141 @@ Result<BaseBackupEnd> PgReplicationConnection::BaseBackup(const BaseBackupOption
   if (!failure.ok()) return failure;
   if (!got_end) return Corrupt("BASE_BACKUP: the server sent no end position");
   return end;
+}
+
+Status ValidateSlotName(std::string_view slot) {
+  bool ok = !slot.empty() && slot.size() <= 63;
+  for (char c : slot) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (ok) return Status::Ok();
+  return InvalidArgument("replication slot name '" + std::string(slot.substr(0, 80)) +
+                         "' must be 1-63 lowercase letters, digits or underscores");
+}
+
+Status PgReplicationConnection::CreatePhysicalSlot(const std::string& slot, bool* existed) {
+  if (!conn_) return IoError("the replication connection is closed");
+  LB_RETURN_IF_ERROR(ValidateSlotName(slot));
+  *existed = false;
+  ResultPtr r(PQexec(conn_, ("CREATE_REPLICATION_SLOT " + slot + " PHYSICAL RESERVE_WAL").c_str()));
+  if (PQresultStatus(r.r) == PGRES_TUPLES_OK || PQresultStatus(r.r) == PGRES_COMMAND_OK) {
+    return Status::Ok();
+  }
+  const char* state = PQresultErrorField(r.r, PG_DIAG_SQLSTATE);
+  if (state != nullptr && std::string(state) == "42710") {  // duplicate_object
+    *existed = true;
+    return Status::Ok();
+  }
+  return ResultError(r.r, conn_, "CREATE_REPLICATION_SLOT " + slot);
+}
+
+Result<PgReplicationConnection::SlotPosition> PgReplicationConnection::ReadReplicationSlot(
+    const std::string& slot) {
+  if (!conn_) return IoError("the replication connection is closed");
+  LB_RETURN_IF_ERROR(ValidateSlotName(slot));
+  ResultPtr r(PQexec(conn_, ("READ_REPLICATION_SLOT " + slot).c_str()));
+  if (PQresultStatus(r.r) != PGRES_TUPLES_OK || PQntuples(r.r) != 1 || PQnfields(r.r) < 3) {
+    return ResultError(r.r, conn_, "READ_REPLICATION_SLOT " + slot);
+  }
+  if (PQgetisnull(r.r, 0, 0)) {
+    return Status(Code::kNotFound, "replication slot '" + slot + "' does not exist",
+                  "create it with --create-slot (or SELECT pg_create_physical_replication_slot)");
+  }
+  if (std::string(PQgetvalue(r.r, 0, 0)) != "physical") {
+    return InvalidArgument("replication slot '" + slot + "' is not a physical slot");
+  }
+  SlotPosition pos;
+  if (!PQgetisnull(r.r, 0, 1)) {
+    LB_ASSIGN_OR_RETURN(pos.restart_lsn, ParseLsn(PQgetvalue(r.r, 0, 1)));
+  }
+  if (!PQgetisnull(r.r, 0, 2) && !ParseU32(PQgetvalue(r.r, 0, 2), &pos.restart_tli)) {
+    return Corrupt("READ_REPLICATION_SLOT returned a malformed timeline");
+  }
+  return pos;
+}
+
+Result<std::pair<std::string, std::string>> PgReplicationConnection::TimelineHistory(
+    uint32_t tli) {
+  if (!conn_) return IoError("the replication connection is closed");
+  ResultPtr r(PQexec(conn_, ("TIMELINE_HISTORY " + std::to_string(tli)).c_str()));
+  if (PQresultStatus(r.r) != PGRES_TUPLES_OK || PQntuples(r.r) != 1 || PQnfields(r.r) < 2) {
+    return ResultError(r.r, conn_, "TIMELINE_HISTORY " + std::to_string(tli));
+  }
+  return std::make_pair(std::string(PQgetvalue(r.r, 0, 0)),
+                        std::string(PQgetvalue(r.r, 0, 1), PQgetlength(r.r, 0, 1)));
+}
+
+Status PgReplicationConnection::StartReplication(const std::string& slot, uint64_t lsn,
+                                                 uint32_t timeline) {
+  if (!conn_) return IoError("the replication connection is closed");
+  std::string cmd = "START_REPLICATION ";
+  if (!slot.empty()) {
+    LB_RETURN_IF_ERROR(ValidateSlotName(slot));
+    cmd += "SLOT " + slot + " ";
+  }
+  cmd += "PHYSICAL " + FormatLsn(lsn) + " TIMELINE " + std::to_string(timeline);
+  ResultPtr r(PQexec(conn_, cmd.c_str()));
+  if (PQresultStatus(r.r) != PGRES_COPY_BOTH) return ResultError(r.r, conn_, cmd);
+  return Status::Ok();
+}
+
+Result<int> PgReplicationConnection::ReceiveCopyData(std::string* out, int timeout_ms) {
+  if (!conn_) return IoError("the replication connection is closed");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    char* buf = nullptr;
+    int len = PQgetCopyData(conn_, &buf, /*async=*/1);
+    if (len > 0) {
+      out->assign(buf, static_cast<size_t>(len));
+      PQfreemem(buf);
+      return 1;
+    }
+    if (len == -1) {  // end of the COPY (timeline end or shutdown): drain the results
+      // The server sent CopyDone: answer with ours, then read what
+      // follows (the next timeline's position, CommandComplete).
+      PQputCopyEnd(conn_, nullptr);
+      PQflush(conn_);
+      Status failure = Status::Ok();
+      for (int i = 0; i < 8; ++i) {
+        PGresult* r = PQgetResult(conn_);
+        if (r == nullptr) break;
+        ResultPtr hold(r);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) break;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && failure.ok()) {
+          failure = ResultError(r, conn_, "replication stream");
+        }
+      }
+      PQfinish(conn_);
+      conn_ = nullptr;
+      if (!failure.ok()) return failure;
+      return -1;
+    }
+    if (len < -1) {
+      Status s = IoError("replication stream: " + ConnError(conn_));
+      PQfinish(conn_);
+      conn_ = nullptr;
+      return s;
+    }
+    if (attempt == 1 || timeout_ms <= 0) break;
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0 && errno != EINTR) return ErrnoStatus(errno, "unable to wait for the server");
+    if (n <= 0) return 0;
+    if (!PQconsumeInput(conn_)) {
+      Status s = IoError("replication stream: " + ConnError(conn_));
+      PQfinish(conn_);
+      conn_ = nullptr;
+      return s;
+    }
+  }
+  return 0;
+}
+
+Status PgReplicationConnection::SendCopyData(std::string_view message) {
+  if (!conn_) return IoError("the replication connection is closed");
+  if (PQputCopyData(conn_, message.data(), static_cast<int>(message.size())) != 1 ||
+      PQflush(conn_) != 0) {
+    return IoError("unable to send to the server: " + ConnError(conn_));
+  }
+  return Status::Ok();
 }
 
 }  // namespace lifeboat

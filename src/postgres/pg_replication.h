@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/bytes.h"
@@ -89,6 +91,31 @@ class PgReplicationConnection {
   // Runs BASE_BACKUP and streams it into `sink`.
   Result<BaseBackupEnd> BaseBackup(const BaseBackupOptions& options, BaseBackupSink& sink);
 
+  // ---- WAL streaming (postgres stream-wal) ----
+  // CREATE_REPLICATION_SLOT slot PHYSICAL RESERVE_WAL. A slot that exists
+  // already is fine (*existed = true). REQUIRES: ValidateSlotName(slot).
+  Status CreatePhysicalSlot(const std::string& slot, bool* existed);
+  // READ_REPLICATION_SLOT: the slot's restart position and its timeline.
+  // kNotFound when there is no such slot; restart_lsn 0 when it reserves no
+  // WAL yet. kInvalidArgument for a logical slot.
+  struct SlotPosition {
+    uint64_t restart_lsn = 0;
+    uint32_t restart_tli = 0;
+  };
+  Result<SlotPosition> ReadReplicationSlot(const std::string& slot);
+  // TIMELINE_HISTORY tli: the history file's name and content.
+  Result<std::pair<std::string, std::string>> TimelineHistory(uint32_t tli);
+  // START_REPLICATION [SLOT slot] PHYSICAL lsn TIMELINE tli; on success the
+  // connection is in COPY BOTH mode.
+  Status StartReplication(const std::string& slot, uint64_t lsn, uint32_t timeline);
+  // Waits up to timeout_ms for one CopyData message. 1: a message in *out;
+  // 0: timed out; -1: the server ended the stream (timeline end or
+  // shutdown; the connection is then finished). kIoError when the
+  // connection failed.
+  Result<int> ReceiveCopyData(std::string* out, int timeout_ms);
+  // Sends one CopyData message and flushes it.
+  Status SendCopyData(std::string_view message);
+
  private:
   explicit PgReplicationConnection(pg_conn* conn) : conn_(conn) {}
   Result<std::string> Show(const std::string& name);
@@ -102,6 +129,8 @@ std::string FormatLsn(uint64_t lsn);
 std::string WalFileName(uint32_t timeline, uint64_t lsn, uint64_t segment_size);
 // "16MB" (SHOW wal_segment_size) → bytes; kInvalidArgument if malformed.
 Result<uint64_t> ParseSizeSetting(std::string_view text);
+// A replication slot name: 1-63 of [a-z0-9_]; kInvalidArgument otherwise.
+Status ValidateSlotName(std::string_view slot);
 // Quotes a string for the replication grammar ('...' with '' for ').
 std::string QuoteReplicationLiteral(std::string_view s);
 

@@ -108,7 +108,20 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
     stderr_fd = OpenTempFile();
     child->stderr_fd_ = stderr_fd;
   }
-  int null_fd = options.stdin_null ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+  int null_fd = options.stdin_null && !options.stdin_pipe
+                    ? open("/dev/null", O_RDONLY | O_CLOEXEC)
+                    : -1;
+  int in[2] = {-1, -1};
+  if (options.stdin_pipe && pipe2(in, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(out[0]);
+    close(out[1]);
+    close(err_pipe[0]);
+    close(err_pipe[1]);
+    return ErrnoStatus(e, "unable to create a pipe");
+  }
+  child->stdin_fd_ = in[1];
+  int out_null = options.stdout_null ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
 
   pid_t pid = fork();
   if (pid < 0) {
@@ -117,6 +130,8 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
     close(err_pipe[0]);
     close(err_pipe[1]);
     if (null_fd >= 0) close(null_fd);
+    if (in[0] >= 0) close(in[0]);
+    if (out_null >= 0) close(out_null);
     return ErrnoStatus(e, "unable to start '" + argv[0] + "'");
   }
   if (pid == 0) {
@@ -127,7 +142,8 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (dup2(out[1], STDOUT_FILENO) < 0) _exit(127);
+    if (dup2(out_null >= 0 ? out_null : out[1], STDOUT_FILENO) < 0) _exit(127);
+    if (in[0] >= 0 && dup2(in[0], STDIN_FILENO) < 0) _exit(127);
     if (stderr_fd >= 0 && dup2(stderr_fd, STDERR_FILENO) < 0) _exit(127);
     if (null_fd >= 0 && dup2(null_fd, STDIN_FILENO) < 0) _exit(127);
     execve(exe.c_str(), args.data(), envp.data());
@@ -140,6 +156,11 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
   close(out[1]);
   close(err_pipe[1]);
   if (null_fd >= 0) close(null_fd);
+  if (in[0] >= 0) close(in[0]);
+  if (out_null >= 0) {
+    close(out_null);
+    child->CloseStdout();
+  }
   int exec_errno = 0;
   ssize_t n;
   do {
@@ -154,6 +175,7 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
 }
 
 ChildProcess::~ChildProcess() {
+  CloseStdin();
   CloseStdout();
   if (pid_ > 0 && !waited_) {
     Terminate();
@@ -165,6 +187,11 @@ ChildProcess::~ChildProcess() {
 void ChildProcess::CloseStdout() {
   if (stdout_fd_ >= 0) close(stdout_fd_);
   stdout_fd_ = -1;
+}
+
+void ChildProcess::CloseStdin() {
+  if (stdin_fd_ >= 0) close(stdin_fd_);
+  stdin_fd_ = -1;
 }
 
 void ChildProcess::Terminate() {

@@ -25,6 +25,11 @@ struct ChildOptions {
   std::map<std::string, std::string> env;
   bool capture_stderr = true;  // else inherited
   bool stdin_null = false;     // else inherited
+  // Standard input on a pipe the caller writes (stdin_fd; CloseStdin ends
+  // the child's input). Wins over stdin_null.
+  bool stdin_pipe = false;
+  // Standard output to /dev/null instead of a pipe (stdout_fd is then -1).
+  bool stdout_null = false;
 };
 
 // How a child ended.
@@ -52,6 +57,10 @@ class ChildProcess {
   int stdout_fd() const { return stdout_fd_; }
   // Closes the read end (the child then gets SIGPIPE/EPIPE if it writes).
   void CloseStdout();
+  // With ChildOptions::stdin_pipe: the write end of the child's standard
+  // input (else -1), and closing it (end of input for the child).
+  int stdin_fd() const { return stdin_fd_; }
+  void CloseStdin();
   // Sends SIGTERM (no effect once waited for).
   void Terminate();
   // Waits for the child to end (once; later calls return the same status).
@@ -67,6 +76,7 @@ class ChildProcess {
   std::string program_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
+  int stdin_fd_ = -1;
   int stderr_fd_ = -1;
   bool waited_ = false;
   ExitStatus status_;

@@ -65,6 +65,38 @@ TEST(ChildProcessTest, DestructorEndsARunningChild) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
 
+TEST(ChildProcessTest, FeedsStandardInputThroughAPipe) {
+  ChildOptions o;
+  o.stdin_pipe = true;
+  auto child = ChildProcess::Start({"sh", "-c", "wc -c; exit 4"}, o);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  ASSERT_GE((*child)->stdin_fd(), 0);
+  const std::string data(100000, 'x');
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write((*child)->stdin_fd(), data.data() + off, data.size() - off);
+    ASSERT_GT(n, 0);
+    off += static_cast<size_t>(n);
+  }
+  (*child)->CloseStdin();
+  std::string out;
+  char buf[256];
+  ssize_t n;
+  while ((n = read((*child)->stdout_fd(), buf, sizeof buf)) > 0) out.append(buf, n);
+  ExitStatus st = (*child)->Wait();
+  EXPECT_EQ(st.code, 4);
+  EXPECT_EQ(out, "100000\n");
+}
+
+TEST(ChildProcessTest, StdoutNullHasNoPipe) {
+  ChildOptions o;
+  o.stdout_null = true;
+  auto child = ChildProcess::Start({"sh", "-c", "echo discarded"}, o);
+  ASSERT_TRUE(child.ok());
+  EXPECT_EQ((*child)->stdout_fd(), -1);
+  EXPECT_TRUE((*child)->Wait().success());
+}
+
 TEST(ProgramBaseNameTest, Works) {
   EXPECT_EQ(ProgramBaseName("/usr/bin/pg_dump"), "pg_dump");
   EXPECT_EQ(ProgramBaseName("tar"), "tar");

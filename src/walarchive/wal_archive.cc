@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "backend/file_util.h"
@@ -125,7 +127,7 @@ Status ValidateWalFileName(std::string_view name) {
     ok = name.size() == 24 + 8 && IsUpperHex(name.substr(0, 24));
   } else if (ends(".history")) {
     ok = name.size() == 8 + 8 && IsUpperHex(name.substr(0, 8));
-  } else if (ends(".backup")) {
+  } else if (ends(".backup") || ends(kStreamPartialSuffix)) {
     ok = name.size() == 24 + 1 + 8 + 7 && IsUpperHex(name.substr(0, 24)) && name[24] == '.' &&
          IsUpperHex(name.substr(25, 8));
   }
@@ -161,6 +163,12 @@ Result<PushOutcome> PushWal(Repository& repo, uint64_t system_id, const std::str
   const std::string wal_name = Basename(path);
   LB_RETURN_IF_ERROR(ValidateWalFileName(wal_name));
   LB_ASSIGN_OR_RETURN(Bytes contents, ReadWholeFile(path));
+  return PushWalContents(repo, system_id, wal_name, contents);
+}
+
+Result<PushOutcome> PushWalContents(Repository& repo, uint64_t system_id,
+                                    const std::string& wal_name, ByteView contents) {
+  LB_RETURN_IF_ERROR(ValidateWalFileName(wal_name));
   const ObjectName object{ObjectType::kWal, WalObjectName(system_id, wal_name)};
 
   auto existing = LoadPayload(repo, object);
@@ -188,11 +196,95 @@ Result<PushOutcome> PushWal(Repository& repo, uint64_t system_id, const std::str
   return PushOutcome::kStored;
 }
 
+std::string StreamPartialName(std::string_view segment, uint64_t valid_bytes) {
+  char len[16];
+  snprintf(len, sizeof len, "%08llX", static_cast<unsigned long long>(valid_bytes & 0xFFFFFFFFu));
+  return std::string(segment) + "." + len + std::string(kStreamPartialSuffix);
+}
+
+bool ParseStreamPartialName(std::string_view name, std::string* segment, uint64_t* valid_bytes) {
+  if (name.size() != 24 + 1 + 8 + 7 || name.substr(33) != kStreamPartialSuffix ||
+      !ValidateWalFileName(name).ok()) {
+    return false;
+  }
+  if (segment != nullptr) segment->assign(name.substr(0, 24));
+  if (valid_bytes != nullptr) {
+    *valid_bytes = std::strtoull(std::string(name.substr(25, 8)).c_str(), nullptr, 16);
+  }
+  return true;
+}
+
+Result<std::string> NewestStreamPartial(Repository& repo, uint64_t system_id,
+                                        std::string_view segment) {
+  const std::string prefix =
+      std::string(kObjectPrefix) + std::to_string(system_id) + "." + std::string(segment) + ".";
+  std::string best;
+  uint64_t best_len = 0;
+  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kWal, [&](const ObjectInfo& info) {
+    if (info.name.size() <= prefix.size() || info.name.compare(0, prefix.size(), prefix) != 0) {
+      return Status::Ok();
+    }
+    const std::string wal_name = info.name.substr(prefix.size() - 25);
+    uint64_t len = 0;
+    if (ParseStreamPartialName(wal_name, nullptr, &len) && (best.empty() || len > best_len)) {
+      best = wal_name;
+      best_len = len;
+    }
+    return Status::Ok();
+  }));
+  if (best.empty()) {
+    return NotFound("no streamed partial of WAL segment " + std::string(segment) + " of system " +
+                    std::to_string(system_id));
+  }
+  return best;
+}
+
+Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::string_view segment,
+                                 std::string_view keep) {
+  const std::string prefix =
+      std::string(kObjectPrefix) + std::to_string(system_id) + "." + std::string(segment) + ".";
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kWal, [&](const ObjectInfo& info) {
+    if (info.name.size() > prefix.size() && info.name.compare(0, prefix.size(), prefix) == 0) {
+      const std::string wal_name = info.name.substr(prefix.size() - 25);
+      if (ParseStreamPartialName(wal_name, nullptr, nullptr) && wal_name != keep) {
+        names.push_back(info.name);
+      }
+    }
+    return Status::Ok();
+  }));
+  int removed = 0;
+  for (const std::string& n : names) {
+    LB_RETURN_IF_ERROR(repo.backend().Remove(ObjectName{ObjectType::kWal, n}));
+    ++removed;
+  }
+  return removed;
+}
+
 Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
               const std::string& dest) {
   LB_RETURN_IF_ERROR(ValidateWalFileName(wal_name));
   const ObjectName object{ObjectType::kWal, WalObjectName(system_id, wal_name)};
   auto payload = LoadPayload(repo, object);
+  if (!payload.ok() && payload.status().code() == Code::kNotFound && wal_name.size() == 24) {
+    // The segment was not archived whole: the newest partial stream-wal
+    // stored stands in for it (zero-filled to the segment size, as
+    // PostgreSQL expects; recovery ends at the first zero record).
+    auto partial = NewestStreamPartial(repo, system_id, wal_name);
+    if (partial.ok()) {
+      const ObjectName pobject{ObjectType::kWal, WalObjectName(system_id, *partial)};
+      auto ppayload = LoadPayload(repo, pobject);
+      if (!ppayload.ok()) return ppayload.status().WithContext(pobject.ToString());
+      ByteView contents;
+      auto header = DecodeWalPayload(*ppayload, &contents);
+      if (!header.ok()) return header.status().WithContext(pobject.ToString());
+      LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, *partial, pobject));
+      return WriteFileAtomically(dest, contents)
+          .WithContext("unable to restore WAL file " + std::string(wal_name) + " (from " +
+                       *partial + ") to " + dest);
+    }
+    if (partial.status().code() != Code::kNotFound) return partial.status();
+  }
   if (!payload.ok()) {
     if (payload.status().code() == Code::kNotFound) {
       return NotFound("WAL file " + std::string(wal_name) + " of system " +

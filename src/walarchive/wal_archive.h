@@ -68,10 +68,34 @@ enum class PushOutcome {
 // overwritten).
 Result<PushOutcome> PushWal(Repository& repo, uint64_t system_id, const std::string& path);
 
+// As PushWal, for contents in memory stored as WAL file `wal_name`.
+Result<PushOutcome> PushWalContents(Repository& repo, uint64_t system_id,
+                                    const std::string& wal_name, ByteView contents);
+
+// Streamed partial segments (`postgres stream-wal`, docs/FORMAT.md §14):
+// "<segment>.<valid bytes, 8 hex>.stream". The object holds the whole
+// segment-sized file (zero-filled after the valid bytes). Each is
+// write-once; a longer one supersedes shorter ones, and the full segment
+// supersedes them all.
+inline constexpr std::string_view kStreamPartialSuffix = ".stream";
+std::string StreamPartialName(std::string_view segment, uint64_t valid_bytes);
+// True for a stream partial name; fills the segment name and valid bytes.
+bool ParseStreamPartialName(std::string_view name, std::string* segment, uint64_t* valid_bytes);
+// The name of the longest stream partial of `segment` in the archive;
+// kNotFound when there is none.
+Result<std::string> NewestStreamPartial(Repository& repo, uint64_t system_id,
+                                        std::string_view segment);
+
+// Removes the stream partials of `segment` except `keep` ("" = all).
+// Returns how many were removed; the first failure stops it.
+Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::string_view segment,
+                                 std::string_view keep);
+
 // Restores WAL file `wal_name` of cluster `system_id` to `dest`, atomically
 // (a temporary file in dest's directory, fsync, rename, directory fsync).
 // kNotFound when the archive does not have it (PostgreSQL asks for files
-// that may not exist); kCorrupt when the object fails authentication or its
+// that may not exist; a segment that is missing but has stream partials is
+// restored from the longest one, zero-filled); kCorrupt when the object fails authentication or its
 // header names another file, cluster, size or hash. `dest` is untouched on
 // failure.
 Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,

@@ -231,3 +231,64 @@ TEST_F(WalArchiveTest, ListShowsOneClusterSorted) {
 
 }  // namespace
 }  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+TEST(StreamPartialNameTest, FormatsAndParses) {
+  const std::string name = StreamPartialName("000000010000000000000005", 0xA3F000);
+  EXPECT_EQ(name, "000000010000000000000005.00A3F000.stream");
+  EXPECT_TRUE(ValidateWalFileName(name).ok());
+  std::string seg;
+  uint64_t len = 0;
+  ASSERT_TRUE(ParseStreamPartialName(name, &seg, &len));
+  EXPECT_EQ(seg, "000000010000000000000005");
+  EXPECT_EQ(len, 0xA3F000u);
+  EXPECT_FALSE(ParseStreamPartialName("000000010000000000000005.partial", &seg, &len));
+  EXPECT_FALSE(ParseStreamPartialName("000000010000000000000005.00000028.backup", &seg, &len));
+  EXPECT_FALSE(ValidateWalFileName("000000010000000000000005.00a3f000.stream").ok());
+}
+
+// stream-wal's partials: GetWal of a segment that is not archived whole
+// gives the longest partial; the full segment wins once it is there;
+// RemoveStreamPartials keeps what it is told to.
+TEST_F(WalArchiveTest, StreamPartialsStandInForAMissingSegment) {
+  const size_t size = 1 << 20;
+  Bytes full = test_support::Pattern(size, 7);
+  auto partial_of = [&](size_t valid) {
+    Bytes b(size, 0);
+    std::copy(full.begin(), full.begin() + static_cast<ptrdiff_t>(valid), b.begin());
+    return b;
+  };
+  const std::string dest = tmp_.path() + "/RECOVERYXLOG";
+  EXPECT_EQ(GetWal(*repo_, kSystem, kSeg1, dest).code(), Code::kNotFound);
+  ASSERT_TRUE(PushWalContents(*repo_, kSystem, StreamPartialName(kSeg1, 1000), partial_of(1000)).ok());
+  ASSERT_TRUE(
+      PushWalContents(*repo_, kSystem, StreamPartialName(kSeg1, 300000), partial_of(300000)).ok());
+  ASSERT_TRUE(PushWalContents(*repo_, kSystem, StreamPartialName(kSeg1, 5000), partial_of(5000)).ok());
+  EXPECT_EQ(*NewestStreamPartial(*repo_, kSystem, kSeg1), StreamPartialName(kSeg1, 300000));
+  EXPECT_EQ(NewestStreamPartial(*repo_, kSystem, kSeg2).status().code(), Code::kNotFound);
+  EXPECT_EQ(NewestStreamPartial(*repo_, kOtherSystem, kSeg1).status().code(), Code::kNotFound);
+  ASSERT_TRUE(GetWal(*repo_, kSystem, kSeg1, dest).ok());
+  const Bytes got = ReadFile(dest);
+  EXPECT_EQ(got.size(), size);  // zero-filled to the segment size
+  EXPECT_EQ(got, partial_of(300000));
+
+  auto removed = RemoveStreamPartials(*repo_, kSystem, kSeg1, StreamPartialName(kSeg1, 300000));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 2);
+  auto listed = ListWal(*repo_, kSystem);
+  ASSERT_EQ(listed->size(), 1u);
+
+  // The full segment supersedes the partial.
+  const std::string path = tmp_.path() + "/pg_wal/" + kSeg1;
+  WriteFile(path, full);
+  ASSERT_TRUE(PushWal(*repo_, kSystem, path).ok());
+  ASSERT_TRUE(GetWal(*repo_, kSystem, kSeg1, dest).ok());
+  EXPECT_EQ(ReadFile(dest), full);
+  EXPECT_EQ(*RemoveStreamPartials(*repo_, kSystem, kSeg1, ""), 1);
+  EXPECT_EQ(ListWal(*repo_, kSystem)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace lifeboat

@@ -141,3 +141,19 @@ TEST_F(WalRetentionTest, ForeignObjectsInWalAreLeftAlone) {
 
 }  // namespace
 }  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+// stream-wal's partial objects expire with their segment.
+TEST(WalRetentionStreamTest, PartialsExpireWithTheirSegment) {
+  const std::vector<std::string> names = {
+      "000000010000000000000004.00FF0000.stream", "000000010000000000000005",
+      "000000010000000000000006.00001000.stream", "000000010000000000000007.00000100.stream"};
+  EXPECT_EQ(WalFilesBefore(names, "000000010000000000000006"),
+            (std::vector<std::string>{"000000010000000000000004.00FF0000.stream",
+                                      "000000010000000000000005"}));
+}
+
+}  // namespace
+}  // namespace lifeboat
