@@ -44,6 +44,10 @@ class AppendOnlyBackend final : public Backend {
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override {
     return inner_->List(type, fn);
   }
+  Status ListPrefix(ObjectType type, std::string_view name_prefix,
+                    const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->ListPrefix(type, name_prefix, fn);
+  }
   std::string StagingDir() const override { return inner_->StagingDir(); }
   Status SaveStaged(const ObjectName& name, StagedFile& file) override;
   Result<std::optional<int64_t>> RetainUntil(const ObjectName& name) override {

@@ -34,6 +34,14 @@ std::string_view ObjectTypeName(ObjectType type) {
   return "unknown";
 }
 
+Status Backend::ListPrefix(ObjectType type, std::string_view name_prefix,
+                           const std::function<Status(const ObjectInfo&)>& fn) {
+  return List(type, [&](const ObjectInfo& info) {
+    if (info.name.compare(0, name_prefix.size(), name_prefix) != 0) return Status::Ok();
+    return fn(info);
+  });
+}
+
 Status Backend::SaveStaged(const ObjectName& name, StagedFile& file) {
   LB_ASSIGN_OR_RETURN(StagedFile::Mapping mapping, file.Map());
   Status saved = Save(name, mapping.view());

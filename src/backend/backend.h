@@ -73,6 +73,12 @@ class Backend {
   virtual Result<uint64_t> Stat(const ObjectName& name) = 0;
   virtual Status Remove(const ObjectName& name) = 0;
   virtual Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) = 0;
+  // The objects of `type` whose names start with `name_prefix`. The default
+  // lists them all and filters; a backend that can ask its server for a
+  // prefix (S3: one WAL segment among tens of thousands) overrides it, and
+  // wrappers forward it.
+  virtual Status ListPrefix(ObjectType type, std::string_view name_prefix,
+                            const std::function<Status(const ObjectInfo&)>& fn);
 
   // Staging (backend/staged_file.h): a directory on the same filesystem as
   // the objects where a large object may be written piece by piece and then

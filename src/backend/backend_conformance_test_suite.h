@@ -211,6 +211,30 @@ TEST_P(BackendConformanceTest, RemoveDeletes) {
   EXPECT_TRUE(ListAll(ObjectType::kLock).empty());
 }
 
+// ListPrefix gives exactly the objects whose names start with the prefix
+// (S3 asks the server for it; the others filter a full listing).
+TEST_P(BackendConformanceTest, ListPrefixSelectsByName) {
+  for (ObjectType type : {ObjectType::kWal, ObjectType::kPack}) {
+    const std::string first = conformance::HexName(41), second = conformance::HexName(42);
+    MustSave({type, first}, Bytes{1});
+    MustSave({type, second}, Bytes{2, 2});
+    std::map<std::string, uint64_t> got;
+    Status s = b().ListPrefix(type, first.substr(0, 20), [&](const ObjectInfo& info) {
+      got[info.name] = info.size;
+      return Status::Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(got, (std::map<std::string, uint64_t>{{first, 1}})) << ObjectTypeName(type);
+    got.clear();
+    s = b().ListPrefix(type, "", [&](const ObjectInfo& info) {
+      got[info.name] = info.size;
+      return Status::Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(got.size(), 2u) << ObjectTypeName(type);
+  }
+}
+
 TEST_P(BackendConformanceTest, InvalidNamesAreRejected) {
   for (const ObjectName& name : std::vector<ObjectName>{{ObjectType::kKey, ""},
                                                         {ObjectType::kKey, "../config"},

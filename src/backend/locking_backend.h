@@ -38,6 +38,10 @@ class LockingBackend final : public Backend {
   Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
     return inner_->List(t, fn);
   }
+  Status ListPrefix(ObjectType t, std::string_view prefix,
+                    const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->ListPrefix(t, prefix, fn);
+  }
   Result<std::optional<int64_t>> RetainUntil(const ObjectName& n) override {
     ++retain_calls;
     LB_RETURN_IF_ERROR(inner_->Stat(n).status());

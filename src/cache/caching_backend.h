@@ -105,6 +105,11 @@ class CachingBackend final : public Backend {
   Result<uint64_t> Stat(const ObjectName& name) override { return inner_->Stat(name); }
   Status Remove(const ObjectName& name) override;
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override;
+  // Forwarded as is: a partial listing says nothing about what to drop.
+  Status ListPrefix(ObjectType type, std::string_view name_prefix,
+                    const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->ListPrefix(type, name_prefix, fn);
+  }
   std::string StagingDir() const override { return inner_->StagingDir(); }
   Status SaveStaged(const ObjectName& name, StagedFile& file) override;
   Result<std::optional<int64_t>> RetainUntil(const ObjectName& name) override {

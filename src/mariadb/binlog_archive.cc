@@ -158,7 +158,7 @@ Result<Bytes> GetBinlog(Repository& repo, uint64_t server_id, std::string_view n
 Result<std::vector<BinlogEntry>> ListBinlogs(Repository& repo, uint64_t server_id) {
   const std::string prefix = std::string(kObjectPrefix) + std::to_string(server_id) + ".";
   std::vector<BinlogEntry> out;
-  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kWal, [&](const ObjectInfo& info) {
+  LB_RETURN_IF_ERROR(repo.backend().ListPrefix(ObjectType::kWal, prefix, [&](const ObjectInfo& info) {
     if (info.name.size() > prefix.size() && info.name.compare(0, prefix.size(), prefix) == 0) {
       std::string name = info.name.substr(prefix.size());
       if (ValidateBinlogFileName(name).ok()) out.push_back({std::move(name), info.size});

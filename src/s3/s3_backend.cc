@@ -475,6 +475,25 @@ Status S3Backend::Remove(const ObjectName& name) {
 }
 
 Status S3Backend::List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) {
+  return ListKeys(type, "", fn);
+}
+
+Status S3Backend::ListPrefix(ObjectType type, std::string_view name_prefix,
+                             const std::function<Status(const ObjectInfo&)>& fn) {
+  // Packs live below a two-character fan-out folder, the config is one key:
+  // the server-side prefix only maps plainly onto the other types' names.
+  if (type == ObjectType::kPack || type == ObjectType::kConfig) {
+    return Backend::ListPrefix(type, name_prefix, fn);
+  }
+  return ListKeys(type, name_prefix, [&](const ObjectInfo& info) {
+    // The server matched the key prefix; names are checked again all the same.
+    if (info.name.compare(0, name_prefix.size(), name_prefix) != 0) return Status::Ok();
+    return fn(info);
+  });
+}
+
+Status S3Backend::ListKeys(ObjectType type, std::string_view name_prefix,
+                           const std::function<Status(const ObjectInfo&)>& fn) {
   if (type == ObjectType::kConfig) {
     // A listing by prefix would also match "configX"; ask for the one key.
     Result<uint64_t> size = Stat({ObjectType::kConfig, "config"});
@@ -482,7 +501,7 @@ Status S3Backend::List(ObjectType type, const std::function<Status(const ObjectI
     return fn(ObjectInfo{"config", *size});
   }
   const S3RequestContext ctx = Context("list", std::string(ObjectTypeName(type)));
-  const std::string prefix = TypePrefix(type);
+  const std::string prefix = TypePrefix(type) + std::string(name_prefix);
   std::string token;
   for (int page_no = 0; page_no < kMaxListPages; ++page_no) {
     std::vector<std::pair<std::string, std::string>> params = {{"list-type", "2"},

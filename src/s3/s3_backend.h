@@ -79,6 +79,8 @@ class S3Backend final : public Backend {
   Result<uint64_t> Stat(const ObjectName& name) override;
   Status Remove(const ObjectName& name) override;
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override;
+  Status ListPrefix(ObjectType type, std::string_view name_prefix,
+                    const std::function<Status(const ObjectInfo&)>& fn) override;
 
   // The Object Lock retention of `name` in unix seconds (from HEAD's
   // x-amz-object-lock-retain-until-date), nullopt when it has none, so prune
@@ -93,6 +95,9 @@ class S3Backend final : public Backend {
   const S3HttpClient& http() const { return *http_; }
 
  private:
+  // List below TypePrefix(type) + name_prefix (ListObjectsV2 pages).
+  Status ListKeys(ObjectType type, std::string_view name_prefix,
+                  const std::function<Status(const ObjectInfo&)>& fn);
   S3RequestContext Context(std::string_view action, std::string object) const;
   std::string TypePrefix(ObjectType type) const;
   std::optional<std::string> NameFromKey(ObjectType type, std::string_view key) const;

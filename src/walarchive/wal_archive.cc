@@ -220,7 +220,7 @@ Result<std::string> NewestStreamPartial(Repository& repo, uint64_t system_id,
       std::string(kObjectPrefix) + std::to_string(system_id) + "." + std::string(segment) + ".";
   std::string best;
   uint64_t best_len = 0;
-  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kWal, [&](const ObjectInfo& info) {
+  LB_RETURN_IF_ERROR(repo.backend().ListPrefix(ObjectType::kWal, prefix, [&](const ObjectInfo& info) {
     if (info.name.size() <= prefix.size() || info.name.compare(0, prefix.size(), prefix) != 0) {
       return Status::Ok();
     }
@@ -244,7 +244,7 @@ Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::stri
   const std::string prefix =
       std::string(kObjectPrefix) + std::to_string(system_id) + "." + std::string(segment) + ".";
   std::vector<std::string> names;
-  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kWal, [&](const ObjectInfo& info) {
+  LB_RETURN_IF_ERROR(repo.backend().ListPrefix(ObjectType::kWal, prefix, [&](const ObjectInfo& info) {
     if (info.name.size() > prefix.size() && info.name.compare(0, prefix.size(), prefix) == 0) {
       const std::string wal_name = info.name.substr(prefix.size() - 25);
       if (ParseStreamPartialName(wal_name, nullptr, nullptr) && wal_name != keep) {
@@ -303,7 +303,7 @@ Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
 Result<std::vector<WalEntry>> ListWal(Repository& repo, uint64_t system_id) {
   const std::string prefix = std::string(kObjectPrefix) + std::to_string(system_id) + ".";
   std::vector<WalEntry> out;
-  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kWal, [&](const ObjectInfo& info) {
+  LB_RETURN_IF_ERROR(repo.backend().ListPrefix(ObjectType::kWal, prefix, [&](const ObjectInfo& info) {
     if (info.name.size() > prefix.size() && info.name.compare(0, prefix.size(), prefix) == 0) {
       std::string wal_name = info.name.substr(prefix.size());
       if (ValidateWalFileName(wal_name).ok()) out.push_back({std::move(wal_name), info.size});
