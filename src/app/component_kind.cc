@@ -51,7 +51,8 @@ class FilesKind : public ComponentKind {
       args.push_back(ComponentTagFilter(app, c));
     }
     // Restoring to a live root: the folders above the data exist already.
-    if (!t.drill) args.push_back("--allow-existing");
+    if (!t.drill && !t.recover) args.push_back("--allow-existing");
+    if (t.recover && t.delta) args.push_back("--delta");
     return args;
   }
 
@@ -65,23 +66,7 @@ class FilesKind : public ComponentKind {
 
   std::vector<CheckResult> Verify(const ComponentConfig& c,
                                   const RestoreTarget& t) const override {
-    std::vector<CheckResult> out;
-    for (const std::string& check : c.verify) {
-      CheckResult r;
-      r.check = check;
-      ProcessOptions po;
-      po.timeout_seconds = 3600;
-      auto ran = RunShell(SubstituteRestored(check, t.dir), po);
-      if (!ran.ok()) {
-        r.detail = ran.status().message();
-      } else {
-        r.ok = ran->exit_code == 0;
-        r.detail = r.ok ? OneLine(ran->out)
-                        : fmt::format("exit status {}: {}", ran->exit_code, OneLine(ran->LastLine()));
-      }
-      out.push_back(std::move(r));
-    }
-    return out;
+    return RunShellChecks(c.verify, t.dir, 0);
   }
 };
 
@@ -112,8 +97,14 @@ class PostgresKind : public ComponentKind {
   std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
                                        const std::string& snapshot,
                                        const RestoreTarget& t) const override {
-    std::vector<std::string> args = {"restore", "postgres", snapshot, "--target", t.dir,
-                                     "--to-end", "--start", "--port", std::to_string(t.port)};
+    std::vector<std::string> args = {"restore", "postgres", snapshot, "--target", t.dir};
+    if (t.recover) {
+      args.insert(args.end(), {"--to-time", t.to_time});
+      if (t.start) args.insert(args.end(), {"--start", "--port", std::to_string(t.port)});
+      if (t.delta) args.push_back("--delta");
+    } else {
+      args.insert(args.end(), {"--to-end", "--start", "--port", std::to_string(t.port)});
+    }
     if (snapshot == "latest") {
       args.push_back("--tag");
       args.push_back(ComponentTagFilter(app, c));
@@ -123,7 +114,7 @@ class PostgresKind : public ComponentKind {
       args.push_back(c.postgres.pgbin);
     }
     // The server that replaces the lost one archives its WAL again.
-    if (!t.drill) {
+    if (!t.drill && !t.recover) {
       args.push_back("--archive-mode");
       args.push_back("preserve");
     }
@@ -200,7 +191,257 @@ class PostgresKind : public ComponentKind {
   }
 };
 
+std::string BaseName(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  size_t slash = p.find_last_of('/');
+  std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
+  return base.empty() || base == "/" ? "data" : base;
+}
+
+// `restore KIND SNAPSHOT --target DIR` with the component's tags for
+// "latest"; a live restore (runbook) replaces what is there (--force).
+std::vector<std::string> SourceRestoreArgs(const AppConfig& app, const ComponentConfig& c,
+                                           const char* kind, const std::string& snapshot,
+                                           const RestoreTarget& t) {
+  std::vector<std::string> args = {"restore", kind, snapshot, "--target", t.dir};
+  if (snapshot == "latest") {
+    args.push_back("--tag");
+    args.push_back(ComponentTagFilter(app, c));
+  }
+  if (!t.drill && !t.recover) args.push_back("--force");
+  return args;
+}
+
+// sqlite: `backup sqlite PATH` (online backup API), restored as one
+// database file; verify = shell commands, {restored} = that file.
+class SqliteKind : public ComponentKind {
+ public:
+  std::string_view name() const override { return "sqlite"; }
+
+  std::vector<std::string> BackupArgs(const AppConfig& app,
+                                      const ComponentConfig& c) const override {
+    return {"backup", "sqlite", "--tag", ComponentTagFilter(app, c), "--", c.path};
+  }
+
+  std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
+                                       const std::string& snapshot,
+                                       const RestoreTarget& t) const override {
+    return SourceRestoreArgs(app, c, "sqlite", snapshot, t);
+  }
+
+  RestoreTarget DrillTarget(const ComponentConfig& c, const std::string& component_dir,
+                            int) const override {
+    RestoreTarget t;
+    t.dir = JoinPath(component_dir, BaseName(c.path));
+    t.drill = true;
+    return t;
+  }
+
+  std::vector<CheckResult> Verify(const ComponentConfig& c,
+                                  const RestoreTarget& t) const override {
+    return RunShellChecks(c.verify, t.dir, 0);
+  }
+};
+
+// git: `backup git PATH` (a bundle of every ref), restored as a working
+// repository; verify = shell commands, {restored} = the repository.
+class GitKind : public ComponentKind {
+ public:
+  std::string_view name() const override { return "git"; }
+
+  std::vector<std::string> BackupArgs(const AppConfig& app,
+                                      const ComponentConfig& c) const override {
+    return {"backup", "git", "--tag", ComponentTagFilter(app, c), "--", c.path};
+  }
+
+  std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
+                                       const std::string& snapshot,
+                                       const RestoreTarget& t) const override {
+    return SourceRestoreArgs(app, c, "git", snapshot, t);
+  }
+
+  RestoreTarget DrillTarget(const ComponentConfig& c, const std::string& component_dir,
+                            int) const override {
+    RestoreTarget t;
+    t.dir = JoinPath(component_dir, BaseName(c.path));
+    t.drill = true;
+    return t;
+  }
+
+  std::vector<CheckResult> Verify(const ComponentConfig& c,
+                                  const RestoreTarget& t) const override {
+    return RunShellChecks(c.verify, t.dir, 0);
+  }
+};
+
+// command: `backup --stdin-from-command -- RUN...` (one file named
+// command.filename), restored with the plain `restore` into a folder;
+// verify = shell commands, {restored} = the restored file.
+class CommandKind : public ComponentKind {
+ public:
+  std::string_view name() const override { return "command"; }
+
+  std::vector<std::string> BackupArgs(const AppConfig& app,
+                                      const ComponentConfig& c) const override {
+    std::vector<std::string> args = {"backup", "--stdin-from-command", "--stdin-filename",
+                                     c.command.filename, "--tag", ComponentTagFilter(app, c), "--"};
+    args.insert(args.end(), c.command.run.begin(), c.command.run.end());
+    return args;
+  }
+
+  std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
+                                       const std::string& snapshot,
+                                       const RestoreTarget& t) const override {
+    std::vector<std::string> args = {"restore", snapshot, "--target", t.dir};
+    if (snapshot == "latest") {
+      args.push_back("--tag");
+      args.push_back(ComponentTagFilter(app, c));
+    }
+    if (!t.drill && !t.recover) args.push_back("--allow-existing");
+    return args;
+  }
+
+  RestoreTarget DrillTarget(const ComponentConfig&, const std::string& component_dir,
+                            int) const override {
+    RestoreTarget t;
+    t.dir = component_dir;
+    t.drill = true;
+    return t;
+  }
+
+  std::vector<CheckResult> Verify(const ComponentConfig& c,
+                                  const RestoreTarget& t) const override {
+    return RunShellChecks(c.verify, JoinPath(t.dir, c.command.filename), 0);
+  }
+
+  std::vector<std::string> RunbookAfterRestore(const ComponentConfig& c,
+                                               const RestoreTarget& t) const override {
+    std::vector<std::string> lines;
+    const std::string file = JoinPath(t.dir, c.command.filename);
+    lines.push_back(fmt::format("The output of `{}` is now in `{}`: feed it back to what produced "
+                                "it (that step is the application's own).",
+                                ShellJoin(c.command.run), file));
+    if (!c.verify.empty()) lines.push_back("Check it:");
+    for (const std::string& check : c.verify) {
+      lines.push_back("    " + SubstitutePlaceholders(check, file, 0));
+    }
+    return lines;
+  }
+};
+
+// redis: `backup redis` (an RDB from the server), restored as DIR/dump.rdb.
+// A drill starts a throw-away redis-server on a free loopback port with
+// that file (no persistence, daemonized, pid in DIR/redis.pid); verify =
+// shell commands with {port} and {restored} (= DIR).
+class RedisKind : public ComponentKind {
+ public:
+  std::string_view name() const override { return "redis"; }
+  bool NeedsPort() const override { return true; }
+
+  std::vector<std::string> BackupArgs(const AppConfig& app,
+                                      const ComponentConfig& c) const override {
+    std::vector<std::string> args = {"backup", "redis", "--tag", ComponentTagFilter(app, c)};
+    if (!c.redis.host.empty()) args.insert(args.end(), {"--host", c.redis.host});
+    if (c.redis.port > 0) args.insert(args.end(), {"--port", std::to_string(c.redis.port)});
+    return args;
+  }
+
+  std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
+                                       const std::string& snapshot,
+                                       const RestoreTarget& t) const override {
+    return SourceRestoreArgs(app, c, "redis", snapshot, t);
+  }
+
+  RestoreTarget DrillTarget(const ComponentConfig&, const std::string& component_dir,
+                            int port) const override {
+    RestoreTarget t;
+    t.dir = JoinPath(component_dir, "redis");
+    t.drill = true;
+    t.port = port;
+    return t;
+  }
+
+  Status AfterRestore(const ComponentConfig&, const RestoreTarget& t) const override {
+    ProcessOptions po;
+    po.timeout_seconds = 60;
+    auto ran = RunProcess(RedisServerArgv(t), po);
+    if (!ran.ok()) return ran.status().WithHint("install redis-server (Debian: redis-server)");
+    if (ran->exit_code != 0) {
+      return IoError(fmt::format("redis-server did not start on 127.0.0.1:{} (exit {}): {}",
+                                 t.port, ran->exit_code, OneLine(ran->LastLine())));
+    }
+    // Ready once it answers PONG (a server still loading its RDB answers
+    // -LOADING).
+    for (int i = 0; i < 1200; ++i) {
+      ProcessOptions quick;
+      quick.timeout_seconds = 5;
+      auto ping = RunProcess({"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(t.port), "ping"},
+                             quick);
+      if (ping.ok() && ping->exit_code == 0 && OneLine(ping->out) == "PONG") return Status::Ok();
+      usleep(50 * 1000);
+    }
+    return IoError(fmt::format("redis-server on 127.0.0.1:{} not ready after 60 s; log: {}/redis.log",
+                               t.port, t.dir));
+  }
+
+  Status Stop(const ComponentConfig&, const RestoreTarget& t) const override {
+    if (!t.drill || t.port <= 0) return Status::Ok();
+    ProcessOptions po;
+    po.timeout_seconds = 30;
+    auto ran = RunProcess(
+        {"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(t.port), "shutdown", "nosave"}, po);
+    if (!ran.ok()) return ran.status();
+    // `shutdown` closes the connection without a reply; wait for the pid.
+    for (int i = 0; i < 600; ++i) {
+      auto probe = RunProcess({"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(t.port), "ping"},
+                              po);
+      if (!probe.ok() || probe->exit_code != 0 || OneLine(probe->out) != "PONG") return Status::Ok();
+      usleep(50 * 1000);
+    }
+    return IoError(fmt::format("redis-server on 127.0.0.1:{} did not stop", t.port));
+  }
+
+  std::vector<CheckResult> Verify(const ComponentConfig& c,
+                                  const RestoreTarget& t) const override {
+    return RunShellChecks(c.verify, t.dir, t.port);
+  }
+
+  std::vector<std::string> RunbookAfterRestore(const ComponentConfig& c,
+                                               const RestoreTarget& t) const override {
+    std::vector<std::string> lines;
+    lines.push_back(fmt::format(
+        "`{}/dump.rdb` is the restored data. Stop the Redis server before restoring (it writes "
+        "its own dump.rdb on shutdown), then start it with `--dir {} --dbfilename dump.rdb`, e.g.:",
+        t.dir, t.dir));
+    RestoreTarget live = t;
+    live.drill = false;
+    lines.push_back("    " + ShellJoin(RedisServerArgv(live)));
+    if (!c.verify.empty()) lines.push_back("Check it:");
+    for (const std::string& check : c.verify) {
+      lines.push_back("    " + SubstitutePlaceholders(check, t.dir, t.port));
+    }
+    return lines;
+  }
+
+  // redis-server serving DIR/dump.rdb on 127.0.0.1:port, daemonized.
+  static std::vector<std::string> RedisServerArgv(const RestoreTarget& t) {
+    std::vector<std::string> argv = {"redis-server", "--bind", "127.0.0.1", "--port",
+                                     std::to_string(t.port), "--dir", t.dir, "--dbfilename",
+                                     "dump.rdb", "--daemonize", "yes", "--pidfile",
+                                     JoinPath(t.dir, "redis.pid"), "--logfile",
+                                     JoinPath(t.dir, "redis.log")};
+    // A throw-away copy never writes back.
+    if (t.drill) argv.insert(argv.end(), {"--save", "", "--appendonly", "no"});
+    return argv;
+  }
+};
+
 }  // namespace
+
+Status ComponentKind::AfterRestore(const ComponentConfig&, const RestoreTarget&) const {
+  return Status::Ok();
+}
 
 Status ComponentKind::Stop(const ComponentConfig&, const RestoreTarget&) const {
   return Status::Ok();
@@ -220,8 +461,16 @@ std::vector<std::string> ComponentKind::RunbookAfterRestore(const ComponentConfi
 const ComponentKind* FindComponentKind(std::string_view kind) {
   static const FilesKind files;
   static const PostgresKind postgres;
+  static const SqliteKind sqlite;
+  static const RedisKind redis;
+  static const GitKind git;
+  static const CommandKind command;
   if (kind == "files") return &files;
   if (kind == "postgres") return &postgres;
+  if (kind == "sqlite") return &sqlite;
+  if (kind == "redis") return &redis;
+  if (kind == "git") return &git;
+  if (kind == "command") return &command;
   return nullptr;
 }
 
@@ -250,8 +499,10 @@ std::vector<std::string> RepositoryArgs(const RepositoryConfig& repo) {
   return args;
 }
 
-std::string SubstituteRestored(const std::string& command, const std::string& root) {
+std::string SubstitutePlaceholders(const std::string& command, const std::string& root,
+                                   int port) {
   static constexpr std::string_view kMark = "{restored}";
+  static constexpr std::string_view kPort = "{port}";
   std::string r = root;
   while (r.size() > 1 && r.back() == '/') r.pop_back();
   const std::string quoted = ShellQuote(r);
@@ -259,6 +510,13 @@ std::string SubstituteRestored(const std::string& command, const std::string& ro
   size_t pos = 0;
   while (true) {
     size_t hit = command.find(kMark, pos);
+    size_t port_hit = port > 0 ? command.find(kPort, pos) : std::string::npos;
+    if (port_hit != std::string::npos && (hit == std::string::npos || port_hit < hit)) {
+      out.append(command, pos, port_hit - pos);
+      out += std::to_string(port);
+      pos = port_hit + kPort.size();
+      continue;
+    }
     if (hit == std::string::npos) break;
     out.append(command, pos, hit - pos);
     pos = hit + kMark.size();
@@ -266,6 +524,31 @@ std::string SubstituteRestored(const std::string& command, const std::string& ro
     if (!(r == "/" && pos < command.size() && command[pos] == '/')) out += quoted;
   }
   out.append(command, pos, std::string::npos);
+  return out;
+}
+
+std::string SubstituteRestored(const std::string& command, const std::string& root) {
+  return SubstitutePlaceholders(command, root, 0);
+}
+
+std::vector<CheckResult> RunShellChecks(const std::vector<std::string>& checks,
+                                        const std::string& root, int port) {
+  std::vector<CheckResult> out;
+  for (const std::string& check : checks) {
+    CheckResult r;
+    r.check = check;
+    ProcessOptions po;
+    po.timeout_seconds = 3600;
+    auto ran = RunShell(SubstitutePlaceholders(check, root, port), po);
+    if (!ran.ok()) {
+      r.detail = ran.status().message();
+    } else {
+      r.ok = ran->exit_code == 0;
+      r.detail = r.ok ? OneLine(ran->out)
+                      : fmt::format("exit status {}: {}", ran->exit_code, OneLine(ran->LastLine()));
+    }
+    out.push_back(std::move(r));
+  }
   return out;
 }
 

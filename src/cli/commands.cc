@@ -5,7 +5,7 @@ namespace lifeboat {
 std::vector<CommandRegistrar> AllCommands() {
   return {RegisterInit,  RegisterBackup, RegisterSnapshots, RegisterInspect, RegisterRestore,
           RegisterCheck, RegisterForget, RegisterKey,       RegisterUnlock, RegisterCopy,
-          RegisterStatus, RegisterPlan, RegisterCache, RegisterPostgres, RegisterRun, RegisterDrill, RegisterRunbook, RegisterMariaDb};
+          RegisterStatus, RegisterPlan, RegisterCache, RegisterPostgres, RegisterRun, RegisterDrill, RegisterRunbook, RegisterRecover, RegisterMariaDb};
 }
 
 }  // namespace lifeboat

@@ -38,6 +38,7 @@ void RegisterCache(CLI::App&, GlobalOptions&, CommandRunner*);   // cache [--cle
 void RegisterRun(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterDrill(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterRunbook(CLI::App&, GlobalOptions&, CommandRunner*);
+void RegisterRecover(CLI::App&, GlobalOptions&, CommandRunner*);  // recover --to-time
 
 std::vector<CommandRegistrar> AllCommands();
 
