@@ -124,8 +124,8 @@ chmod 0644 "$CONFIG"
 UNSUP=$W/unsupported.toml
 {
   cat "$CONFIG"
-  printf '%s\n' '[[component]]' 'name = "sessions"' 'kind = "redis"' 'rpo = "1h"' 'rto = "5m"' \
-    'redis = { host = "127.0.0.1", port = 6379 }'
+  printf '%s\n' '[[component]]' 'name = "sessions"' 'kind = "mariadb"' 'rpo = "1h"' 'rto = "5m"' \
+    'mariadb = { host = "127.0.0.1", port = 3306 }'
 } >"$UNSUP"
 chmod 0644 "$UNSUP"
 
@@ -142,7 +142,7 @@ assert_json_lines "$OUT"
 SUMMARY=$(grep '"message_type":"summary"' <<<"$OUT" | tail -n 1)
 assert_eq false "$(jget "$SUMMARY" 'j["ok"]')" "run ok"
 assert_eq '[true, true, false]' "$(jget "$SUMMARY" '[c["ok"] for c in j["components"]]')" "per component"
-assert_contains "$OUT" "kind redis is not supported by run/drill yet" "run output"
+assert_contains "$OUT" "kind mariadb is not supported by run/drill yet" "run output"
 ALERT=$(cat "$ALERT_OUT")
 assert_eq backup_failed "$(jget "$ALERT" 'j["kind"]')" "alert kind"
 assert_eq sessions "$(jget "$ALERT" 'j["component"]')" "alert component"

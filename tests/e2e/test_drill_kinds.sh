@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# run, drill and runbook for the source kinds (issue 6): an application with
+# an SQLite database, a real Redis server (tests/servers/redis/redis.sh), a
+# git repository and a command's output.
+#   - `run` backs up every component (tagged app=kinds,component=NAME);
+#   - `drill` restores each into the sandbox (Redis: a throw-away
+#     redis-server on a free port serving the restored RDB), runs every
+#     verify check (shell commands with {restored}, and {port} for Redis)
+#     and passes; the throw-away redis-server is gone afterwards;
+#   - one deliberately failing check makes the drill fail (exit 1) for that
+#     component only;
+#   - the runbook's sqlite and git restore commands, pasted into a shell,
+#     restore the data.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+REDISSH=$E2E_DIR/../servers/redis/redis.sh
+command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
+command -v git >/dev/null || skip "git is not installed"
+command -v redis-server >/dev/null || skip "redis-server is not installed"
+
+REPO=$W/repo
+PWFILE=$W/password
+printf '%s\n' "$PASSWORD" >"$PWFILE"
+chmod 0600 "$PWFILE"
+expect_ok lb --repo "$REPO" --password-file "$PWFILE" init
+
+step "the application's data"
+APP=$W/app
+mkdir -p "$APP"
+sqlite3 "$APP/catalog.db" "create table items(id integer primary key, name text not null);
+  with recursive n(i) as (select 1 union all select i + 1 from n where i < 500)
+  insert into items select i, 'item ' || i from n;"
+git init -q -b main "$APP/code"
+git -C "$APP/code" config user.email t@example.org
+git -C "$APP/code" config user.name Test
+for i in 1 2 3; do
+  echo "release $i" >"$APP/code/VERSION"
+  git -C "$APP/code" add VERSION
+  git -C "$APP/code" commit -q -m "release $i"
+done
+git -C "$APP/code" tag v3
+HEAD_COMMIT=$(git -C "$APP/code" rev-parse HEAD)
+RD=$W/redis
+add_cleanup "'$REDISSH' stop '$RD'"
+set +e
+RPORT=$("$REDISSH" start "$RD")
+rc=$?
+set -e
+[[ $rc == 77 ]] && skip "redis-server could not be started"
+[[ $rc == 0 ]] || fail "redis.sh start failed ($rc)"
+for i in $(seq 1 200); do redis-cli -p "$RPORT" set "session:$i" "user$i" >/dev/null; done
+redis-cli -p "$RPORT" rpush queue a b c >/dev/null
+printf 'dn: dc=kinds\nobjectClass: top\n' >"$APP/directory.ldif"
+
+cat >"$W/kinds.toml" <<EOF2
+[app]
+name = "kinds"
+
+[[repository]]
+name = "onsite"
+url = "$REPO"
+password_file = "$PWFILE"
+
+[[component]]
+name = "catalog"
+kind = "sqlite"
+sqlite = { path = "$APP/catalog.db" }
+rpo = "1h"
+rto = "5m"
+verify = ["test \"\$(sqlite3 {restored} 'select count(*) from items')\" = 500", "sqlite3 {restored} 'pragma integrity_check' | grep -qx ok"]
+
+[[component]]
+name = "sessions"
+kind = "redis"
+redis = { host = "127.0.0.1", port = $RPORT }
+rpo = "1h"
+rto = "5m"
+verify = ["test \"\$(redis-cli -p {port} dbsize)\" = 201", "test \"\$(redis-cli -p {port} get session:77)\" = user77", "test -s {restored}/dump.rdb"]
+
+[[component]]
+name = "code"
+kind = "git"
+git = { path = "$APP/code" }
+rpo = "1h"
+rto = "5m"
+verify = ["git -C {restored} fsck --no-progress", "test \"\$(git -C {restored} rev-parse v3)\" = $HEAD_COMMIT", "grep -qx 'release 3' {restored}/VERSION"]
+
+[[component]]
+name = "directory"
+kind = "command"
+command = { run = ["cat", "$APP/directory.ldif"], filename = "directory.ldif" }
+rpo = "1h"
+rto = "5m"
+verify = ["cmp {restored} $APP/directory.ldif"]
+
+[drill]
+every = "7d"
+sandbox = "$W/sandbox"
+EOF2
+CHECKS=9
+
+step "run: every kind backed up"
+expect_ok lb run --config "$W/kinds.toml"
+for c in catalog sessions code directory; do
+  assert_contains "$OUT" "$c -> onsite: snapshot" "run output"
+done
+expect_ok lb --repo "$REPO" --password-file "$PWFILE" --json snapshots --tag app=kinds
+assert_eq '["command", "git", "redis", "sqlite"]' "$(jget "$OUT" 'sorted(s.get("source") for s in j)')" "snapshot sources"
+
+step "drill: every kind restored, every check run and passed"
+expect_ok lb --json drill --config "$W/kinds.toml"
+SUMMARY=$(grep '"message_type":"summary"' <<<"$OUT" | tail -n 1)
+assert_eq true "$(jget "$SUMMARY" 'j["ok"]')" "drill ok"
+assert_eq "$CHECKS" "$(jget "$SUMMARY" 'sum(len(c["checks"]) for c in j["components"])')" "checks run"
+assert_eq true "$(jget "$SUMMARY" 'all(k["ok"] for c in j["components"] for k in c["checks"])')" "checks passed"
+assert_eq '["catalog", "sessions", "code", "directory"]' "$(jget "$SUMMARY" '[c["name"] for c in j["components"]]')" "components"
+# The throw-away redis-server is gone: only the test's own server remains.
+assert_eq 1 "$(pgrep -c -x redis-server || true)" "redis-server processes"
+RUN_DIR=$(jget "$SUMMARY" 'j["sandbox"]')
+assert_not_exists "$RUN_DIR/sessions"
+
+step "a deliberately failing check fails the drill for that component only"
+sed 's/get session:77)\\" = user77/get session:77)\\" = nobody/' "$W/kinds.toml" >"$W/failing.toml"
+assert_contains "$(cat "$W/failing.toml")" "= nobody" "edited config"
+expect_rc 1 lb --json drill --config "$W/failing.toml"
+SUMMARY=$(grep '"message_type":"summary"' <<<"$OUT" | tail -n 1)
+assert_eq false "$(jget "$SUMMARY" 'j["ok"]')" "drill ok"
+assert_eq '[true, false, true, true]' "$(jget "$SUMMARY" '[all(k["ok"] for k in c["checks"]) for c in j["components"]]')" "per component"
+assert_eq "$CHECKS" "$(jget "$SUMMARY" 'sum(len(c["checks"]) for c in j["components"])')" "checks run"
+
+step "runbook: the sqlite and git restore commands work when pasted"
+DR=$W/dr
+expect_ok lb runbook --config "$W/kinds.toml" --restore-root "$DR"
+printf '%s\n' "$OUT" >"$W/runbook.md"
+SQLITE_CMD=$(grep -F -- " restore sqlite latest" "$W/runbook.md")
+GIT_CMD=$(grep -F -- " restore git latest" "$W/runbook.md")
+assert_contains "$(cat "$W/runbook.md")" "redis-server --bind 127.0.0.1 --port $RPORT --dir $DR/var/lib/redis" "runbook redis start"
+mkdir -p "$DR$APP"
+expect_ok bash -c "$SQLITE_CMD"
+assert_eq 500 "$(sqlite3 "$DR$APP/catalog.db" 'select count(*) from items')" "runbook sqlite restore"
+expect_ok bash -c "$GIT_CMD"
+assert_eq "$HEAD_COMMIT" "$(git -C "$DR$APP/code" rev-parse HEAD)" "runbook git restore"
