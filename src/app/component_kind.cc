@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 
 #include "app/process.h"
@@ -437,7 +438,204 @@ class RedisKind : public ComponentKind {
   }
 };
 
+// mariadb: `backup mariadb` (a consistent dump + its binlog position). A
+// drill (and recover) first starts a throw-away mariadbd: data directory
+// DIR/data made by mariadb-install-db, socket DIR/mysqld.sock, on a free
+// 127.0.0.1 port, as the mysql user when we are root; `restore mariadb`
+// loads the dump into it over the socket as root (unix_socket
+// authentication) and replays the archived binlogs to the end (drill) or
+// to T (recover). verify = SQL that must return 1.
+class MariadbKind : public ComponentKind {
+ public:
+  std::string_view name() const override { return "mariadb"; }
+  bool NeedsPort() const override { return true; }
+
+  std::vector<std::string> BackupArgs(const AppConfig& app,
+                                      const ComponentConfig& c) const override {
+    std::vector<std::string> args = {"backup", "mariadb", "--tag", ComponentTagFilter(app, c)};
+    AddConnection(c, &args);
+    return args;
+  }
+
+  std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
+                                       const std::string& snapshot,
+                                       const RestoreTarget& t) const override {
+    std::vector<std::string> args = {"restore", "mariadb", snapshot};
+    if (snapshot == "latest") {
+      args.push_back("--tag");
+      args.push_back(ComponentTagFilter(app, c));
+    }
+    if (t.drill || t.recover) {
+      args.insert(args.end(), {"--socket", Socket(t), "--user", LocalUser()});
+    } else {
+      AddConnection(c, &args);
+    }
+    if (t.recover) {
+      // restore mariadb --to-time takes whole seconds, UTC, no zone.
+      args.insert(args.end(), {"--to-time", t.to_time.substr(0, 19)});
+    } else {
+      args.push_back("--to-end");
+    }
+    return args;
+  }
+
+  RestoreTarget DrillTarget(const ComponentConfig&, const std::string& component_dir,
+                            int port) const override {
+    RestoreTarget t;
+    t.dir = JoinPath(component_dir, "mariadb");
+    t.drill = true;
+    t.port = port;
+    return t;
+  }
+
+  Status BeforeRestore(const ComponentConfig& c, const RestoreTarget& t) const override {
+    const std::string bin = c.mariadb.bindir;
+    auto tool = [&bin](const char* name) { return bin.empty() ? std::string(name) : bin + "/" + name; };
+    std::error_code ec;
+    std::filesystem::create_directories(t.dir + "/data", ec);
+    if (ec) return IoError("unable to create '" + t.dir + "/data': " + ec.message());
+    std::string user_arg;
+    if (geteuid() == 0) {
+      user_arg = "--user=mysql";
+      auto chown = RunProcess({"chown", "-R", "mysql:", t.dir});
+      if (!chown.ok() || chown->exit_code != 0) {
+        user_arg = "--user=root";  // no mysql user: as mariadb.sh does
+      }
+    }
+    std::vector<std::string> install = {tool("mariadb-install-db"), "--no-defaults",
+                                        "--datadir=" + t.dir + "/data",
+                                        "--auth-root-authentication-method=socket",
+                                        "--skip-test-db"};
+    if (!user_arg.empty()) install.push_back(user_arg);
+    ProcessOptions po;
+    po.timeout_seconds = 300;
+    auto ran = RunProcess(install, po);
+    if (!ran.ok()) return ran.status().WithHint("install mariadb-server (or set mariadb.bindir)");
+    if (ran->exit_code != 0) {
+      return IoError(fmt::format("mariadb-install-db failed (exit {}): {}", ran->exit_code,
+                                 OneLine(ran->LastLine())));
+    }
+    const std::string mariadbd = bin.empty() ? (access("/usr/sbin/mariadbd", X_OK) == 0
+                                                    ? std::string("/usr/sbin/mariadbd")
+                                                    : std::string("mariadbd"))
+                                             : bin + "/mariadbd";
+    std::vector<std::string> argv = {"setsid", "--fork", mariadbd, "--no-defaults",
+                                     "--datadir=" + t.dir + "/data", "--socket=" + Socket(t),
+                                     "--pid-file=" + t.dir + "/mysqld.pid",
+                                     "--port=" + std::to_string(t.port), "--bind-address=127.0.0.1",
+                                     "--log-error=" + t.dir + "/error.log", "--skip-log-bin",
+                                     "--innodb-buffer-pool-size=64M", "--skip-name-resolve"};
+    if (!user_arg.empty()) argv.push_back(user_arg);
+    ProcessOptions quick;
+    quick.timeout_seconds = 30;
+    // Detached, its output to /dev/null (its log is error.log): our pipes
+    // must not stay open in the server.
+    auto started = RunShell(ShellJoin(argv) + " </dev/null >/dev/null 2>&1", quick);
+    if (!started.ok()) return started.status();
+    for (int i = 0; i < 1200; ++i) {
+      auto ping = RunProcess({tool("mariadb-admin"), "--no-defaults", "--socket=" + Socket(t),
+                              "-u" + LocalUser(), "ping"},
+                             quick);
+      if (ping.ok() && ping->exit_code == 0) return Status::Ok();
+      usleep(50 * 1000);
+    }
+    return IoError(fmt::format("mariadbd in '{}' not ready after 60 s; log: {}/error.log", t.dir,
+                               t.dir));
+  }
+
+  std::vector<CheckResult> Verify(const ComponentConfig& c,
+                                  const RestoreTarget& t) const override {
+    std::vector<CheckResult> out;
+    for (const std::string& sql : c.verify) {
+      CheckResult r;
+      r.check = sql;
+      ProcessOptions po;
+      po.timeout_seconds = 3600;
+      auto ran = RunProcess(ClientArgv(c, t, sql), po);
+      if (!ran.ok()) {
+        r.detail = ran.status().message();
+      } else if (ran->exit_code != 0) {
+        r.detail = fmt::format("mariadb exit status {}: {}", ran->exit_code, OneLine(ran->LastLine()));
+      } else {
+        std::string value = OneLine(ran->out);
+        r.ok = value == "1";
+        r.detail = r.ok ? "1" : "returned '" + value + "', not 1";
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status Stop(const ComponentConfig& c, const RestoreTarget& t) const override {
+    if (!t.drill && !t.recover) return Status::Ok();
+    if (access(Socket(t).c_str(), F_OK) != 0) return Status::Ok();
+    ProcessOptions po;
+    po.timeout_seconds = 120;
+    const std::string admin =
+        c.mariadb.bindir.empty() ? "mariadb-admin" : c.mariadb.bindir + "/mariadb-admin";
+    auto ran = RunProcess({admin, "--no-defaults", "--socket=" + Socket(t), "-u" + LocalUser(),
+                           "shutdown"},
+                          po);
+    if (!ran.ok()) return ran.status();
+    if (ran->exit_code != 0) {
+      return IoError(fmt::format("mariadb-admin shutdown of '{}' failed (exit {}): {}", t.dir,
+                                 ran->exit_code, OneLine(ran->LastLine())));
+    }
+    return Status::Ok();
+  }
+
+  std::vector<std::string> RunbookAfterRestore(const ComponentConfig& c,
+                                               const RestoreTarget& t) const override {
+    std::vector<std::string> lines;
+    lines.push_back(
+        "The command loads the newest dump into the running, empty MariaDB server named in "
+        "lifeboat.toml (install and start it first) and replays every archived binlog. Check it:");
+    for (const std::string& sql : c.verify) {
+      lines.push_back("    " + ShellJoin(ClientArgv(c, t, sql)) + "   # expect: 1");
+    }
+    return lines;
+  }
+
+  static std::string Socket(const RestoreTarget& t) { return JoinPath(t.dir, "mysqld.sock"); }
+
+  static std::string LocalUser() {
+    if (geteuid() == 0) return "root";
+    const char* u = std::getenv("USER");
+    return u && *u ? u : "root";
+  }
+
+  static void AddConnection(const ComponentConfig& c, std::vector<std::string>* args) {
+    // Never a password here: `lifeboat` takes it from
+    // LIFEBOAT_MARIADB_PASSWORD in its environment.
+    if (!c.mariadb.socket.empty()) args->insert(args->end(), {"--socket", c.mariadb.socket});
+    if (!c.mariadb.host.empty()) args->insert(args->end(), {"--host", c.mariadb.host});
+    if (c.mariadb.port > 0) args->insert(args->end(), {"--port", std::to_string(c.mariadb.port)});
+    if (!c.mariadb.user.empty()) args->insert(args->end(), {"--user", c.mariadb.user});
+  }
+
+  static std::vector<std::string> ClientArgv(const ComponentConfig& c, const RestoreTarget& t,
+                                             const std::string& sql) {
+    const std::string client = c.mariadb.bindir.empty() ? "mariadb" : c.mariadb.bindir + "/mariadb";
+    std::vector<std::string> argv = {client};
+    if (t.drill || t.recover) {
+      argv.insert(argv.end(), {"--no-defaults", "--socket=" + Socket(t), "-u" + LocalUser()});
+    } else {
+      if (!c.mariadb.defaults_file.empty()) argv.push_back("--defaults-file=" + c.mariadb.defaults_file);
+      if (!c.mariadb.socket.empty()) argv.push_back("--socket=" + c.mariadb.socket);
+      if (!c.mariadb.host.empty()) argv.push_back("--host=" + c.mariadb.host);
+      if (c.mariadb.port > 0) argv.push_back("--port=" + std::to_string(c.mariadb.port));
+      if (!c.mariadb.user.empty()) argv.push_back("--user=" + c.mariadb.user);
+    }
+    argv.insert(argv.end(), {"-N", "-B", "-e", sql});
+    return argv;
+  }
+};
+
 }  // namespace
+
+Status ComponentKind::BeforeRestore(const ComponentConfig&, const RestoreTarget&) const {
+  return Status::Ok();
+}
 
 Status ComponentKind::AfterRestore(const ComponentConfig&, const RestoreTarget&) const {
   return Status::Ok();
@@ -465,12 +663,14 @@ const ComponentKind* FindComponentKind(std::string_view kind) {
   static const RedisKind redis;
   static const GitKind git;
   static const CommandKind command;
+  static const MariadbKind mariadb;
   if (kind == "files") return &files;
   if (kind == "postgres") return &postgres;
   if (kind == "sqlite") return &sqlite;
   if (kind == "redis") return &redis;
   if (kind == "git") return &git;
   if (kind == "command") return &command;
+  if (kind == "mariadb") return &mariadb;
   return nullptr;
 }
 

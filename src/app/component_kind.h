@@ -3,13 +3,14 @@
 // `drill` and `runbook` all go through this one interface, so the commands
 // the runbook prints are exactly the ones a drill has executed.
 //
-// Every kind the configuration accepts except mariadb has an
-// implementation (files, postgres, sqlite, redis, git, command); a kind
-// without one has no entry: FindComponentKind returns nullptr and callers
+// Every kind the configuration accepts has an implementation (files,
+// postgres, mariadb, sqlite, redis, git, command); a kind without one has
+// no entry: FindComponentKind returns nullptr and callers
 // report UnsupportedKind(). Adding a kind = one class + one line in
 // FindComponentKind (component_kind.cc).
 //
 // Verify entries per kind: postgres = SQL that must return true (psql);
+// mariadb = SQL that must return 1 (the `mariadb` client);
 // files, sqlite, git, command = shell commands where {restored} is the
 // restored root / database file / repository / output file; redis = shell
 // commands where {port} is the throw-away server's port and {restored} its
@@ -74,6 +75,10 @@ class ComponentKind {
   // Runs every verify entry against a restored component; one result each.
   virtual std::vector<CheckResult> Verify(const ComponentConfig& component,
                                           const RestoreTarget& target) const = 0;
+  // Called by drill and recover before the restore: starts what the restore
+  // loads into (mariadb: a throw-away mariadbd on target.port with its data
+  // directory in target.dir).
+  virtual Status BeforeRestore(const ComponentConfig& component, const RestoreTarget& target) const;
   // Called by drill after a successful restore, before Verify: starts what
   // the checks need (redis: a throw-away redis-server on target.port).
   virtual Status AfterRestore(const ComponentConfig& component, const RestoreTarget& target) const;

@@ -176,7 +176,13 @@ void DrillComponent(const GlobalOptions& global, const AppConfig& app, const Com
                           d->snapshot_id.substr(0, 8), FormatLocalTime(d->snapshot_time_ns),
                           from->name));
   auto t0 = std::chrono::steady_clock::now();
-  ChildRun restore = RunLifeboatOn(*from, kind->RestoreArgs(app, c, d->snapshot_id, target));
+  ChildRun restore;
+  if (Status ready = kind->BeforeRestore(c, target); !ready.ok()) {
+    restore.error = ready.message();
+    restore.process.exit_code = -1;
+  } else {
+    restore = RunLifeboatOn(*from, kind->RestoreArgs(app, c, d->snapshot_id, target));
+  }
   d->restore_seconds = Since(t0);
   if (!restore.ok()) {
     d->error = "restore failed: " + restore.error;

@@ -6,6 +6,9 @@
 //             into ROOT/NAME/pgdata with recovery_target_time = T (started
 //             on a free loopback port only with --start; otherwise the way
 //             to start it is printed);
+//   mariadb:  the newest dump whose end is not after T, loaded into a new
+//             mariadbd (data directory ROOT/NAME/mariadb/data) with the
+//             archived binlogs replayed to T (whole seconds), then stopped;
 //   files, sqlite, redis, git, command: the newest snapshot of the
 //             component taken at or before T, restored below ROOT/NAME as
 //             `drill` would (files: the snapshot paths under ROOT/NAME;
@@ -193,7 +196,7 @@ int RunRecover(const GlobalOptions& global, const RecoverOpts& o) {
     }
     int port = 0;
     const bool is_pg = c->kind == "postgres";
-    if (is_pg && o.start && !o.dry_run) {
+    if (((is_pg && o.start) || c->kind == "mariadb") && !o.dry_run) {
       auto p = FreeLoopbackPort();
       if (!p.ok()) {
         fail(p.status().message());
@@ -216,7 +219,20 @@ int RunRecover(const GlobalOptions& global, const RecoverOpts& o) {
     jc["target"] = target.dir;
     std::string range;
     std::string recovery_point;
-    if (is_pg) {
+    if (c->kind == "mariadb") {
+      auto get = [&snap](const char* k) {
+        auto it = snap.source_info.find(k);
+        return it == snap.source_info.end() ? std::string("?") : it->second;
+      };
+      range = fmt::format("binlogs from {}:{} (the dump's position) replayed up to {} (whole "
+                          "seconds)",
+                          get("binlog_file"), get("binlog_pos"), pg_time.substr(0, 19));
+      jc["binlog_from"] = get("binlog_file") + ":" + get("binlog_pos");
+      jc["backup_end"] = FormatTimeRfc3339(point);
+      recovery_point = pg_time.substr(0, 19) + " UTC";
+      jc["recovery_point"] = recovery_point;
+      jc["recovery_point_basis"] = "target time, rounded down to the second";
+    } else if (is_pg) {
       auto get = [&snap](const char* k) {
         auto it = snap.source_info.find(k);
         return it == snap.source_info.end() ? std::string("?") : it->second;
@@ -253,9 +269,19 @@ int RunRecover(const GlobalOptions& global, const RecoverOpts& o) {
       fail(made.message());
       continue;
     }
+    if (Status ready = kind->BeforeRestore(*c, target); !ready.ok()) {
+      fail(ready.message());
+      continue;
+    }
     ChildRun restore = RunLifeboatOn(*chosen.repo, args);
+    // A server started for the restore (mariadb) is stopped; its data stays.
+    Status stopped = kind->Stop(*c, target);
     if (!restore.ok()) {
       fail("restore failed: " + restore.error);
+      continue;
+    }
+    if (!stopped.ok()) {
+      fail("restored, but " + stopped.message());
       continue;
     }
     if (is_pg && o.start && restore.summary.is_object()) {
@@ -291,6 +317,10 @@ int RunRecover(const GlobalOptions& global, const RecoverOpts& o) {
                                         target.dir + "/recover.log", "-o", "-p PORT", "start"}) +
                         "   # replays WAL up to the target, then promotes");
       }
+    } else if (c->kind == "mariadb") {
+      Say(global, "  recovery point: " + recovery_point + "; the server is stopped, start it with:");
+      Say(global, "    " + ShellJoin({"mariadbd", "--no-defaults", "--datadir=" + target.dir + "/data",
+                                      "--socket=" + target.dir + "/mysqld.sock", "--port=3306"}));
     } else {
       Say(global, fmt::format("  recovery point: {} ({} before the target)",
                               FormatLocalTime(point), Ago(*t_ns - point)));
