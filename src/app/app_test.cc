@@ -75,17 +75,18 @@ AppConfig Config() {
 }
 
 TEST(ComponentKindTest, KindsAndUnsupported) {
-  for (const char* kind : {"files", "postgres", "sqlite", "redis", "git", "command"}) {
+  // Every kind the configuration accepts.
+  for (const char* kind : kComponentKinds) {
     ASSERT_NE(FindComponentKind(kind), nullptr) << kind;
     EXPECT_EQ(FindComponentKind(kind)->name(), kind);
   }
-  EXPECT_EQ(FindComponentKind("mariadb"), nullptr);
+  EXPECT_EQ(FindComponentKind("oracle"), nullptr);
   ComponentConfig c;
   c.name = "orders";
-  c.kind = "mariadb";
+  c.kind = "oracle";
   Status s = UnsupportedKind(c);
   EXPECT_EQ(s.code(), Code::kUnsupported);
-  EXPECT_EQ(s.message(), "component 'orders': kind mariadb is not supported by run/drill yet");
+  EXPECT_EQ(s.message(), "component 'orders': kind oracle is not supported by run/drill yet");
 }
 
 TEST(ComponentKindTest, RepositoryArgsUseTheRepositorysOwnSecretsSource) {
@@ -299,6 +300,56 @@ TEST(ComponentKindTest, CommandCommandsAndVerifyOnTheRestoredFile) {
   EXPECT_FALSE(results[0].ok);
   unlink((dir + "/ldap.ldif").c_str());
   rmdir(dir.c_str());
+}
+
+TEST(ComponentKindTest, MariadbCommandsCarryNoPassword) {
+  auto app = ParseAppConfig(R"(
+[app]
+name = "shop"
+[[repository]]
+name = "onsite"
+url = "/var/backups/lb"
+password_file = "/etc/lifeboat/onsite.pw"
+[[component]]
+name = "orders"
+kind = "mariadb"
+mariadb = { host = "127.0.0.1", port = 3307, user = "bk" }
+rpo = "1h"
+rto = "1h"
+verify = ["select count(*) > 0 from shop.orders"]
+)",
+                            "m.toml");
+  ASSERT_TRUE(app.ok()) << app.status().message();
+  const ComponentConfig& c = *app->FindComponent("orders");
+  const ComponentKind* k = FindComponentKind("mariadb");
+  EXPECT_TRUE(k->NeedsPort());
+  EXPECT_EQ(k->BackupArgs(*app, c),
+            (std::vector<std::string>{"backup", "mariadb", "--tag", "app=shop,component=orders",
+                                      "--host", "127.0.0.1", "--port", "3307", "--user", "bk"}));
+  RestoreTarget drill = k->DrillTarget(c, "/sb/run/orders", 41000);
+  EXPECT_EQ(drill.dir, "/sb/run/orders/mariadb");
+  const std::string user = geteuid() == 0 ? "root" : (getenv("USER") ? getenv("USER") : "root");
+  EXPECT_EQ(k->RestoreArgs(*app, c, "abcd", drill),
+            (std::vector<std::string>{"restore", "mariadb", "abcd", "--socket",
+                                      "/sb/run/orders/mariadb/mysqld.sock", "--user", user,
+                                      "--to-end"}));
+  RestoreTarget rec = drill;
+  rec.drill = false;
+  rec.recover = true;
+  rec.to_time = "2026-12-05 10:00:00.123456+00";
+  std::vector<std::string> args = k->RestoreArgs(*app, c, "abcd", rec);
+  EXPECT_EQ(std::vector<std::string>(args.end() - 2, args.end()),
+            (std::vector<std::string>{"--to-time", "2026-12-05 10:00:00"}));
+  RestoreTarget live = RunbookTarget(c, "/");
+  EXPECT_EQ(k->RestoreArgs(*app, c, "latest", live),
+            (std::vector<std::string>{"restore", "mariadb", "latest", "--tag",
+                                      "app=shop,component=orders", "--host", "127.0.0.1", "--port",
+                                      "3307", "--user", "bk", "--to-end"}));
+  std::vector<std::string> after = k->RunbookAfterRestore(c, live);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[1],
+            "    mariadb --host=127.0.0.1 --port=3307 --user=bk -N -B -e 'select count(*) > 0 "
+            "from shop.orders'   # expect: 1");
 }
 
 TEST(ComponentKindTest, RecoverTargets) {

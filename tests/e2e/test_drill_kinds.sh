@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # run, drill and runbook for the source kinds (issue 6): an application with
 # an SQLite database, a real Redis server (tests/servers/redis/redis.sh), a
-# git repository and a command's output.
+# git repository, a command's output and a real MariaDB server
+# (tests/servers/mariadb/mariadb.sh; its binlogs archived by lifeboat).
 #   - `run` backs up every component (tagged app=kinds,component=NAME);
 #   - `drill` restores each into the sandbox (Redis: a throw-away
 #     redis-server on a free port serving the restored RDB), runs every
-#     verify check (shell commands with {restored}, and {port} for Redis)
-#     and passes; the throw-away redis-server is gone afterwards;
+#     verify check (shell commands with {restored}, and {port} for Redis;
+#     SQL returning 1 for MariaDB, run against a throw-away mariadbd that
+#     loaded the dump and replayed the binlogs written after it) and
+#     passes; the throw-away servers are gone afterwards;
 #   - one deliberately failing check makes the drill fail (exit 1) for that
 #     component only;
 #   - the runbook's sqlite and git restore commands, pasted into a shell,
@@ -15,6 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 
 REDISSH=$E2E_DIR/../servers/redis/redis.sh
+MYSH=$E2E_DIR/../servers/mariadb/mariadb.sh
 command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
 command -v git >/dev/null || skip "git is not installed"
 command -v redis-server >/dev/null || skip "redis-server is not installed"
@@ -52,6 +56,23 @@ set -e
 for i in $(seq 1 200); do redis-cli -p "$RPORT" set "session:$i" "user$i" >/dev/null; done
 redis-cli -p "$RPORT" rpush queue a b c >/dev/null
 printf 'dn: dc=kinds\nobjectClass: top\n' >"$APP/directory.ldif"
+MY=$W/mariadb
+add_cleanup "'$MYSH' destroy '$MY'"
+set +e
+"$MYSH" start "$MY"
+rc=$?
+set -e
+[[ $rc == 77 ]] && skip "MariaDB could not be started"
+[[ $rc == 0 ]] || fail "mariadb.sh start failed ($rc)"
+# shellcheck disable=SC1091
+. "$MY/env"
+my() { mariadb --defaults-file="$MY/client.cnf" -N -B "$@"; }
+my -e "create database shop"
+my shop -e "create table orders (id int primary key, amount int);
+  insert into orders select seq, seq % 7 from seq_1_to_300;"
+SUM400=$(python3 -c 'print(sum(i % 7 for i in range(1, 401)))')
+LIFEBOAT_MARIADB_PASSWORD=$(cat "$MY/bk.password")
+export LIFEBOAT_MARIADB_PASSWORD
 
 cat >"$W/kinds.toml" <<EOF2
 [app]
@@ -94,19 +115,31 @@ rpo = "1h"
 rto = "5m"
 verify = ["cmp {restored} $APP/directory.ldif"]
 
+[[component]]
+name = "orders"
+kind = "mariadb"
+mariadb = { host = "127.0.0.1", port = $MYPORT, user = "bk" }
+rpo = "1h"
+rto = "5m"
+verify = ["select count(*) = 400 from shop.orders", "select sum(amount) = $SUM400 from shop.orders"]
+
 [drill]
 every = "7d"
 sandbox = "$W/sandbox"
 EOF2
-CHECKS=9
+CHECKS=11
 
 step "run: every kind backed up"
 expect_ok lb run --config "$W/kinds.toml"
-for c in catalog sessions code directory; do
+for c in catalog sessions code directory orders; do
   assert_contains "$OUT" "$c -> onsite: snapshot" "run output"
 done
+# Rows written after the dump reach the repository as binlogs.
+my shop -e "insert into orders select seq, seq % 7 from seq_301_to_400"
+expect_ok lb --repo "$REPO" --password-file "$PWFILE" mariadb archive-binlogs --host 127.0.0.1 \
+  --port "$MYPORT" --user bk --flush
 expect_ok lb --repo "$REPO" --password-file "$PWFILE" --json snapshots --tag app=kinds
-assert_eq '["command", "git", "redis", "sqlite"]' "$(jget "$OUT" 'sorted(s.get("source") for s in j)')" "snapshot sources"
+assert_eq '["command", "git", "mariadb", "redis", "sqlite"]' "$(jget "$OUT" 'sorted(s.get("source") for s in j)')" "snapshot sources"
 
 step "drill: every kind restored, every check run and passed"
 expect_ok lb --json drill --config "$W/kinds.toml"
@@ -114,9 +147,13 @@ SUMMARY=$(grep '"message_type":"summary"' <<<"$OUT" | tail -n 1)
 assert_eq true "$(jget "$SUMMARY" 'j["ok"]')" "drill ok"
 assert_eq "$CHECKS" "$(jget "$SUMMARY" 'sum(len(c["checks"]) for c in j["components"])')" "checks run"
 assert_eq true "$(jget "$SUMMARY" 'all(k["ok"] for c in j["components"] for k in c["checks"])')" "checks passed"
-assert_eq '["catalog", "sessions", "code", "directory"]' "$(jget "$SUMMARY" '[c["name"] for c in j["components"]]')" "components"
-# The throw-away redis-server is gone: only the test's own server remains.
-assert_eq 1 "$(pgrep -c -x redis-server || true)" "redis-server processes"
+assert_eq '["catalog", "sessions", "code", "directory", "orders"]' "$(jget "$SUMMARY" '[c["name"] for c in j["components"]]')" "components"
+# The throw-away servers are gone: no redis-server or mariadbd works in the
+# sandbox (both chdir to their data directory).
+for pid in $(pgrep -x 'redis-server|mariadbd' || true); do
+  cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+  [[ $cwd != "$W/sandbox"* ]] || fail "a server is still running in the sandbox: pid $pid in $cwd"
+done
 RUN_DIR=$(jget "$SUMMARY" 'j["sandbox"]')
 assert_not_exists "$RUN_DIR/sessions"
 
@@ -126,7 +163,7 @@ assert_contains "$(cat "$W/failing.toml")" "= nobody" "edited config"
 expect_rc 1 lb --json drill --config "$W/failing.toml"
 SUMMARY=$(grep '"message_type":"summary"' <<<"$OUT" | tail -n 1)
 assert_eq false "$(jget "$SUMMARY" 'j["ok"]')" "drill ok"
-assert_eq '[true, false, true, true]' "$(jget "$SUMMARY" '[all(k["ok"] for k in c["checks"]) for c in j["components"]]')" "per component"
+assert_eq '[true, false, true, true, true]' "$(jget "$SUMMARY" '[all(k["ok"] for k in c["checks"]) for c in j["components"]]')" "per component"
 assert_eq "$CHECKS" "$(jget "$SUMMARY" 'sum(len(c["checks"]) for c in j["components"])')" "checks run"
 
 step "runbook: the sqlite and git restore commands work when pasted"
