@@ -126,7 +126,8 @@ Chosen ChooseSnapshot(const GlobalOptions& global, const AppConfig& app, const C
     }
     problems += (problems.empty() ? "" : "; ") + name + ": " +
                 (tagged == 0 ? std::string("no snapshot of the component")
-                             : fmt::format("{} snapshots, the oldest recoverable at {}", tagged,
+                             : fmt::format("{} snapshot{}, the oldest recoverable at {}", tagged,
+                                           tagged == 1 ? "" : "s",
                                            FormatTimeRfc3339(oldest)));
   }
   out.problem = "no snapshot at or before " + FormatTimeRfc3339(t_ns) +
