@@ -157,6 +157,16 @@ done
 RUN_DIR=$(jget "$SUMMARY" 'j["sandbox"]')
 assert_not_exists "$RUN_DIR/sessions"
 
+step "status: the MariaDB recovery point is the archived binlogs' last event, not the dump"
+# Exit 1: one repository cannot meet the 3-2-1 rule.
+expect_rc 1 lb --json status --config "$W/kinds.toml"
+assert_contains "$(jget "$OUT" 'j["components"][0]["problems"]')" "3-2-1" "status problems"
+ORDERS=$(jget "$OUT" '[c for c in j["components"] if c["component"] == "orders"][0]')
+assert_contains "$(jget "$ORDERS" 'j["recovery_point_source"]')" "newest archived binlog (mariadb-bin." "status source"
+assert_eq true "$(jget "$ORDERS" 'j["newest"] > j["newest_snapshot_time"]')" "binlog time after the dump"
+CATALOG=$(jget "$OUT" '[c for c in j["components"] if c["component"] == "catalog"][0]')
+assert_eq "newest snapshot" "$(jget "$CATALOG" 'j["recovery_point_source"]')" "sqlite source"
+
 step "a deliberately failing check fails the drill for that component only"
 sed 's/get session:77)\\" = user77/get session:77)\\" = nobody/' "$W/kinds.toml" >"$W/failing.toml"
 assert_contains "$(cat "$W/failing.toml")" "= nobody" "edited config"
