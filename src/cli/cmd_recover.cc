@@ -271,6 +271,7 @@ int RunRecover(const GlobalOptions& global, const RecoverOpts& o) {
       continue;
     }
     if (Status ready = kind->BeforeRestore(*c, target); !ready.ok()) {
+      (void)kind->Stop(*c, target);  // whatever did start
       fail(ready.message());
       continue;
     }

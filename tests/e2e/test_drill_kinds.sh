@@ -188,3 +188,28 @@ expect_ok bash -c "$SQLITE_CMD"
 assert_eq 500 "$(sqlite3 "$DR$APP/catalog.db" 'select count(*) from items')" "runbook sqlite restore"
 expect_ok bash -c "$GIT_CMD"
 assert_eq "$HEAD_COMMIT" "$(git -C "$DR$APP/code" rev-parse HEAD)" "runbook git restore"
+
+step "recover --to-time now: every kind into ROOT/NAME"
+sleep 1.1
+T=$(date -u +'%Y-%m-%d %H:%M:%S')
+REC=$W/rec
+expect_ok lb --json recover --config "$W/kinds.toml" --to-time "$T" --target "$REC"
+SUMMARY=$(grep '"message_type":"summary"' <<<"$OUT" | tail -n 1)
+assert_eq true "$(jget "$SUMMARY" 'j["ok"]')" "recover ok"
+assert_eq 500 "$(sqlite3 "$REC/catalog/catalog.db" 'select count(*) from items')" "recovered sqlite"
+assert_eq "$HEAD_COMMIT" "$(git -C "$REC/code/code" rev-parse HEAD)" "recovered git"
+assert_exists "$REC/sessions/redis/dump.rdb"
+cmp "$REC/directory/directory.ldif" "$APP/directory.ldif" || fail "recovered command output differs"
+assert_contains "$(jget "$SUMMARY" '[c for c in j["components"] if c["component"] == "orders"][0]["log_range"]')" "binlogs from mariadb-bin." "mariadb binlog range"
+# The recovered MariaDB data directory, started, holds every row.
+MYREC=$REC/orders/mariadb
+[[ $(id -u) == 0 ]] && userarg=--user=mysql || userarg=
+/usr/sbin/mariadbd --no-defaults --datadir="$MYREC/data" --socket="$MYREC/check.sock" \
+  --skip-networking --skip-log-bin $userarg --log-error="$MYREC/check.log" >/dev/null 2>&1 &
+add_cleanup "mariadb-admin --no-defaults --socket='$MYREC/check.sock' -uroot shutdown 2>/dev/null || true"
+for _ in $(seq 1 200); do
+  mariadb-admin --no-defaults --socket="$MYREC/check.sock" -uroot ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+assert_eq 400 "$(mariadb --no-defaults --socket="$MYREC/check.sock" -uroot -N -B -e 'select count(*) from shop.orders')" "recovered mariadb rows"
+mariadb-admin --no-defaults --socket="$MYREC/check.sock" -uroot shutdown
