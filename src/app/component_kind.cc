@@ -160,6 +160,8 @@ class PostgresKind : public ComponentKind {
   }
 
   Status Stop(const ComponentConfig& c, const RestoreTarget& t) const override {
+    // recover --start: the recovered server is the point; it keeps running.
+    if (t.recover) return Status::Ok();
     std::vector<std::string> argv;
     if (geteuid() == 0) argv = {"runuser", "-u", "postgres", "--"};
     argv.insert(argv.end(),

@@ -134,7 +134,9 @@ expect_ok lb run --config "$W/kinds.toml"
 for c in catalog sessions code directory orders; do
   assert_contains "$OUT" "$c -> onsite: snapshot" "run output"
 done
-# Rows written after the dump reach the repository as binlogs.
+# Rows written after the dump reach the repository as binlogs (a second
+# later: binlog events carry whole seconds).
+sleep 1.1
 my shop -e "insert into orders select seq, seq % 7 from seq_301_to_400"
 expect_ok lb --repo "$REPO" --password-file "$PWFILE" mariadb archive-binlogs --host 127.0.0.1 \
   --port "$MYPORT" --user bk --flush
