@@ -17,6 +17,7 @@ std::string_view AlertKindName(AlertKind kind) {
     case AlertKind::kRpoBreach: return "rpo_breach";
     case AlertKind::kBackupFailed: return "backup_failed";
     case AlertKind::kRule321: return "rule_321";
+    case AlertKind::kChangeRate: return "change_rate";
   }
   return "unknown";
 }

@@ -5,8 +5,9 @@
 //    "message": "...", "time": "2026-12-05T08:00:00Z", "details": {...}}
 //
 // kind is one of drill_failed, rto_missed, rpo_breach, backup_failed,
-// rule_321. The agent also sends "resolved": true (same kind and component)
-// when a condition it alerted on clears; the key is absent otherwise. The message never reaches a shell: the command line is the
+// rule_321, change_rate. The agent also sends "resolved": true (same kind and
+// component) when a condition it alerted on clears; the key is absent
+// otherwise. The message never reaches a shell: the command line is the
 // operator's (run with /bin/sh -c as written in lifeboat.toml) and the alert
 // only travels on stdin / in the HTTP body.
 //
@@ -26,7 +27,14 @@
 
 namespace lifeboat {
 
-enum class AlertKind { kDrillFailed, kRtoMissed, kRpoBreach, kBackupFailed, kRule321 };
+enum class AlertKind {
+  kDrillFailed,
+  kRtoMissed,
+  kRpoBreach,
+  kBackupFailed,
+  kRule321,
+  kChangeRate,  // run: a backup changed far more than usual (app/change_rate.h)
+};
 std::string_view AlertKindName(AlertKind kind);  // "drill_failed", ...
 
 struct Alert {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "app/alert.h"
+#include "app/change_rate.h"
 #include "app/component_kind.h"
 #include "app/drill_report.h"
 #include "app/process.h"
@@ -74,13 +75,18 @@ AppConfig Config() {
 }
 
 TEST(ComponentKindTest, KindsAndUnsupported) {
-  EXPECT_NE(FindComponentKind("files"), nullptr);
-  EXPECT_NE(FindComponentKind("postgres"), nullptr);
-  EXPECT_EQ(FindComponentKind("redis"), nullptr);
-  AppConfig app = Config();
-  Status s = UnsupportedKind(*app.FindComponent("sessions"));
+  // Every kind the configuration accepts.
+  for (const char* kind : kComponentKinds) {
+    ASSERT_NE(FindComponentKind(kind), nullptr) << kind;
+    EXPECT_EQ(FindComponentKind(kind)->name(), kind);
+  }
+  EXPECT_EQ(FindComponentKind("oracle"), nullptr);
+  ComponentConfig c;
+  c.name = "orders";
+  c.kind = "oracle";
+  Status s = UnsupportedKind(c);
   EXPECT_EQ(s.code(), Code::kUnsupported);
-  EXPECT_EQ(s.message(), "component 'sessions': kind redis is not supported by run/drill yet");
+  EXPECT_EQ(s.message(), "component 'orders': kind oracle is not supported by run/drill yet");
 }
 
 TEST(ComponentKindTest, RepositoryArgsUseTheRepositorysOwnSecretsSource) {
@@ -160,6 +166,281 @@ TEST(ComponentKindTest, FilesVerifyRunsShellWithTheRestoreRoot) {
   EXPECT_EQ(results[2].detail, "hello");
   rmdir((root + "/srv").c_str());
   rmdir(root.c_str());
+}
+
+constexpr const char* kKindsToml = R"(
+[app]
+name = "shop"
+
+[[repository]]
+name = "onsite"
+url = "/var/backups/lb"
+password_file = "/etc/lifeboat/onsite.pw"
+
+[[component]]
+name = "catalog"
+kind = "sqlite"
+sqlite = { path = "/srv/shop/catalog.db" }
+rpo = "1h"
+rto = "1h"
+
+[[component]]
+name = "code"
+kind = "git"
+git = { path = "/srv/git/shop.git" }
+rpo = "1h"
+rto = "1h"
+
+[[component]]
+name = "sessions"
+kind = "redis"
+redis = { host = "127.0.0.1", port = 6380 }
+rpo = "1h"
+rto = "1h"
+verify = ["test \"$(redis-cli -p {port} get k)\" = v", "test -s {restored}/dump.rdb"]
+
+[[component]]
+name = "ldap"
+kind = "command"
+command = { run = ["slapcat", "-n", "1"], filename = "ldap.ldif" }
+rpo = "1h"
+rto = "1h"
+verify = ["grep -q dc=shop {restored}"]
+)";
+
+AppConfig KindsConfig() {
+  auto app = ParseAppConfig(kKindsToml, "kinds.toml");
+  EXPECT_TRUE(app.ok()) << app.status().message();
+  return *app;
+}
+
+TEST(ComponentKindTest, SqliteAndGitCommands) {
+  AppConfig app = KindsConfig();
+  const ComponentConfig& db = *app.FindComponent("catalog");
+  const ComponentKind* sqlite = FindComponentKind("sqlite");
+  EXPECT_EQ(sqlite->BackupArgs(app, db),
+            (std::vector<std::string>{"backup", "sqlite", "--tag", "app=shop,component=catalog",
+                                      "--", "/srv/shop/catalog.db"}));
+  RestoreTarget drill = sqlite->DrillTarget(db, "/sb/run/catalog", 0);
+  EXPECT_EQ(drill.dir, "/sb/run/catalog/catalog.db");
+  EXPECT_EQ(sqlite->RestoreArgs(app, db, "abcd", drill),
+            (std::vector<std::string>{"restore", "sqlite", "abcd", "--target",
+                                      "/sb/run/catalog/catalog.db"}));
+  RestoreTarget live = RunbookTarget(db, "/");
+  EXPECT_EQ(live.dir, "/srv/shop/catalog.db");
+  EXPECT_EQ(sqlite->RestoreArgs(app, db, "latest", live),
+            (std::vector<std::string>{"restore", "sqlite", "latest", "--target",
+                                      "/srv/shop/catalog.db", "--tag",
+                                      "app=shop,component=catalog", "--force"}));
+  EXPECT_EQ(RunbookTarget(db, "/dr").dir, "/dr/srv/shop/catalog.db");
+
+  const ComponentConfig& code = *app.FindComponent("code");
+  const ComponentKind* git = FindComponentKind("git");
+  EXPECT_EQ(git->BackupArgs(app, code),
+            (std::vector<std::string>{"backup", "git", "--tag", "app=shop,component=code", "--",
+                                      "/srv/git/shop.git"}));
+  RestoreTarget gd = git->DrillTarget(code, "/sb/run/code", 0);
+  EXPECT_EQ(gd.dir, "/sb/run/code/shop.git");
+  gd.drill = false;
+  gd.recover = true;
+  EXPECT_EQ(git->RestoreArgs(app, code, "abcd", gd),
+            (std::vector<std::string>{"restore", "git", "abcd", "--target", "/sb/run/code/shop.git"}));
+}
+
+TEST(ComponentKindTest, RedisCommandsAndPortPlaceholder) {
+  AppConfig app = KindsConfig();
+  const ComponentConfig& c = *app.FindComponent("sessions");
+  const ComponentKind* k = FindComponentKind("redis");
+  EXPECT_TRUE(k->NeedsPort());
+  EXPECT_EQ(k->BackupArgs(app, c),
+            (std::vector<std::string>{"backup", "redis", "--tag", "app=shop,component=sessions",
+                                      "--host", "127.0.0.1", "--port", "6380"}));
+  RestoreTarget drill = k->DrillTarget(c, "/sb/run/sessions", 41000);
+  EXPECT_EQ(drill.dir, "/sb/run/sessions/redis");
+  EXPECT_EQ(drill.port, 41000);
+  EXPECT_EQ(k->RestoreArgs(app, c, "abcd", drill),
+            (std::vector<std::string>{"restore", "redis", "abcd", "--target",
+                                      "/sb/run/sessions/redis"}));
+  RestoreTarget live = RunbookTarget(c, "/");
+  EXPECT_EQ(live.dir, "/var/lib/redis");
+  EXPECT_EQ(live.port, 6380);
+  std::vector<std::string> after = k->RunbookAfterRestore(c, live);
+  ASSERT_GE(after.size(), 4u);
+  EXPECT_EQ(after[1],
+            "    redis-server --bind 127.0.0.1 --port 6380 --dir /var/lib/redis --dbfilename "
+            "dump.rdb --daemonize yes --pidfile /var/lib/redis/redis.pid --logfile "
+            "/var/lib/redis/redis.log");
+  EXPECT_EQ(after[3], "    test \"$(redis-cli -p 6380 get k)\" = v");
+  EXPECT_EQ(SubstitutePlaceholders("redis-cli -p {port} dbsize; ls {restored}", "/a b", 7),
+            "redis-cli -p 7 dbsize; ls '/a b'");
+  // Without a port, {port} stays as written.
+  EXPECT_EQ(SubstitutePlaceholders("echo {port}", "/x", 0), "echo {port}");
+}
+
+TEST(ComponentKindTest, CommandCommandsAndVerifyOnTheRestoredFile) {
+  AppConfig app = KindsConfig();
+  const ComponentConfig& c = *app.FindComponent("ldap");
+  const ComponentKind* k = FindComponentKind("command");
+  EXPECT_EQ(k->BackupArgs(app, c),
+            (std::vector<std::string>{"backup", "--stdin-from-command", "--stdin-filename",
+                                      "ldap.ldif", "--tag", "app=shop,component=ldap", "--",
+                                      "slapcat", "-n", "1"}));
+  char tmpl[] = "/tmp/lifeboat-app-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  RestoreTarget drill = k->DrillTarget(c, dir, 0);
+  EXPECT_EQ(k->RestoreArgs(app, c, "abcd", drill),
+            (std::vector<std::string>{"restore", "abcd", "--target", dir}));
+  { std::ofstream(dir + "/ldap.ldif") << "dn: dc=shop\n"; }
+  auto results = k->Verify(c, drill);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].ok) << results[0].detail;
+  { std::ofstream(dir + "/ldap.ldif") << "nothing\n"; }
+  results = k->Verify(c, drill);
+  EXPECT_FALSE(results[0].ok);
+  unlink((dir + "/ldap.ldif").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(ComponentKindTest, MariadbCommandsCarryNoPassword) {
+  auto app = ParseAppConfig(R"(
+[app]
+name = "shop"
+[[repository]]
+name = "onsite"
+url = "/var/backups/lb"
+password_file = "/etc/lifeboat/onsite.pw"
+[[component]]
+name = "orders"
+kind = "mariadb"
+mariadb = { host = "127.0.0.1", port = 3307, user = "bk" }
+rpo = "1h"
+rto = "1h"
+verify = ["select count(*) > 0 from shop.orders"]
+)",
+                            "m.toml");
+  ASSERT_TRUE(app.ok()) << app.status().message();
+  const ComponentConfig& c = *app->FindComponent("orders");
+  const ComponentKind* k = FindComponentKind("mariadb");
+  EXPECT_TRUE(k->NeedsPort());
+  EXPECT_EQ(k->BackupArgs(*app, c),
+            (std::vector<std::string>{"backup", "mariadb", "--tag", "app=shop,component=orders",
+                                      "--host", "127.0.0.1", "--port", "3307", "--user", "bk"}));
+  RestoreTarget drill = k->DrillTarget(c, "/sb/run/orders", 41000);
+  EXPECT_EQ(drill.dir, "/sb/run/orders/mariadb");
+  const std::string user = geteuid() == 0 ? "root" : (getenv("USER") ? getenv("USER") : "root");
+  EXPECT_EQ(k->RestoreArgs(*app, c, "abcd", drill),
+            (std::vector<std::string>{"restore", "mariadb", "abcd", "--socket",
+                                      "/sb/run/orders/mariadb/mysqld.sock", "--user", user,
+                                      "--to-end"}));
+  RestoreTarget rec = drill;
+  rec.drill = false;
+  rec.recover = true;
+  rec.to_time = "2026-12-05 10:00:00.123456+00";
+  std::vector<std::string> args = k->RestoreArgs(*app, c, "abcd", rec);
+  EXPECT_EQ(std::vector<std::string>(args.end() - 2, args.end()),
+            (std::vector<std::string>{"--to-time", "2026-12-05 10:00:00"}));
+  RestoreTarget live = RunbookTarget(c, "/");
+  EXPECT_EQ(k->RestoreArgs(*app, c, "latest", live),
+            (std::vector<std::string>{"restore", "mariadb", "latest", "--tag",
+                                      "app=shop,component=orders", "--host", "127.0.0.1", "--port",
+                                      "3307", "--user", "bk", "--to-end"}));
+  std::vector<std::string> after = k->RunbookAfterRestore(c, live);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[1],
+            "    mariadb --host=127.0.0.1 --port=3307 --user=bk -N -B -e 'select count(*) > 0 "
+            "from shop.orders'   # expect: 1");
+}
+
+TEST(ComponentKindTest, RecoverTargets) {
+  AppConfig app = Config();
+  const ComponentConfig& db = *app.FindComponent("db");
+  const ComponentKind* pg = FindComponentKind("postgres");
+  RestoreTarget t = pg->DrillTarget(db, "/dr/db", 0);
+  t.drill = false;
+  t.recover = true;
+  t.to_time = "2026-12-05 10:00:00.000000+00";
+  EXPECT_EQ(pg->RestoreArgs(app, db, "abcd", t),
+            (std::vector<std::string>{"restore", "postgres", "abcd", "--target", "/dr/db/pgdata",
+                                      "--to-time", "2026-12-05 10:00:00.000000+00"}));
+  t.start = true;
+  t.port = 55000;
+  t.delta = true;
+  EXPECT_EQ(pg->RestoreArgs(app, db, "abcd", t),
+            (std::vector<std::string>{"restore", "postgres", "abcd", "--target", "/dr/db/pgdata",
+                                      "--to-time", "2026-12-05 10:00:00.000000+00", "--start",
+                                      "--port", "55000", "--delta"}));
+  const ComponentConfig& up = *app.FindComponent("uploads");
+  const ComponentKind* files = FindComponentKind("files");
+  RestoreTarget f = files->DrillTarget(up, "/dr/uploads", 0);
+  f.drill = false;
+  f.recover = true;
+  EXPECT_EQ(files->RestoreArgs(app, up, "abcd", f),
+            (std::vector<std::string>{"restore", "abcd", "--target", "/dr/uploads"}));
+}
+
+TEST(ChangeRateTest, NoBaselineNoAlert) {
+  ChangeAlertSettings s;
+  s.min_files = 5;
+  s.min_bytes = 1000;
+  ChangeFigures huge{1000000, 1ULL << 40};
+  EXPECT_FALSE(EvaluateChangeRate(huge, {}, s).fire);
+  EXPECT_FALSE(EvaluateChangeRate(huge, {{1, 10}, {1, 10}}, s).fire);
+  EXPECT_TRUE(EvaluateChangeRate(huge, {{1, 10}, {1, 10}, {1, 10}}, s).fire);
+  s.enabled = false;
+  EXPECT_FALSE(EvaluateChangeRate(huge, {{1, 10}, {1, 10}, {1, 10}}, s).fire);
+}
+
+TEST(ChangeRateTest, ThresholdIsFactorTimesMedianOrTheFloor) {
+  ChangeAlertSettings s;
+  s.factor = 10;
+  s.min_files = 100;
+  s.min_bytes = 1 << 20;
+  // Median of {20, 30, 5000(outlier), 25, 20} is 25: threshold max(250, 100) = 250.
+  std::vector<ChangeFigures> h = {{20, 1000}, {30, 1000}, {5000, 1000}, {25, 1000}, {20, 1000}};
+  ChangeRateDecision d = EvaluateChangeRate({250, 0}, h, s);
+  EXPECT_FALSE(d.fire);
+  EXPECT_EQ(d.median_files, 25u);
+  EXPECT_EQ(d.files_threshold, 250u);
+  EXPECT_EQ(d.bytes_threshold, 1u << 20);  // 10 x 1000 < the floor
+  EXPECT_EQ(d.history, 5u);
+  d = EvaluateChangeRate({251, 0}, h, s);
+  EXPECT_TRUE(d.fire);
+  EXPECT_EQ(d.message, "251 files changed or new (usual 25, threshold 250)");
+  // Quiet history: the floor holds small bursts back.
+  std::vector<ChangeFigures> quiet(4, ChangeFigures{0, 0});
+  EXPECT_FALSE(EvaluateChangeRate({100, 1 << 20}, quiet, s).fire);
+  d = EvaluateChangeRate({3, (1 << 20) + 1}, quiet, s);
+  EXPECT_TRUE(d.fire);
+  EXPECT_EQ(d.message, "1.0 MiB added (usual 0 B, threshold 1.0 MiB)");
+  // Both crossed: both named.
+  d = EvaluateChangeRate({101, 2 << 20}, quiet, s);
+  EXPECT_EQ(d.message,
+            "101 files changed or new (usual 0, threshold 100); 2.0 MiB added (usual 0 B, "
+            "threshold 1.0 MiB)");
+}
+
+TEST(ChangeRateTest, OnlyTheNewestTenCount) {
+  ChangeAlertSettings s;
+  s.factor = 2;
+  s.min_files = 0;
+  s.min_bytes = 0;
+  std::vector<ChangeFigures> h(10, ChangeFigures{100, 100});
+  for (int i = 0; i < 20; ++i) h.push_back({1, 1});  // older, ignored
+  ChangeRateDecision d = EvaluateChangeRate({150, 150}, h, s);
+  EXPECT_FALSE(d.fire);
+  EXPECT_EQ(d.history, 10u);
+  EXPECT_EQ(d.median_files, 100u);
+  SnapshotSummary sum;
+  sum.files_new = 3;
+  sum.files_changed = 4;
+  sum.bytes_added = 99;
+  EXPECT_EQ(FiguresOf(sum).files_changed, 7u);
+  EXPECT_EQ(FiguresOf(sum).bytes_added, 99u);
+}
+
+TEST(AlertTest, ChangeRateKindName) {
+  EXPECT_EQ(AlertKindName(AlertKind::kChangeRate), "change_rate");
 }
 
 ComponentDrill Passed(const std::string& name, double seconds, int64_t rto) {
@@ -438,7 +719,10 @@ TEST(RunbookTest, CommandsInRestoreOrderWithRealUrlsAndNoSecrets) {
   EXPECT_LT(db, up);
   EXPECT_LT(up, se);
   EXPECT_NE(md.find("Last drill: passed, restored and verified in 5.50 s."), std::string::npos);
-  EXPECT_NE(md.find("No automated restore for kind redis yet"), std::string::npos);
+  const std::string redis_cmd =
+      "/usr/bin/lifeboat --repo '/var/backups/life boat' --password-file /etc/lifeboat/onsite.pw "
+      "restore redis latest --target /var/lib/redis --tag app=shop,component=sessions --force";
+  EXPECT_NE(md.find(redis_cmd), std::string::npos) << md;
   EXPECT_NE(md.find("test -d /srv/shop/uploads"), std::string::npos);
 }
 

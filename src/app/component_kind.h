@@ -3,10 +3,18 @@
 // `drill` and `runbook` all go through this one interface, so the commands
 // the runbook prints are exactly the ones a drill has executed.
 //
-// A kind without an implementation (mariadb, sqlite, redis, git, command
-// for now) has no entry: FindComponentKind returns nullptr and callers
+// Every kind the configuration accepts has an implementation (files,
+// postgres, mariadb, sqlite, redis, git, command); a kind without one has
+// no entry: FindComponentKind returns nullptr and callers
 // report UnsupportedKind(). Adding a kind = one class + one line in
 // FindComponentKind (component_kind.cc).
+//
+// Verify entries per kind: postgres = SQL that must return true (psql);
+// mariadb = SQL that must return 1 (the `mariadb` client);
+// files, sqlite, git, command = shell commands where {restored} is the
+// restored root / database file / repository / output file; redis = shell
+// commands where {port} is the throw-away server's port and {restored} its
+// directory (holding dump.rdb).
 //
 // Thread-safety: the kinds are stateless singletons; Verify/Stop run child
 // processes.
@@ -27,7 +35,15 @@ struct RestoreTarget {
   // postgres: the new data directory.
   std::string dir;
   bool drill = false;  // a throw-away copy (postgres: started, not archiving)
-  int port = 0;        // postgres: the port the restored server listens on
+  int port = 0;        // postgres, redis: the port the restored server listens on
+  // `recover --to-time`: a new copy next to nothing live (no
+  // --allow-existing/--force), postgres recovered to `to_time` (a
+  // PostgreSQL timestamptz, "YYYY-MM-DD HH:MM:SS.ffffff+00") and started
+  // only when `start`; `delta` where the restore supports it.
+  bool recover = false;
+  std::string to_time;
+  bool start = false;
+  bool delta = false;
 };
 
 // One verify entry and what came of it.
@@ -59,6 +75,13 @@ class ComponentKind {
   // Runs every verify entry against a restored component; one result each.
   virtual std::vector<CheckResult> Verify(const ComponentConfig& component,
                                           const RestoreTarget& target) const = 0;
+  // Called by drill and recover before the restore: starts what the restore
+  // loads into (mariadb: a throw-away mariadbd on target.port with its data
+  // directory in target.dir).
+  virtual Status BeforeRestore(const ComponentConfig& component, const RestoreTarget& target) const;
+  // Called by drill after a successful restore, before Verify: starts what
+  // the checks need (redis: a throw-away redis-server on target.port).
+  virtual Status AfterRestore(const ComponentConfig& component, const RestoreTarget& target) const;
   // Stops what the restore started (a database server); Ok when nothing.
   virtual Status Stop(const ComponentConfig& component, const RestoreTarget& target) const;
   // Runbook: what to do after the restore command (start, check), Markdown
@@ -84,6 +107,15 @@ std::vector<std::string> RepositoryArgs(const RepositoryConfig& repo);
 
 // `command` with every "{restored}" replaced by `root`, shell-quoted.
 std::string SubstituteRestored(const std::string& command, const std::string& root);
+
+// `command` with "{restored}" replaced by `root` and "{port}" by `port`
+// (when port > 0), both shell-quoted.
+std::string SubstitutePlaceholders(const std::string& command, const std::string& root, int port);
+
+// Runs each entry of `checks` with /bin/sh after SubstitutePlaceholders;
+// ok = exit status 0. One result per entry.
+std::vector<CheckResult> RunShellChecks(const std::vector<std::string>& checks,
+                                        const std::string& root, int port);
 
 // PostgreSQL programs for a component: its pgbin, else $PGBIN, else
 // /usr/lib/postgresql/15/bin.

@@ -24,6 +24,13 @@ RestoreTarget RunbookTarget(const ComponentConfig& c, const std::string& restore
   if (c.kind == "postgres") {
     t.dir = JoinPath(restore_root, "var/lib/postgresql/lifeboat-" + c.name);
     t.port = c.postgres.port > 0 ? c.postgres.port : 5432;
+  } else if (c.kind == "sqlite" || c.kind == "git") {
+    t.dir = JoinPath(restore_root, c.path.empty() || c.path[0] != '/' ? c.path : c.path.substr(1));
+  } else if (c.kind == "redis") {
+    t.dir = JoinPath(restore_root, "var/lib/redis");
+    t.port = c.redis.port > 0 ? c.redis.port : 6379;
+  } else if (c.kind == "command") {
+    t.dir = JoinPath(restore_root, "var/backups/lifeboat-" + c.name);
   } else {
     t.dir = restore_root;
   }
@@ -108,9 +115,12 @@ std::string BuildRunbook(const AppConfig& app, const RunbookOptions& o) {
       md += fmt::format("Restore the newest snapshot from `{}` below `{}` (existing files are "
                         "kept):\n\n",
                         first_repo->name, target.dir);
-    } else {
+    } else if (c->kind == "postgres") {
       md += fmt::format("Restore the newest base backup from `{}` into `{}`:\n\n",
                         first_repo->name, target.dir);
+    } else {
+      md += fmt::format("Restore the newest snapshot from `{}` to `{}`:\n\n", first_repo->name,
+                        target.dir);
     }
     md += "```sh\n" + ShellJoin(argv) + "\n```\n\n";
     for (const std::string& line : kind->RunbookAfterRestore(*c, target)) {

@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -622,7 +624,7 @@ class Parser {
     CheckKeys(t, prefix,
               {"name", "kind", "rpo", "rto", "restore_order", "retention", "verify", "repositories",
                "schedule", "paths", "exclude", "postgres", "mariadb", "sqlite", "redis", "git",
-               "command"});
+               "command", "change_alert"});
     c->line = static_cast<int>(t.source().begin.line);
     if (String(t, "name", prefix, true, &c->name) && !ValidName(c->name)) {
       Error(Pos(t.get("name")), Sub(prefix, "name"),
@@ -696,6 +698,32 @@ class Parser {
       }
     }
     ParseKindTables(t, prefix, c);
+    if (const toml::table* ca = Table(t, "change_alert", prefix, false)) {
+      ParseChangeAlert(*ca, Sub(prefix, "change_alert"), &c->change_alert);
+    }
+  }
+
+  void ParseChangeAlert(const toml::table& t, const std::string& prefix, ChangeAlertSettings* out) {
+    CheckKeys(t, prefix, {"enabled", "factor", "min_files", "min_bytes"});
+    if (const toml::node* node = t.get("enabled")) {
+      if (const auto* b = node->as_boolean()) out->enabled = b->get();
+      else TypeError(*node, Sub(prefix, "enabled"), "true or false");
+    }
+    if (const toml::node* node = t.get("factor")) {
+      std::optional<double> v;
+      if (const auto* i = node->as_integer()) v = static_cast<double>(i->get());
+      else if (const auto* f = node->as_floating_point()) v = f->get();
+      if (!v) {
+        TypeError(*node, Sub(prefix, "factor"), "a number");
+      } else if (!(*v > 1.0 && *v <= 1e6)) {
+        Error(Pos(node), Sub(prefix, "factor"),
+              "must be above 1 and at most 1000000, got " + (std::ostringstream() << *v).str());
+      } else {
+        out->factor = *v;
+      }
+    }
+    Int(t, "min_files", prefix, false, 0, INT64_MAX, &out->min_files);
+    Int(t, "min_bytes", prefix, false, 0, INT64_MAX, &out->min_bytes);
   }
 
   void ParseDrill(const toml::table& t, const std::vector<ComponentConfig>& components,

@@ -24,6 +24,8 @@
 //                     redis:    redis = {host, port}
 //                     git:      git = {path}
 //                     command:  command = {run = [argv...], filename}
+//                   change_alert = {enabled, factor, min_files, min_bytes}
+//                   (any kind; see ChangeAlertSettings)
 //   [drill]         every, sandbox, components (names; default: all)
 //   [alerts]        command, webhook, repeat (the agent re-sends a lasting
 //                   alert after this long; default 6h)
@@ -98,6 +100,17 @@ struct CommandSettings {
   std::string filename;          // name of the output in the snapshot
 };
 
+// `run`'s suspicious-change-rate alert: after a backup, the files changed
+// or new and the bytes added are compared with the median of the
+// component's previous snapshots; above max(factor x median, floor) fires a
+// change_rate alert (app/change_rate.h).
+struct ChangeAlertSettings {
+  bool enabled = true;
+  double factor = 10;              // 1 < factor <= 1e6
+  int64_t min_files = 100;         // floor for files changed + new
+  int64_t min_bytes = 1LL << 30;   // floor for bytes added (plaintext)
+};
+
 inline constexpr const char* kComponentKinds[] = {"files", "postgres", "mariadb", "sqlite",
                                                   "redis", "git",      "command"};
 
@@ -119,6 +132,7 @@ struct ComponentConfig {
   RedisSettings redis;
   std::string path;  // sqlite database file, git repository
   CommandSettings command;
+  ChangeAlertSettings change_alert;
   int line = 0;  // of its [[component]] header
 };
 

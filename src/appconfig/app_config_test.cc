@@ -266,6 +266,42 @@ TEST(AppConfigTest, WrongTypes) {
             "'srv/uploads'");
 }
 
+TEST(AppConfigTest, ChangeAlert) {
+  auto defaults = ParseAppConfig(kMinimal, "f");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->components[0].change_alert.enabled);
+  EXPECT_EQ(defaults->components[0].change_alert.factor, 10);
+  EXPECT_EQ(defaults->components[0].change_alert.min_files, 100);
+  EXPECT_EQ(defaults->components[0].change_alert.min_bytes, 1LL << 30);
+  auto set = ParseAppConfig(
+      Replace(kMinimal, "rto = \"30m\"",
+              "rto = \"30m\"\nchange_alert = { factor = 2.5, min_files = 5, min_bytes = 1000 }"),
+      "f");
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->components[0].change_alert.factor, 2.5);
+  EXPECT_EQ(set->components[0].change_alert.min_files, 5);
+  EXPECT_EQ(set->components[0].change_alert.min_bytes, 1000);
+  auto off = ParseAppConfig(
+      Replace(kMinimal, "rto = \"30m\"", "rto = \"30m\"\nchange_alert = { enabled = false }"), "f");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->components[0].change_alert.enabled);
+  EXPECT_EQ(ErrorOf(Replace(kMinimal, "rto = \"30m\"", "rto = \"30m\"\nchange_alert = { factor = 1 }")),
+            "lifeboat.toml:15:18: component[0].change_alert.factor: must be above 1 and at most "
+            "1000000, got 1");
+  EXPECT_EQ(ErrorOf(Replace(kMinimal, "rto = \"30m\"",
+                            "rto = \"30m\"\nchange_alert = { min_files = -1 }")),
+            "lifeboat.toml:15:18: component[0].change_alert.min_files: must be between 0 and "
+            "9223372036854775807, got -1");
+  EXPECT_EQ(ErrorOf(Replace(kMinimal, "rto = \"30m\"",
+                            "rto = \"30m\"\nchange_alert = { factr = 3 }")),
+            "lifeboat.toml:15:18: component[0].change_alert.factr: unknown key 'factr' (did you "
+            "mean 'factor'?)");
+  EXPECT_EQ(ErrorOf(Replace(kMinimal, "rto = \"30m\"",
+                            "rto = \"30m\"\nchange_alert = { enabled = \"yes\" }")),
+            "lifeboat.toml:15:18: component[0].change_alert.enabled: expected true or false, got "
+            "a string");
+}
+
 TEST(AppConfigTest, DuplicateNames) {
   const std::string two_repos =
       Replace(kMinimal, "\n[[component]]",

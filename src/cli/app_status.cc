@@ -3,12 +3,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <utility>
 #include <iostream>
 #include <map>
 
 #include "app/drill_report.h"
 #include "appconfig/rule_321.h"
 #include "cli/app_support.h"
+#include "mariadb/binlog_archive.h"
+#include "mariadb/binlog_time.h"
 #include "model/time_format.h"
 #include "policy/duration.h"
 
@@ -19,7 +24,43 @@ struct RepoView {
   const RepositoryConfig* config = nullptr;
   std::string error;
   std::vector<SnapshotEntry> snapshots;
+  std::unique_ptr<Repository> repo;  // open when error is empty
 };
+
+// Binlogs larger than this are not fetched just to tell the time.
+inline constexpr uint64_t kMaxBinlogForStatus = 64ull << 20;
+
+// MariaDB: the time the archived binlogs reach, following the chain from
+// the dump's binlog position: the last event of the newest archived file
+// in that chain (one object fetched, up to kMaxBinlogForStatus). nullopt
+// when it cannot be told cheaply.
+std::optional<std::pair<int64_t, std::string>> ArchivedBinlogTime(Repository& repo,
+                                                                  const Snapshot& dump) {
+  auto get = [&dump](const char* k) {
+    auto it = dump.source_info.find(k);
+    return it == dump.source_info.end() ? std::string() : it->second;
+  };
+  const std::string start = get("binlog_file");
+  const std::string server = get("server_id");
+  if (start.empty() || server.empty() ||
+      server.find_first_not_of("0123456789") != std::string::npos || server.size() > 19) {
+    return std::nullopt;
+  }
+  const uint64_t server_id = std::strtoull(server.c_str(), nullptr, 10);
+  auto archived = ListBinlogs(repo, server_id);
+  if (!archived.ok()) return std::nullopt;
+  auto chain = BinlogReplayChain(*archived, start, std::nullopt);
+  if (!chain.ok() || chain->empty()) return std::nullopt;
+  const std::string& last = chain->back();
+  for (const BinlogEntry& e : *archived) {
+    if (e.name == last && e.stored > kMaxBinlogForStatus) return std::nullopt;
+  }
+  auto bytes = GetBinlog(repo, server_id, last);
+  if (!bytes.ok()) return std::nullopt;
+  auto seconds = BinlogLastEventTime(*bytes);
+  if (!seconds) return std::nullopt;
+  return std::make_pair(*seconds * 1000000000, last);
+}
 
 bool HasTags(const Snapshot& s, const std::vector<std::string>& tags) {
   return std::all_of(tags.begin(), tags.end(), [&s](const std::string& t) {
@@ -45,8 +86,12 @@ int RunAppStatus(const GlobalOptions& global, const std::string& config_flag) {
     auto repo = OpenConfiguredRepository(global, rc);
     if (repo.ok()) {
       auto list = (*repo)->ListSnapshots();
-      if (list.ok()) v.snapshots = std::move(*list);
-      else v.error = list.status().message();
+      if (list.ok()) {
+        v.snapshots = std::move(*list);
+        v.repo = std::move(*repo);
+      } else {
+        v.error = list.status().message();
+      }
     } else {
       v.error = repo.status().message();
     }
@@ -81,25 +126,39 @@ int RunAppStatus(const GlobalOptions& global, const std::string& config_flag) {
     std::vector<std::string> problems;
     // The newest recoverable point, in any of its repositories.
     const SnapshotEntry* newest = nullptr;
-    for (const RepoView& v : repos) {
+    RepoView* newest_in = nullptr;
+    for (RepoView& v : repos) {
       for (const SnapshotEntry& e : v.snapshots) {
         if (e.snapshot.source == kDrillSource || !HasTags(e.snapshot, tags)) continue;
-        if (!newest || e.snapshot.time_ns > newest->snapshot.time_ns) newest = &e;
+        if (!newest || e.snapshot.time_ns > newest->snapshot.time_ns) {
+          newest = &e;
+          newest_in = &v;
+        }
+      }
+    }
+    int64_t point_ns = newest ? newest->snapshot.time_ns : 0;
+    std::string point_source = c->kind == "postgres"
+                                   ? "newest base backup (the WAL archive stores no times)"
+                                   : c->kind == "mariadb" ? "newest dump" : "newest snapshot";
+    if (newest && c->kind == "mariadb" && newest_in->repo) {
+      if (auto reach = ArchivedBinlogTime(*newest_in->repo, newest->snapshot);
+          reach && reach->first > point_ns) {
+        point_ns = reach->first;
+        point_source = "newest archived binlog (" + reach->second + "), its last event";
       }
     }
     nlohmann::json jc = {{"component", c->name},
                          {"kind", c->kind},
                          {"rpo_seconds", c->rpo_seconds},
                          {"rto_seconds", c->rto_seconds},
-                         {"recovery_point_source",
-                          c->kind == "postgres" ? "newest base backup (archived WAL not consulted)"
-                                                : "newest snapshot"}};
+                         {"recovery_point_source", point_source}};
     double age = -1;
     if (!newest) {
       problems.push_back("no backup yet");
     } else {
-      age = static_cast<double>(now - newest->snapshot.time_ns) / 1e9;
-      jc["newest"] = FormatTimeRfc3339(newest->snapshot.time_ns);
+      age = static_cast<double>(now - point_ns) / 1e9;
+      jc["newest"] = FormatTimeRfc3339(point_ns);
+      jc["newest_snapshot_time"] = FormatTimeRfc3339(newest->snapshot.time_ns);
       jc["newest_id"] = newest->id.Hex();
       jc["age_seconds"] = age;
       if (c->rpo_seconds > 0 && age > static_cast<double>(c->rpo_seconds)) {
@@ -166,10 +225,9 @@ int RunAppStatus(const GlobalOptions& global, const std::string& config_flag) {
     jcomponents.push_back(jc);
 
     Say(global, fmt::format("\n{} ({}): {}", c->name, c->kind, problems.empty() ? "OK" : "NOT OK"));
-    Say(global, newest ? fmt::format("  recovery point: {} ({} ago; RPO {}){}",
-                                     FormatLocalTime(newest->snapshot.time_ns), FormatSeconds(age),
-                                     Dur(c->rpo_seconds),
-                                     c->kind == "postgres" ? ", base backup" : "")
+    Say(global, newest ? fmt::format("  recovery point: {} ({} ago; RPO {}), {}",
+                                     FormatLocalTime(point_ns), FormatSeconds(age),
+                                     Dur(c->rpo_seconds), point_source)
                        : "  recovery point: none");
     std::string copies;
     for (const CopyHolder& h : holders) copies += (copies.empty() ? "" : ", ") + h.name;

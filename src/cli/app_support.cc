@@ -1,7 +1,14 @@
 #include "cli/app_support.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 
 #include "app/component_kind.h"
 
@@ -108,6 +115,32 @@ Result<SnapshotEntry> NewestTagged(Repository& repo, const std::vector<std::stri
     return s;
   }());
   return *best;
+}
+
+Result<int> FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus(errno, "socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    int e = errno;
+    close(fd);
+    return ErrnoStatus(e, "unable to find a free port");
+  }
+  close(fd);
+  return static_cast<int>(ntohs(addr.sin_port));
+}
+
+Status MakeTraversableDir(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return IoError("unable to create '" + path + "': " + ec.message());
+  if (chmod(path.c_str(), 0711) != 0) return ErrnoStatus(errno, "chmod '" + path + "'");
+  return Status::Ok();
 }
 
 }  // namespace lifeboat

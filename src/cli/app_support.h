@@ -39,4 +39,12 @@ ChildRun RunLifeboatOn(const RepositoryConfig& repo, const std::vector<std::stri
 // The newest snapshot carrying all `tags` (kNotFound when none).
 Result<SnapshotEntry> NewestTagged(Repository& repo, const std::vector<std::string>& tags);
 
+// A port nobody listens on right now (127.0.0.1).
+Result<int> FreeLoopbackPort();
+
+// Creates `path` and its parents; `path` itself gets mode 0711: traversable
+// (a database server restored below it runs as its own user when we are
+// root) but not listable.
+Status MakeTraversableDir(const std::string& path);
+
 }  // namespace lifeboat

@@ -2,8 +2,10 @@
 // can be recovered. For each component in restore order, from the first of
 // its repositories that can be opened, the newest snapshot tagged
 // app=APP,component=NAME is restored into a fresh run directory below the
-// [drill] sandbox (files: RUN/NAME; postgres: RUN/NAME/pgdata recovered to
-// the end of the archived WAL and started on a free loopback port), the
+// [drill] sandbox (files, command: RUN/NAME; postgres: RUN/NAME/pgdata
+// recovered to the end of the archived WAL and started on a free loopback
+// port; sqlite, git: RUN/NAME/BASENAME; redis: RUN/NAME/redis/dump.rdb
+// served by a throw-away redis-server on a free loopback port), the
 // component's verify checks run against it, the server is stopped, and the
 // wall time (restore + start + verify) is compared with the RTO.
 //
@@ -16,8 +18,6 @@
 // one alert per failed component (drill_failed, or rto_missed when only the
 // time was over).
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,35 +52,6 @@ struct DrillOpts {
 
 double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// A port nobody listens on right now (127.0.0.1).
-Result<int> FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoStatus(errno, "socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int e = errno;
-    close(fd);
-    return ErrnoStatus(e, "unable to find a free port");
-  }
-  close(fd);
-  return static_cast<int>(ntohs(addr.sin_port));
-}
-
-// Directories the drill creates: traversable (a database server restored
-// into them runs as its own user when we are root) but not listable.
-Status MakeDir(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return IoError("unable to create '" + path + "': " + ec.message());
-  if (chmod(path.c_str(), 0711) != 0) return ErrnoStatus(errno, "chmod '" + path + "'");
-  return Status::Ok();
 }
 
 Status WriteFile0600(const std::string& path, const std::string& text) {
@@ -186,7 +157,7 @@ void DrillComponent(const GlobalOptions& global, const AppConfig& app, const Com
   d->snapshot_time_ns = snapshot->snapshot.time_ns;
 
   const std::string component_dir = run_dir + "/" + c.name;
-  Status made = MakeDir(component_dir);
+  Status made = MakeTraversableDir(component_dir);
   if (!made.ok()) {
     d->error = made.message();
     return;
@@ -205,10 +176,18 @@ void DrillComponent(const GlobalOptions& global, const AppConfig& app, const Com
                           d->snapshot_id.substr(0, 8), FormatLocalTime(d->snapshot_time_ns),
                           from->name));
   auto t0 = std::chrono::steady_clock::now();
-  ChildRun restore = RunLifeboatOn(*from, kind->RestoreArgs(app, c, d->snapshot_id, target));
+  ChildRun restore;
+  if (Status ready = kind->BeforeRestore(c, target); !ready.ok()) {
+    restore.error = ready.message();
+    restore.process.exit_code = -1;
+  } else {
+    restore = RunLifeboatOn(*from, kind->RestoreArgs(app, c, d->snapshot_id, target));
+  }
   d->restore_seconds = Since(t0);
   if (!restore.ok()) {
     d->error = "restore failed: " + restore.error;
+  } else if (Status started = kind->AfterRestore(c, target); !started.ok()) {
+    d->error = "restored, but " + started.message();
   } else {
     d->restored = true;
     auto t1 = std::chrono::steady_clock::now();
@@ -248,7 +227,7 @@ int RunDrill(const GlobalOptions& global, const DrillOpts& o) {
     if (ch == ':') ch = '-';
   }
   report.sandbox = sandbox + "/" + run_name;
-  Status made = MakeDir(report.sandbox);
+  Status made = MakeTraversableDir(report.sandbox);
   if (!made.ok()) return ReportError(global, made.WithHint("set [drill] sandbox to a writable folder"));
   Say(global, fmt::format("drill of {} in {}", report.app, report.sandbox));
 

@@ -28,6 +28,7 @@
 #include "backend/file_util.h"
 #include "cli/commands.h"
 #include "cli/mariadb_options.h"
+#include "cli/target_time.h"
 #include "mariadb/binlog_archive.h"
 #include "model/time_format.h"
 #include "repo/lock.h"
@@ -43,25 +44,6 @@ struct RestoreMariaDbOpts {
   bool to_end = false;
   bool force = false;
 };
-
-// "YYYY-MM-DD HH:MM:SS[.frac][Z|±HH:MM]" (no zone = UTC) → ns.
-Result<int64_t> ParseTargetTime(std::string text) {
-  if (text.size() >= 3 &&
-      (text.substr(text.size() - 3) == "+00" || text.substr(text.size() - 3) == "-00")) {
-    text += ":00";
-  }
-  const bool has_zone =
-      !text.empty() &&
-      (text.back() == 'Z' || text.back() == 'z' ||
-       (text.size() > 6 && (text[text.size() - 6] == '+' || text[text.size() - 6] == '-')));
-  auto ns = ParseTimeRfc3339(has_zone ? text : text + "Z");
-  if (!ns.ok()) {
-    return Status(Code::kInvalidArgument, "--to-time: cannot read '" + text + "' as a time",
-                  "write it as 'YYYY-MM-DD HH:MM:SS' (UTC), optionally with a fraction and a "
-                  "zone (Z, +02:00)");
-  }
-  return ns;
-}
 
 std::string UtcSeconds(int64_t ns) {
   time_t secs = static_cast<time_t>(ns / 1000000000);

@@ -5,14 +5,19 @@
 // is lifeboat's own command run as a child (app/component_kind.h), so a
 // failing component never blocks the others. One line per component and
 // repository (or JSON lines with --json, then a summary); exit 1 when any
-// part failed. A failed backup fires a backup_failed alert.
+// part failed. A failed backup fires a backup_failed alert; a backup that
+// changed far more than the component's recent snapshots did fires a
+// change_rate alert (app/change_rate.h; the backup itself counts as done).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <optional>
 
 #include "app/alert.h"
+#include "app/change_rate.h"
 #include "app/component_kind.h"
 #include "cli/app_support.h"
 #include "cli/commands.h"
@@ -28,6 +33,48 @@ struct RunOpts {
 
 double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Compares the new snapshot `id` in `repo_config` with the component's
+// earlier snapshots there. Problems reading the repository are warnings:
+// the backup is done either way.
+std::optional<ChangeRateDecision> CheckChangeRate(const GlobalOptions& global, const AppConfig& app,
+                                                  const ComponentConfig& c,
+                                                  const RepositoryConfig& repo_config,
+                                                  const std::string& id) {
+  if (!c.change_alert.enabled) return std::nullopt;
+  auto repo = OpenConfiguredRepository(global, repo_config);
+  Result<std::vector<SnapshotEntry>> list =
+      repo.ok() ? (*repo)->ListSnapshots() : Result<std::vector<SnapshotEntry>>(repo.status());
+  if (!list.ok()) {
+    std::cerr << "lifeboat: warning: " << c.name << ": change rate not checked: "
+              << list.status().message() << "\n";
+    return std::nullopt;
+  }
+  const std::vector<std::string> tags = ComponentTags(app, c);
+  const SnapshotEntry* now = nullptr;
+  std::vector<const SnapshotEntry*> earlier;
+  for (const SnapshotEntry& e : *list) {
+    if (e.id.Hex() == id) {
+      now = &e;
+      continue;
+    }
+    bool match = std::all_of(tags.begin(), tags.end(), [&e](const std::string& t) {
+      return std::find(e.snapshot.tags.begin(), e.snapshot.tags.end(), t) != e.snapshot.tags.end();
+    });
+    if (match) earlier.push_back(&e);
+  }
+  if (!now) return std::nullopt;
+  std::vector<const SnapshotEntry*> before;
+  for (const SnapshotEntry* e : earlier) {
+    if (e->snapshot.time_ns < now->snapshot.time_ns) before.push_back(e);
+  }
+  std::sort(before.begin(), before.end(), [](const SnapshotEntry* a, const SnapshotEntry* b) {
+    return a->snapshot.time_ns > b->snapshot.time_ns;
+  });
+  std::vector<ChangeFigures> history;
+  for (const SnapshotEntry* e : before) history.push_back(FiguresOf(e->snapshot.summary));
+  return EvaluateChangeRate(FiguresOf(now->snapshot.summary), history, c.change_alert);
 }
 
 int RunRun(const GlobalOptions& global, const RunOpts& o) {
@@ -99,6 +146,36 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
                           FormatBytes(backup.summary.value("data_added", uint64_t{0})),
                           backup.ok() ? "" : " (INCOMPLETE: some files could not be read)"));
       if (!backup.ok()) all_ok = false;
+      if (backup.ok()) {
+        auto rate = CheckChangeRate(global, *app, *c, *first, snapshot);
+        if (rate && rate->fire) {
+          const std::string message = fmt::format(
+              "suspicious change rate in {}: snapshot {} has {} (compared with the {} previous "
+              "snapshots)",
+              c->name, snapshot.substr(0, 8), rate->message, rate->history);
+          nlohmann::json details = {{"snapshot", snapshot},
+                                    {"repository", first->name},
+                                    {"files_changed", backup.summary.value("files_new", uint64_t{0}) +
+                                                          backup.summary.value("files_changed", uint64_t{0})},
+                                    {"bytes_added", backup.summary.value("data_added", uint64_t{0})},
+                                    {"median_files", rate->median_files},
+                                    {"median_bytes", rate->median_bytes},
+                                    {"files_threshold", rate->files_threshold},
+                                    {"bytes_threshold", rate->bytes_threshold},
+                                    {"history", rate->history}};
+          nlohmann::json jw = {{"message_type", "run_warning"}, {"component", c->name},
+                               {"kind", "change_rate"},         {"message", message},
+                               {"details", details}};
+          if (global.json) PrintJson(jw);
+          else std::cerr << "lifeboat: warning: " << message << "\n";
+          if (app->alerts) {
+            Alert a{app->app_name, AlertKind::kChangeRate, c->name, message, NowNs(), details};
+            for (const std::string& p : SendAlert(*app->alerts, a).problems) {
+              std::cerr << "lifeboat: alert not delivered: " << p << "\n";
+            }
+          }
+        }
+      }
     }
     for (size_t i = 1; i < c->repositories.size(); ++i) {
       const RepositoryConfig* dst = app->FindRepository(c->repositories[i]);

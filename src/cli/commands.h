@@ -40,6 +40,7 @@ void RegisterRun(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterDrill(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterRunbook(CLI::App&, GlobalOptions&, CommandRunner*);
 void RegisterAgent(CLI::App&, GlobalOptions&, CommandRunner*);  // agent (agent/)
+void RegisterRecover(CLI::App&, GlobalOptions&, CommandRunner*);  // recover --to-time
 
 std::vector<CommandRegistrar> AllCommands();
 

@@ -120,12 +120,13 @@ components = ["db", "uploads"]
 command = "$W/alert.sh"
 EOF2
 chmod 0644 "$CONFIG"
-# The same application with a component of a kind run/drill do not handle yet.
+# The same application with a component whose backup fails (a MariaDB server
+# that is not there).
 UNSUP=$W/unsupported.toml
 {
   cat "$CONFIG"
-  printf '%s\n' '[[component]]' 'name = "sessions"' 'kind = "redis"' 'rpo = "1h"' 'rto = "5m"' \
-    'redis = { host = "127.0.0.1", port = 6379 }'
+  printf '%s\n' '[[component]]' 'name = "sessions"' 'kind = "mariadb"' 'rpo = "1h"' 'rto = "5m"' \
+    "mariadb = { host = \"127.0.0.1\", port = $(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])') }"
 } >"$UNSUP"
 chmod 0644 "$UNSUP"
 
@@ -136,13 +137,13 @@ assert_contains "$OUT" "uploads -> offsite: copied" "run output"
 pack_files "$REPO1" >"$W/uploads-packs"
 [[ -s $W/uploads-packs ]] || fail "no packs after backing up uploads"
 
-step "run: a component of an unsupported kind fails alone, clearly, with an alert"
+step "run: a component whose backup fails fails alone, clearly, with an alert"
 expect_fail lbpg --json run --config "$UNSUP"
 assert_json_lines "$OUT"
 SUMMARY=$(grep '"message_type":"summary"' <<<"$OUT" | tail -n 1)
 assert_eq false "$(jget "$SUMMARY" 'j["ok"]')" "run ok"
 assert_eq '[true, true, false]' "$(jget "$SUMMARY" '[c["ok"] for c in j["components"]]')" "per component"
-assert_contains "$OUT" "kind redis is not supported by run/drill yet" "run output"
+assert_contains "$OUT" "Can't connect to server" "run output"
 ALERT=$(cat "$ALERT_OUT")
 assert_eq backup_failed "$(jget "$ALERT" 'j["kind"]')" "alert kind"
 assert_eq sessions "$(jget "$ALERT" 'j["component"]')" "alert component"
