@@ -216,21 +216,23 @@ std::vector<std::string> SourceRestoreArgs(const AppConfig& app, const Component
   return args;
 }
 
-// sqlite: `backup sqlite PATH` (online backup API), restored as one
-// database file; verify = shell commands, {restored} = that file.
-class SqliteKind : public ComponentKind {
+// sqlite and git: `backup KIND PATH` (sqlite: the online backup API; git: a
+// bundle of every ref), restored as one database file / a working
+// repository; verify = shell commands, {restored} = that file or repository.
+class PathSourceKind : public ComponentKind {
  public:
-  std::string_view name() const override { return "sqlite"; }
+  explicit PathSourceKind(std::string kind) : kind_(std::move(kind)) {}
+  std::string_view name() const override { return kind_; }
 
   std::vector<std::string> BackupArgs(const AppConfig& app,
                                       const ComponentConfig& c) const override {
-    return {"backup", "sqlite", "--tag", ComponentTagFilter(app, c), "--", c.path};
+    return {"backup", kind_, "--tag", ComponentTagFilter(app, c), "--", c.path};
   }
 
   std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
                                        const std::string& snapshot,
                                        const RestoreTarget& t) const override {
-    return SourceRestoreArgs(app, c, "sqlite", snapshot, t);
+    return SourceRestoreArgs(app, c, kind_.c_str(), snapshot, t);
   }
 
   RestoreTarget DrillTarget(const ComponentConfig& c, const std::string& component_dir,
@@ -245,37 +247,9 @@ class SqliteKind : public ComponentKind {
                                   const RestoreTarget& t) const override {
     return RunShellChecks(c.verify, t.dir, 0);
   }
-};
 
-// git: `backup git PATH` (a bundle of every ref), restored as a working
-// repository; verify = shell commands, {restored} = the repository.
-class GitKind : public ComponentKind {
- public:
-  std::string_view name() const override { return "git"; }
-
-  std::vector<std::string> BackupArgs(const AppConfig& app,
-                                      const ComponentConfig& c) const override {
-    return {"backup", "git", "--tag", ComponentTagFilter(app, c), "--", c.path};
-  }
-
-  std::vector<std::string> RestoreArgs(const AppConfig& app, const ComponentConfig& c,
-                                       const std::string& snapshot,
-                                       const RestoreTarget& t) const override {
-    return SourceRestoreArgs(app, c, "git", snapshot, t);
-  }
-
-  RestoreTarget DrillTarget(const ComponentConfig& c, const std::string& component_dir,
-                            int) const override {
-    RestoreTarget t;
-    t.dir = JoinPath(component_dir, BaseName(c.path));
-    t.drill = true;
-    return t;
-  }
-
-  std::vector<CheckResult> Verify(const ComponentConfig& c,
-                                  const RestoreTarget& t) const override {
-    return RunShellChecks(c.verify, t.dir, 0);
-  }
+ private:
+  std::string kind_;
 };
 
 // command: `backup --stdin-from-command -- RUN...` (one file named
@@ -661,9 +635,9 @@ std::vector<std::string> ComponentKind::RunbookAfterRestore(const ComponentConfi
 const ComponentKind* FindComponentKind(std::string_view kind) {
   static const FilesKind files;
   static const PostgresKind postgres;
-  static const SqliteKind sqlite;
+  static const PathSourceKind sqlite("sqlite");
   static const RedisKind redis;
-  static const GitKind git;
+  static const PathSourceKind git("git");
   static const CommandKind command;
   static const MariadbKind mariadb;
   if (kind == "files") return &files;
