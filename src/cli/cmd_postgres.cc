@@ -21,7 +21,6 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -185,8 +184,7 @@ void StartFetchWorker(const GlobalOptions& global, const PostgresOpts& o, uint64
     const std::string want = ask.substr(0, ask.find(' '));
     if (ValidateWalFileName(want).ok()) {
       // The waiting call reports it (and consumes the marker).
-      const std::string text = repo.status().ToString();
-      std::ofstream(spool.dir() + "/" + want + ".error") << text;
+      spool.MarkError(want, repo.status().ToString()).IgnoreError();
     }
     std::cerr.flush();
     ::_exit(1);
@@ -241,7 +239,7 @@ int ArchiveGetSpooled(const GlobalOptions& global, const PostgresOpts& o, uint64
                          "timed out waiting for the fetch worker to bring " + o.wal_name,
                          "see " + spool.dir() + "/worker.log"));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 

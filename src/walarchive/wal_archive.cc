@@ -21,15 +21,9 @@ namespace {
 
 constexpr std::string_view kWalMagic = "LBW1";
 constexpr std::string_view kObjectPrefix = "pg.";
-constexpr size_t kMaxNameLength = 64;
 // The payload must fit a sealed object (format::kMaxObjectSize); PostgreSQL's
 // largest segment size is 1 GiB, so leave room for the header.
 constexpr uint64_t kMaxWalFileSize = format::kMaxObjectSize - 256;
-
-bool IsUpperHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
-}
 
 std::string Basename(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -69,8 +63,9 @@ Result<Bytes> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-// temp file in dest's directory → write → fdatasync → close → rename → fsync dir.
-Status WriteFileAtomically(const std::string& dest, ByteView data) {
+// temp file in dest's directory → write → fdatasync → close → rename → fsync
+// dir (the syncs only when `durable`).
+Status WriteFileAtomically(const std::string& dest, ByteView data, bool durable) {
   const std::string dir = DirName(dest);
   std::string tmp;
   int raw_fd = -1;
@@ -83,7 +78,9 @@ Status WriteFileAtomically(const std::string& dest, ByteView data) {
   }
   UniqueFd fd(raw_fd);
   Status s = WriteAll(fd.get(), data, tmp);
-  if (s.ok() && ::fdatasync(fd.get()) != 0) s = ErrnoStatus(errno, "unable to sync " + tmp);
+  if (s.ok() && durable && ::fdatasync(fd.get()) != 0) {
+    s = ErrnoStatus(errno, "unable to sync " + tmp);
+  }
   if (const int err = fd.Close(); s.ok() && err != 0)
     s = ErrnoStatus(err, "unable to close " + tmp);
   if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
@@ -93,7 +90,7 @@ Status WriteFileAtomically(const std::string& dest, ByteView data) {
     ::unlink(tmp.c_str());
     return s;
   }
-  return SyncDirectory(dir);
+  return durable ? SyncDirectory(dir) : Status::Ok();
 }
 
 // Loads and opens the object for (system_id, wal_name); kNotFound passes through.
@@ -115,28 +112,6 @@ Status CheckIdentity(const WalHeader& header, uint64_t system_id, std::string_vi
 }
 
 }  // namespace
-
-Status ValidateWalFileName(std::string_view name) {
-  auto ends = [&](std::string_view suffix) {
-    return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
-  };
-  bool ok = false;
-  if (name.size() == 24) {
-    ok = IsUpperHex(name);
-  } else if (ends(".partial")) {
-    ok = name.size() == 24 + 8 && IsUpperHex(name.substr(0, 24));
-  } else if (ends(".history")) {
-    ok = name.size() == 8 + 8 && IsUpperHex(name.substr(0, 8));
-  } else if (ends(".backup") || ends(kStreamPartialSuffix)) {
-    ok = name.size() == 24 + 1 + 8 + 7 && IsUpperHex(name.substr(0, 24)) && name[24] == '.' &&
-         IsUpperHex(name.substr(25, 8));
-  }
-  if (ok) return Status::Ok();
-  return Status(Code::kInvalidArgument,
-                "'" + std::string(name.substr(0, kMaxNameLength)) + "' is not a WAL file name",
-                "archive-push takes the path PostgreSQL passes as %p (e.g. "
-                "pg_wal/000000010000000000000001); archive-get takes %f");
-}
 
 std::string WalObjectName(uint64_t system_id, std::string_view wal_name) {
   return std::string(kObjectPrefix) + std::to_string(system_id) + "." + std::string(wal_name);
@@ -262,7 +237,7 @@ Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::stri
 }
 
 Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
-              const std::string& dest) {
+              const std::string& dest, bool durable) {
   LB_RETURN_IF_ERROR(ValidateWalFileName(wal_name));
   const ObjectName object{ObjectType::kWal, WalObjectName(system_id, wal_name)};
   auto payload = LoadPayload(repo, object);
@@ -279,7 +254,7 @@ Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
       auto header = DecodeWalPayload(*ppayload, &contents);
       if (!header.ok()) return header.status().WithContext(pobject.ToString());
       LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, *partial, pobject));
-      return WriteFileAtomically(dest, contents)
+      return WriteFileAtomically(dest, contents, durable)
           .WithContext("unable to restore WAL file " + std::string(wal_name) + " (from " +
                        *partial + ") to " + dest);
     }
@@ -296,7 +271,7 @@ Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
   auto header = DecodeWalPayload(*payload, &contents);
   if (!header.ok()) return header.status().WithContext(object.ToString());
   LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, wal_name, object));
-  return WriteFileAtomically(dest, contents)
+  return WriteFileAtomically(dest, contents, durable)
       .WithContext("unable to restore WAL file " + std::string(wal_name) + " to " + dest);
 }
 

@@ -28,14 +28,9 @@
 
 #include "base/result.h"
 #include "repo/repository.h"
+#include "walspool/wal_name.h"
 
 namespace lifeboat {
-
-// Checks that `name` is a WAL file name PostgreSQL archives: 24 hex digits
-// (a segment), optionally followed by ".partial"; 8 hex digits + ".history";
-// or 24 hex digits + "." + 8 hex digits + ".backup". Uppercase hex, as
-// PostgreSQL writes them. kInvalidArgument otherwise.
-Status ValidateWalFileName(std::string_view name);
 
 // "pg.<system_id>.<wal_name>". REQUIRES: ValidateWalFileName(wal_name).ok().
 std::string WalObjectName(uint64_t system_id, std::string_view wal_name);
@@ -72,12 +67,7 @@ Result<PushOutcome> PushWal(Repository& repo, uint64_t system_id, const std::str
 Result<PushOutcome> PushWalContents(Repository& repo, uint64_t system_id,
                                     const std::string& wal_name, ByteView contents);
 
-// Streamed partial segments (`postgres stream-wal`, docs/FORMAT.md §14):
-// "<segment>.<valid bytes, 8 hex>.stream". The object holds the whole
-// segment-sized file (zero-filled after the valid bytes). Each is
-// write-once; a longer one supersedes shorter ones, and the full segment
-// supersedes them all.
-inline constexpr std::string_view kStreamPartialSuffix = ".stream";
+// kStreamPartialSuffix (streamed partial segments) is in walspool/wal_name.h.
 std::string StreamPartialName(std::string_view segment, uint64_t valid_bytes);
 // True for a stream partial name; fills the segment name and valid bytes.
 bool ParseStreamPartialName(std::string_view name, std::string* segment, uint64_t* valid_bytes);
@@ -92,14 +82,15 @@ Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::stri
                                  std::string_view keep);
 
 // Restores WAL file `wal_name` of cluster `system_id` to `dest`, atomically
-// (a temporary file in dest's directory, fsync, rename, directory fsync).
+// (a temporary file in dest's directory, fsync, rename, directory fsync;
+// without the fsyncs when `durable` is false: a spool that a reboot discards).
 // kNotFound when the archive does not have it (PostgreSQL asks for files
 // that may not exist; a segment that is missing but has stream partials is
 // restored from the longest one, zero-filled); kCorrupt when the object fails authentication or its
 // header names another file, cluster, size or hash. `dest` is untouched on
 // failure.
 Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
-              const std::string& dest);
+              const std::string& dest, bool durable = true);
 
 struct WalEntry {
   std::string name;     // the WAL file name ("000000010000000000000001")

@@ -4,22 +4,8 @@
 //
 // Recovery runs restore_command once per segment, one after the other; with a
 // repository opened per call (password derivation, key file) that dominates
-// replay. With the spool the command only exchanges files:
-//
-//   DIR/<system id>/in/want           the file PostgreSQL asked for last
-//   DIR/<system id>/in/NAME           NAME, fetched and verified (GetWal)
-//   DIR/<system id>/in/NAME.missing   the archive does not have NAME
-//   DIR/<system id>/in/NAME.error     fetching NAME failed (the message)
-//   DIR/<system id>/in/worker.lock    held (flock) by the running worker
-//
-// A fetched file is moved (or copied) to PostgreSQL's destination by the
-// archive-get call that wants it; markers are consumed by the call that
-// reports them, so a later ask looks again. The worker fetches `want` itself
-// first (whatever kind of file it is), then the next `window` segments of
-// the same timeline, stops at the first one the archive lacks, removes
-// fetched segments older than `want`, and exits after a short idle time.
-// Files in the spool were written by the worker only after GetWal verified
-// them; the directory is private (0700).
+// replay. With the spool (walspool/fetch_spool.h) the command only exchanges
+// files with the worker here.
 #pragma once
 
 #include <atomic>
@@ -31,31 +17,9 @@
 
 #include "base/result.h"
 #include "repo/repository.h"
+#include "walspool/fetch_spool.h"
 
 namespace lifeboat {
-
-class WalFetchSpool {
- public:
-  WalFetchSpool(std::string spool_root, uint64_t system_id);
-  const std::string& dir() const { return dir_; }
-  Status Prepare() const;  // mkdir -p, mode 0700, owned by this user
-
-  enum class State { kNone, kReady, kMissing, kError };
-  // What the spool has for `wal_name`; for kError, *message gets the text.
-  State Check(const std::string& wal_name, std::string* message) const;
-  // Moves the fetched file to `dest` (rename, or copy + fsync across
-  // filesystems; atomic either way).
-  Status Take(const std::string& wal_name, const std::string& dest) const;
-  void ConsumeMarkers(const std::string& wal_name) const;
-
-  Status Want(const std::string& wal_name) const;  // records the ask
-  std::string Wanted() const;                      // "" when none
-
-  Result<int> TryLockWorker() const;  // as WalSpool::TryLockWorker
-
- private:
-  std::string dir_;
-};
 
 struct WalFetchWorkerOptions {
   uint64_t segment_size = 16u << 20;  // as in FindWalGaps

@@ -94,16 +94,6 @@ void WalSpool::Consume(const std::string& wal_name) const {
 
 Result<int> WalSpool::TryLockWorker() const { return TryLockFile(dir_ + "/worker.lock"); }
 
-Result<int> TryLockFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(errno, "unable to open " + path);
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
-  const int err = errno;
-  ::close(fd);
-  if (err == EWOULDBLOCK) return -1;
-  return ErrnoStatus(err, "unable to lock " + path);
-}
-
 void WalSpool::Sweep(const std::vector<std::string>& ready, const std::string& keep) const {
   DIR* d = ::opendir(dir_.c_str());
   if (!d) return;

@@ -30,6 +30,7 @@
 
 #include "base/result.h"
 #include "repo/repository.h"
+#include "walspool/fetch_spool.h"  // TryLockFile
 
 namespace lifeboat {
 
@@ -59,10 +60,6 @@ class WalSpool {
  private:
   std::string dir_;
 };
-
-// Opens (creating, 0600) and flocks `path` without blocking: the fd holding
-// the lock, or -1 when another process holds it.
-Result<int> TryLockFile(const std::string& path);
 
 // The WAL file names PostgreSQL has marked ready for archiving
 // (PGDATA/pg_wal/archive_status/NAME.ready), sorted.

@@ -151,6 +151,25 @@ assert_contains "$OUT" "server ready on 127.0.0.1:$P2" "restore --to-end output"
 assert_eq "$SUMS_END" "$(checksums "$P2")" "table checksums of the recovery to the end"
 "$PGSH" stop "$PG" "$END_DIR"
 
+step "restore --to-end, the server started by hand: lifeboat-wal-get starts a fetch worker"
+HAND_DIR=$W/by-hand
+P3=$(free_port)
+add_cleanup "'$PGSH' stop '$PG' '$HAND_DIR'"
+expect_ok lbpg restore postgres "$SNAP" --target "$HAND_DIR" --to-end
+assert_contains "$(cat "$HAND_DIR/postgresql.auto.conf")" "lifeboat-wal-get --spool" \
+  "restore_command runs the lean helper"
+"$PGSH" start-existing "$PG" "$HAND_DIR" "$P3"
+for _ in $(seq 1 600); do
+  [[ $(psql_at "$P3" -c 'select pg_is_in_recovery()' 2>/dev/null) == f ]] && break
+  sleep 0.1
+done
+assert_eq f "$(psql_at "$P3" -c 'select pg_is_in_recovery()')" "the hand-started server recovered"
+assert_eq "$SUMS_END" "$(checksums "$P3")" "table checksums of the hand-started recovery"
+# No worker ran when the server asked first: the helper ran lifeboat, which
+# started one (its log is in the spool).
+assert_exists "$(ls -d "$HAND_DIR".wal-spool/*/in*/worker.log | head -n 1)"
+"$PGSH" stop "$PG" "$HAND_DIR"
+
 step "a segment missing from the archive: --to-end refuses, naming it"
 START_WAL=$(jget "$(as_pg "$LIFEBOAT" --repo "$REPO" --password-file "$PWFILE" snapshots --json)" \
   '[s for s in j if s["id"] == "'"$SNAP"'"][0]["source_info"]["start_wal_file"]')
