@@ -13,7 +13,10 @@
 #             backup, replay of the archived WAL to the end, start, first
 #             successful query (lifeboat restore postgres --to-end --start;
 #             pgbackrest restore + pg_ctl start + the same wait).
-# The recovered clusters are checked: pgbench_accounts' row count and sum of
+# Odd runs time lifeboat first, even runs pgBackRest first; before every
+# timed step the page cache is dropped, 3 GiB of memory touched once and the
+# inputs re-read (warm_up: this VM's first-touch memory cost otherwise lands
+# on whichever tool runs first). The recovered clusters are checked: pgbench_accounts' row count and sum of
 # balances equal the source's.
 # Writes bench/out/pg-<timestamp>/ and the table between
 # <!-- bench-pg:begin --> / <!-- bench-pg:end --> in docs/BENCHMARKS.md.
@@ -48,6 +51,11 @@ OUT_DIR=$(cd "$OUT_DIR" && pwd)
 chown postgres: "$WORK"
 # The binary must be readable by postgres (the archive_command runs as it).
 cp "$LIFEBOAT" "$WORK/lifeboat" && chmod 755 "$WORK/lifeboat" && LB=$WORK/lifeboat
+# restore postgres uses lifeboat-wal-get as restore_command when it is beside
+# the binary (as installed).
+if [ -x "$(dirname "$LIFEBOAT")/lifeboat-wal-get" ]; then
+  cp "$(dirname "$LIFEBOAT")/lifeboat-wal-get" "$WORK/" && chmod 755 "$WORK/lifeboat-wal-get"
+fi
 
 LREPO=$WORK/lifeboat-repo
 PW=$WORK/password
@@ -107,7 +115,32 @@ timed() {  # TOOL PHASE RUN CMD...
 size_of() { du -sb "$1" | cut -f1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 fingerprint() { psql_p "$1" "select count(*) || ' ' || sum(abalance) from pgbench_accounts"; }
+# Before every timed step (../shared/BENCHMARKING.md, "first-touch memory"):
+# this VM hands idle memory back to its host and the first write into such
+# memory costs ~4 s of kernel time per GiB, so whichever tool ran first paid
+# for it. Free the page cache, touch 3 GiB once, then re-read what the step
+# reads (both repositories, the cluster) so that every step starts warm.
+warm_up() {
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  dd if=/dev/zero of="$WORK/scratch" bs=1M count=3072 status=none
+  rm -f "$WORK/scratch"
+  find "$@" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
+}
 
+# Switches to a new WAL segment and waits until the archiver has stored the
+# old one: a base backup ends by waiting for its last segment to be archived,
+# and the first backup after pgbench would otherwise wait for the backlog.
+wait_archived() {
+  local last done_wal
+  last=$(psql_p "$PGPORT" "select pg_walfile_name(pg_switch_wal())")
+  for _ in $(seq 1 1200); do
+    done_wal=$(psql_p "$PGPORT" "select coalesce(last_archived_wal, '') from pg_stat_archiver")
+    [[ $done_wal > "$last" || $done_wal == "$last" ]] && return 0
+    sleep 0.1
+  done
+  die "WAL segment $last not archived in 120 s"
+}
 # Waits until the server on PORT is out of recovery and answers a query.
 wait_ready() {
   local port=$1
@@ -130,40 +163,57 @@ export BRCONF PGBIN
 : >"$OUT_DIR/sizes.tsv" >"$OUT_DIR/verify.tsv"
 for run in $(seq "$RUNS"); do
   say "run $run"
-  # Full base backups (both see the same cluster).
+  # Full base backups (both see the same cluster); odd runs lifeboat first,
+  # even runs pgBackRest first.
+  tools=(lifeboat pgbackrest)
+  ((run % 2)) || tools=(pgbackrest lifeboat)
   lsize0=$(size_of "$LREPO"); bsize0=$(size_of "$BR_DIR/repo")
-  timed lifeboat base "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" backup postgres --tag bench ||
-    die "lifeboat backup failed"
-  timed pgbackrest base "$run" runuser -u postgres -- pgbackrest --config="$BRCONF" --stanza=bench \
-    --type=full backup || die "pgbackrest backup failed"
+  for tool in "${tools[@]}"; do
+    warm_up "$PGDATA" "$LREPO" "$BR_DIR/repo"
+    # Both tools ask for an immediate checkpoint and wait for their last WAL
+    # segment to be archived; the first after pgbench would otherwise pay
+    # for flushing its writes and for the archiver's backlog.
+    psql_p "$PGPORT" checkpoint >/dev/null
+    wait_archived
+    if [ $tool = lifeboat ]; then
+      timed lifeboat base "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" backup postgres --tag bench ||
+        die "lifeboat backup failed"
+    else
+      timed pgbackrest base "$run" runuser -u postgres -- pgbackrest --config="$BRCONF" --stanza=bench \
+        --type=full backup || die "pgbackrest backup failed"
+    fi
+  done
   lsize1=$(size_of "$LREPO"); bsize1=$(size_of "$BR_DIR/repo")
   printf 'lifeboat\tbase\t%s\t%s\n' "$run" $((lsize1 - lsize0)) >>"$OUT_DIR/sizes.tsv"
   printf 'pgbackrest\tbase\t%s\t%s\n' "$run" $((bsize1 - bsize0)) >>"$OUT_DIR/sizes.tsv"
 
   as_pg "$PGBIN/pgbench" -T "$PGBENCH_SECONDS" -c 2 -h 127.0.0.1 -p "$PGPORT" -U postgres postgres \
     >"$OUT_DIR/log/pgbench-run.$run.log" 2>&1 || die "pgbench run failed"
-  timed lifeboat second "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" backup postgres --tag bench ||
-    die "lifeboat second backup failed"
-  timed pgbackrest second "$run" runuser -u postgres -- pgbackrest --config="$BRCONF" --stanza=bench \
-    --type=incr backup || die "pgbackrest incr backup failed"
+  for tool in "${tools[@]}"; do
+    warm_up "$PGDATA" "$LREPO" "$BR_DIR/repo"
+    psql_p "$PGPORT" checkpoint >/dev/null
+    wait_archived
+    if [ $tool = lifeboat ]; then
+      timed lifeboat second "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" backup postgres --tag bench ||
+        die "lifeboat second backup failed"
+    else
+      timed pgbackrest second "$run" runuser -u postgres -- pgbackrest --config="$BRCONF" --stanza=bench \
+        --type=incr backup || die "pgbackrest incr backup failed"
+    fi
+  done
   lsize2=$(size_of "$LREPO"); bsize2=$(size_of "$BR_DIR/repo")
   printf 'lifeboat\tsecond\t%s\t%s\n' "$run" $((lsize2 - lsize1)) >>"$OUT_DIR/sizes.tsv"
   printf 'pgbackrest\tsecond\t%s\t%s\n' "$run" $((bsize2 - bsize1)) >>"$OUT_DIR/sizes.tsv"
 
   # A little more WAL after the last backup, archived by both, then recover.
   as_pg "$PGBIN/pgbench" -T 2 -c 2 -h 127.0.0.1 -p "$PGPORT" -U postgres postgres >/dev/null 2>&1
-  last=$(psql_p "$PGPORT" "select pg_walfile_name(pg_switch_wal())")
-  for _ in $(seq 1 600); do
-    done_wal=$(psql_p "$PGPORT" "select coalesce(last_archived_wal, '') from pg_stat_archiver")
-    [[ $done_wal > "$last" || $done_wal == "$last" ]] && break
-    sleep 0.1
-  done
+  wait_archived
   want=$(fingerprint "$PGPORT")
-  for tool in lifeboat pgbackrest; do
+  for tool in "${tools[@]}"; do
     dir=$WORK/restored-$tool-$run
     port=$(free_port)
     install -d -m 700 -o postgres -g postgres "$dir"
-    sync
+    warm_up "$LREPO" "$BR_DIR/repo"
     if [ $tool = lifeboat ]; then
       timed lifeboat recover "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" restore postgres latest \
         --target "$dir" --force --to-end --start --port "$port" || die "lifeboat recovery failed"
