@@ -160,14 +160,9 @@ br_recover() {  # DIR PORT
 export -f br br_recover wait_ready psql_p as_pg
 export BRCONF PGBIN
 
-: >"$OUT_DIR/sizes.tsv" >"$OUT_DIR/verify.tsv"
-for run in $(seq "$RUNS"); do
-  say "run $run"
-  # Full base backups (both see the same cluster); odd runs lifeboat first,
-  # even runs pgBackRest first.
-  tools=(lifeboat pgbackrest)
-  ((run % 2)) || tools=(pgbackrest lifeboat)
-  lsize0=$(size_of "$LREPO"); bsize0=$(size_of "$BR_DIR/repo")
+# One backup by each tool, in the order of ${tools[@]}: PHASE, pgBackRest's --type.
+backup_phase() {
+  local phase=$1 type=$2 tool
   for tool in "${tools[@]}"; do
     warm_up "$PGDATA" "$LREPO" "$BR_DIR/repo"
     # Both tools ask for an immediate checkpoint and wait for their last WAL
@@ -176,31 +171,31 @@ for run in $(seq "$RUNS"); do
     psql_p "$PGPORT" checkpoint >/dev/null
     wait_archived
     if [ $tool = lifeboat ]; then
-      timed lifeboat base "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" backup postgres --tag bench ||
-        die "lifeboat backup failed"
+      timed lifeboat "$phase" "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" \
+        backup postgres --tag bench || die "lifeboat $phase backup failed"
     else
-      timed pgbackrest base "$run" runuser -u postgres -- pgbackrest --config="$BRCONF" --stanza=bench \
-        --type=full backup || die "pgbackrest backup failed"
+      timed pgbackrest "$phase" "$run" runuser -u postgres -- pgbackrest --config="$BRCONF" --stanza=bench \
+        --type="$type" backup || die "pgbackrest $phase backup failed"
     fi
   done
+}
+
+: >"$OUT_DIR/sizes.tsv" >"$OUT_DIR/verify.tsv"
+for run in $(seq "$RUNS"); do
+  say "run $run"
+  # Full base backups (both see the same cluster); odd runs lifeboat first,
+  # even runs pgBackRest first.
+  tools=(lifeboat pgbackrest)
+  ((run % 2)) || tools=(pgbackrest lifeboat)
+  lsize0=$(size_of "$LREPO"); bsize0=$(size_of "$BR_DIR/repo")
+  backup_phase base full
   lsize1=$(size_of "$LREPO"); bsize1=$(size_of "$BR_DIR/repo")
   printf 'lifeboat\tbase\t%s\t%s\n' "$run" $((lsize1 - lsize0)) >>"$OUT_DIR/sizes.tsv"
   printf 'pgbackrest\tbase\t%s\t%s\n' "$run" $((bsize1 - bsize0)) >>"$OUT_DIR/sizes.tsv"
 
   as_pg "$PGBIN/pgbench" -T "$PGBENCH_SECONDS" -c 2 -h 127.0.0.1 -p "$PGPORT" -U postgres postgres \
     >"$OUT_DIR/log/pgbench-run.$run.log" 2>&1 || die "pgbench run failed"
-  for tool in "${tools[@]}"; do
-    warm_up "$PGDATA" "$LREPO" "$BR_DIR/repo"
-    psql_p "$PGPORT" checkpoint >/dev/null
-    wait_archived
-    if [ $tool = lifeboat ]; then
-      timed lifeboat second "$run" runuser -u postgres -- "$LB" --repo "$LREPO" --password-file "$PW" backup postgres --tag bench ||
-        die "lifeboat second backup failed"
-    else
-      timed pgbackrest second "$run" runuser -u postgres -- pgbackrest --config="$BRCONF" --stanza=bench \
-        --type=incr backup || die "pgbackrest incr backup failed"
-    fi
-  done
+  backup_phase second incr
   lsize2=$(size_of "$LREPO"); bsize2=$(size_of "$BR_DIR/repo")
   printf 'lifeboat\tsecond\t%s\t%s\n' "$run" $((lsize2 - lsize1)) >>"$OUT_DIR/sizes.tsv"
   printf 'pgbackrest\tsecond\t%s\t%s\n' "$run" $((bsize2 - bsize1)) >>"$OUT_DIR/sizes.tsv"

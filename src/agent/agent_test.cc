@@ -351,6 +351,8 @@ TEST(MetricsTest, ParsesBackAndAgesAtScrapeTime) {
   state.backups["uploads"] = {T0, T0, 0, 0, 2, 12.5, 4096, ""};
   state.drills["uploads"] = {T0 + 60, true, true, 3.25, ""};
   state.prunes["onsite"].last_success = T0;
+  state.sizes["onsite"] = {T0, 123456789012};
+  state.sizes["gone"] = {T0, 5};  // a repository no longer configured
   Parsed p = ParseExposition(BuildMetrics(config, state, T0 + 100, false));
   const std::string app = "app=sh\"op\\x\ny";
   const std::string up = app + ",component=uploads", db = app + ",component=db";
@@ -372,6 +374,9 @@ TEST(MetricsTest, ParsesBackAndAgesAtScrapeTime) {
   EXPECT_EQ(p.samples["lifeboat_drill_rto_measured_seconds"][up], 3.25);
   EXPECT_EQ(p.samples["lifeboat_rto_seconds"][db], 900);
   EXPECT_EQ(p.samples["lifeboat_last_prune_timestamp_seconds"][app + ",repository=onsite"], T0);
+  EXPECT_EQ(p.types["lifeboat_repository_size_bytes"], "gauge");
+  EXPECT_EQ(p.samples["lifeboat_repository_size_bytes"][app + ",repository=onsite"], 123456789012);
+  EXPECT_EQ(p.samples["lifeboat_repository_size_bytes"].size(), 1u);
   // Later scrape, same state: the age grows and the RPO is missed.
   Parsed later = ParseExposition(BuildMetrics(config, state, T0 + 3700, true));
   EXPECT_EQ(later.samples["lifeboat_recovery_point_age_seconds"][up], 3700);
@@ -397,6 +402,7 @@ TEST(StateTest, RoundTripAtomicSaveAndDefensiveParse) {
   s.drill.last_success = T0 - 20;
   s.drills["db"] = {T0, false, true, 9.5, "slow"};
   s.alerts["rpo_breach/db"] = {true, T0 - 1, T0};
+  s.sizes["onsite"] = {T0 - 10, uint64_t{1} << 50};
   ASSERT_TRUE(SaveAgentState(dir, s).ok());
   ASSERT_EQ(stat((dir + "/state.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -406,6 +412,7 @@ TEST(StateTest, RoundTripAtomicSaveAndDefensiveParse) {
   EXPECT_EQ(AgentStateToJson(*back), AgentStateToJson(s));
   EXPECT_EQ(back->backups["uploads"].last_error, "oops");
   EXPECT_TRUE(back->alerts["rpo_breach/db"].active);
+  EXPECT_EQ(back->sizes["onsite"].bytes, uint64_t{1} << 50);
 
   // Wrong types and negative times: defaults, not failures.
   auto odd = AgentStateFromJson(nlohmann::json::parse(

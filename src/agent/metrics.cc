@@ -142,6 +142,14 @@ std::string BuildMetrics(const AppConfig& config, const AgentState& state, int64
       w.Sample("repository", repo, static_cast<double>(s.last_success));
     }
   }
+  w.Family("lifeboat_repository_size_bytes", "gauge",
+           "bytes the repository occupies (keys, packs, index, snapshots, WAL and binlogs), "
+           "as measured by the last prune");
+  for (const auto& [repo, size] : state.sizes) {
+    if (size.time > 0 && config.FindRepository(repo)) {
+      w.Sample("repository", repo, static_cast<double>(size.bytes));
+    }
+  }
   return w.Take();
 }
 

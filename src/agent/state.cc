@@ -84,7 +84,7 @@ std::string AlertKey(std::string_view kind, std::string_view component) {
 
 nlohmann::json AgentStateToJson(const AgentState& state) {
   json backups = json::object(), prunes = json::object(), drills = json::object(),
-       alerts = json::object();
+       alerts = json::object(), sizes = json::object();
   for (const auto& [k, v] : state.backups) backups[k] = JobToJson(v);
   for (const auto& [k, v] : state.prunes) prunes[k] = JobToJson(v);
   for (const auto& [k, v] : state.drills) {
@@ -94,9 +94,10 @@ nlohmann::json AgentStateToJson(const AgentState& state) {
   for (const auto& [k, v] : state.alerts) {
     alerts[k] = {{"active", v.active}, {"since", v.since}, {"last_sent", v.last_sent}};
   }
+  for (const auto& [k, v] : state.sizes) sizes[k] = {{"time", v.time}, {"bytes", v.bytes}};
   return {{"version", kAgentStateVersion}, {"created", state.created}, {"backups", backups},
           {"prunes", prunes},  {"drill", JobToJson(state.drill)},  {"drills", drills},
-          {"alerts", alerts}};
+          {"alerts", alerts}, {"sizes", sizes}};
 }
 
 Result<AgentState> AgentStateFromJson(const nlohmann::json& j) {
@@ -126,6 +127,13 @@ Result<AgentState> AgentStateFromJson(const nlohmann::json& j) {
     m.since = Time(v, "since");
     m.last_sent = Time(v, "last_sent");
     return m;
+  });
+  s.sizes = MapFromJson<RepositorySize>(j, "sizes", [](const json& v) {
+    RepositorySize r;
+    if (!v.is_object()) return r;
+    r.time = Time(v, "time");
+    r.bytes = static_cast<uint64_t>(Time(v, "bytes"));
+    return r;
   });
   return s;
 }

@@ -1,6 +1,7 @@
 // The agent's persisted state (STATE_DIR/state.json): per component the last
 // backup attempt, success and failure (with the consecutive failures, the
-// last duration and bytes added), per repository the last prune, the last
+// last duration and bytes added), per repository the last prune and the
+// size it measured, the last
 // drill (with each component's result and measured time), and which alerts
 // are active (alert de-duplication). All times are Unix seconds (UTC).
 //
@@ -45,6 +46,12 @@ struct ComponentDrillState {
   std::string error;
 };
 
+// What a repository occupied, as measured by the last prune there.
+struct RepositorySize {
+  int64_t time = 0;  // when it was measured; 0: never
+  uint64_t bytes = 0;
+};
+
 // One (kind, component) alert.
 struct AlertMemory {
   bool active = false;   // the condition is bad and an alert was sent
@@ -59,6 +66,7 @@ struct AgentState {
   JobState drill;
   std::map<std::string, ComponentDrillState> drills;  // by component
   std::map<std::string, AlertMemory> alerts;          // by AlertKey()
+  std::map<std::string, RepositorySize> sizes;        // by repository
 };
 
 // "rpo_breach/uploads"; component may be empty (the application).

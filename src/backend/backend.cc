@@ -205,4 +205,16 @@ Result<int64_t> RemoveUnlessRetained(Backend& backend, const ObjectName& name, i
   return int64_t{0};
 }
 
+Result<uint64_t> StoredBytes(Backend& backend) {
+  uint64_t total = 0;
+  for (ObjectType type : {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
+                          ObjectType::kSnapshot, ObjectType::kWal}) {
+    LB_RETURN_IF_ERROR(backend.List(type, [&total](const ObjectInfo& info) {
+      total += info.size;
+      return Status::Ok();
+    }));
+  }
+  return total;
+}
+
 }  // namespace lifeboat

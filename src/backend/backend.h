@@ -113,6 +113,11 @@ Status ValidateObjectName(const ObjectName& name);
 Result<std::vector<std::string>> ListNames(Backend& backend, ObjectType type);
 Result<std::map<std::string, uint64_t>> ListSizes(Backend& backend, ObjectType type);
 
+// What the repository occupies: the sizes of its keys, packs, index files,
+// snapshots and WAL/binlog objects added up (the config and lock files, a few
+// hundred bytes, are left out). One listing of each type.
+Result<uint64_t> StoredBytes(Backend& backend);
+
 // Opens a backend from a repository URL. Today: a local path (absolute or
 // relative, optionally "local:PATH"; relative paths are made absolute) and
 // "memory:NAME" (process-wide and shared: every open of the same NAME sees

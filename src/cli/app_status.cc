@@ -8,6 +8,7 @@
 #include <utility>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "app/drill_report.h"
 #include "appconfig/rule_321.h"
@@ -16,6 +17,9 @@
 #include "mariadb/binlog_time.h"
 #include "model/time_format.h"
 #include "policy/duration.h"
+#include "walarchive/wal_archive.h"
+#include "walarchive/wal_prefetch.h"
+#include "walarchive/wal_records.h"
 
 namespace lifeboat {
 namespace {
@@ -60,6 +64,58 @@ std::optional<std::pair<int64_t, std::string>> ArchivedBinlogTime(Repository& re
   auto seconds = BinlogLastEventTime(*bytes);
   if (!seconds) return std::nullopt;
   return std::make_pair(*seconds * 1000000000, last);
+}
+
+// PostgreSQL: the time the archived WAL reaches after a base backup: the
+// newest commit, abort or restore point in the newest segment of the
+// unbroken run of archived segments from the backup's first one (or in the
+// stream-wal partial that follows it), looking back at most a few segments
+// when the newest records none. nullopt when it cannot be told.
+std::optional<std::pair<int64_t, std::string>> ArchivedWalTime(Repository& repo,
+                                                               const Snapshot& base) {
+  constexpr int kSegmentsToRead = 4;
+  auto get = [&base](const char* k) {
+    auto it = base.source_info.find(k);
+    return it == base.source_info.end() ? std::string() : it->second;
+  };
+  const std::string sys = get("system_identifier"), start = get("start_wal_file");
+  const std::string seg_text = get("wal_segment_size");
+  if (sys.empty() || sys.size() > 20 || sys.find_first_not_of("0123456789") != std::string::npos ||
+      start.size() != 24 || !ValidateWalFileName(start).ok()) {
+    return std::nullopt;
+  }
+  const uint64_t system_id = std::strtoull(sys.c_str(), nullptr, 10);
+  uint64_t segment_size = 16u << 20;
+  if (!seg_text.empty() && seg_text.size() < 12 &&
+      seg_text.find_first_not_of("0123456789") == std::string::npos) {
+    segment_size = std::strtoull(seg_text.c_str(), nullptr, 10);
+  }
+  auto archived = ListWal(repo, system_id);
+  if (!archived.ok()) return std::nullopt;
+  std::set<std::string> names;
+  bool partial_after = false;
+  for (const WalEntry& e : *archived) names.insert(e.name);
+  std::vector<std::string> chain;
+  for (std::string cur = start; names.count(cur); cur = NextWalSegment(cur, segment_size)) {
+    chain.push_back(cur);
+    if (chain.size() > (1u << 22)) break;
+  }
+  if (!chain.empty()) {
+    const std::string next = NextWalSegment(chain.back(), segment_size) + ".";
+    for (auto it = names.lower_bound(next); it != names.end() && it->rfind(next, 0) == 0; ++it) {
+      partial_after = partial_after || ParseStreamPartialName(*it, nullptr, nullptr);
+    }
+    // LoadWal of the segment name serves its newest stream partial.
+    if (partial_after) chain.push_back(next.substr(0, 24));
+  }
+  for (int i = 0; i < kSegmentsToRead && !chain.empty(); ++i) {
+    const std::string name = chain.back();
+    chain.pop_back();
+    auto bytes = LoadWal(repo, system_id, name);
+    if (!bytes.ok()) return std::nullopt;
+    if (auto ns = LastWalRecordTime(*bytes)) return std::make_pair(*ns, name);
+  }
+  return std::nullopt;
 }
 
 bool HasTags(const Snapshot& s, const std::vector<std::string>& tags) {
@@ -137,9 +193,16 @@ int RunAppStatus(const GlobalOptions& global, const std::string& config_flag) {
       }
     }
     int64_t point_ns = newest ? newest->snapshot.time_ns : 0;
-    std::string point_source = c->kind == "postgres"
-                                   ? "newest base backup (the WAL archive stores no times)"
-                                   : c->kind == "mariadb" ? "newest dump" : "newest snapshot";
+    std::string point_source = c->kind == "postgres"   ? "newest base backup"
+                               : c->kind == "mariadb" ? "newest dump"
+                                                      : "newest snapshot";
+    if (newest && c->kind == "postgres" && newest_in->repo) {
+      if (auto reach = ArchivedWalTime(*newest_in->repo, newest->snapshot);
+          reach && reach->first > point_ns) {
+        point_ns = reach->first;
+        point_source = "newest archived WAL (" + reach->second + "), its last transaction";
+      }
+    }
     if (newest && c->kind == "mariadb" && newest_in->repo) {
       if (auto reach = ArchivedBinlogTime(*newest_in->repo, newest->snapshot);
           reach && reach->first > point_ns) {

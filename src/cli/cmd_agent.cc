@@ -440,6 +440,13 @@ class Agent {
         if (c.exit_code != 0) {
           ok = false;
           error = args.front() + ": " + ChildError(c);
+        } else if (args.front() == "prune") {
+          nlohmann::json summary = LastJsonOfType(c.out, "prune_summary");
+          if (summary.is_object() && summary.contains("repository_bytes") &&
+              summary["repository_bytes"].is_number_unsigned()) {
+            const uint64_t bytes = summary["repository_bytes"].get<uint64_t>();
+            Update([&](AgentState& s) { s.sizes[job.target] = {NowSeconds(), bytes}; });
+          }
         }
       }
     }

@@ -116,8 +116,17 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
     wal_files += c.files_total;
     if (c.base_backups == 0) wal_unprotected.push_back(c.system_id);
   }
+  // What the repository occupies now (agent: lifeboat_repository_size_bytes).
+  // A failed listing is not a failed prune: the space is freed either way.
+  auto stored = StoredBytes(repo.backend());
+  if (!stored.ok() && !global.quiet) {
+    std::cerr << "lifeboat: unable to measure the repository's size: " << stored.status().ToString()
+              << "\n";
+  }
   if (global.json) {
     PrintJson({{"message_type", "prune_summary"},
+               {"repository_bytes",
+                stored.ok() ? nlohmann::json(*stored) : nlohmann::json(nullptr)},
                {"dry_run", o.dry_run},
                {"packs_total", p.packs_total},
                {"packs_delete", p.packs_delete},
@@ -203,6 +212,7 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
                               FormatBytes(binlogs->bytes_deleted)));
     }
   }
+  if (stored.ok()) Say(global, "repository: " + FormatBytes(*stored) + " stored");
   if (o.dry_run) {
     Say(global, fmt::format("dry run: would free about {}", FormatBytes(p.bytes_to_free)));
   } else if (p.nothing_to_do()) {

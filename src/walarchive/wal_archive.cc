@@ -236,10 +236,20 @@ Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::stri
   return removed;
 }
 
-Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
-              const std::string& dest, bool durable) {
+namespace {
+
+// A WAL file's verified payload: the contents are payload[offset, offset+size).
+struct LoadedWal {
+  Bytes payload;
+  size_t offset = 0, size = 0;
+  std::string from;  // the archived name it came from (a stream partial, or wal_name)
+  ByteView contents() const { return ByteView(payload.data() + offset, size); }
+};
+
+Result<LoadedWal> LoadWalPayload(Repository& repo, uint64_t system_id, std::string_view wal_name) {
   LB_RETURN_IF_ERROR(ValidateWalFileName(wal_name));
-  const ObjectName object{ObjectType::kWal, WalObjectName(system_id, wal_name)};
+  std::string from(wal_name);
+  ObjectName object{ObjectType::kWal, WalObjectName(system_id, wal_name)};
   auto payload = LoadPayload(repo, object);
   if (!payload.ok() && payload.status().code() == Code::kNotFound && wal_name.size() == 24) {
     // The segment was not archived whole: the newest partial stream-wal
@@ -247,18 +257,13 @@ Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
     // PostgreSQL expects; recovery ends at the first zero record).
     auto partial = NewestStreamPartial(repo, system_id, wal_name);
     if (partial.ok()) {
-      const ObjectName pobject{ObjectType::kWal, WalObjectName(system_id, *partial)};
-      auto ppayload = LoadPayload(repo, pobject);
-      if (!ppayload.ok()) return ppayload.status().WithContext(pobject.ToString());
-      ByteView contents;
-      auto header = DecodeWalPayload(*ppayload, &contents);
-      if (!header.ok()) return header.status().WithContext(pobject.ToString());
-      LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, *partial, pobject));
-      return WriteFileAtomically(dest, contents, durable)
-          .WithContext("unable to restore WAL file " + std::string(wal_name) + " (from " +
-                       *partial + ") to " + dest);
+      from = *partial;
+      object = ObjectName{ObjectType::kWal, WalObjectName(system_id, *partial)};
+      payload = LoadPayload(repo, object);
+      if (!payload.ok()) return payload.status().WithContext(object.ToString());
+    } else if (partial.status().code() != Code::kNotFound) {
+      return partial.status();
     }
-    if (partial.status().code() != Code::kNotFound) return partial.status();
   }
   if (!payload.ok()) {
     if (payload.status().code() == Code::kNotFound) {
@@ -270,9 +275,29 @@ Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
   ByteView contents;
   auto header = DecodeWalPayload(*payload, &contents);
   if (!header.ok()) return header.status().WithContext(object.ToString());
-  LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, wal_name, object));
-  return WriteFileAtomically(dest, contents, durable)
-      .WithContext("unable to restore WAL file " + std::string(wal_name) + " to " + dest);
+  LB_RETURN_IF_ERROR(CheckIdentity(*header, system_id, from, object));
+  LoadedWal out;
+  out.offset = static_cast<size_t>(contents.data() - payload->data());
+  out.size = contents.size();
+  out.payload = std::move(*payload);
+  out.from = std::move(from);
+  return out;
+}
+
+}  // namespace
+
+Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
+              const std::string& dest, bool durable) {
+  LB_ASSIGN_OR_RETURN(LoadedWal wal, LoadWalPayload(repo, system_id, wal_name));
+  const std::string via = wal.from == wal_name ? "" : " (from " + wal.from + ")";
+  return WriteFileAtomically(dest, wal.contents(), durable)
+      .WithContext("unable to restore WAL file " + std::string(wal_name) + via + " to " + dest);
+}
+
+Result<Bytes> LoadWal(Repository& repo, uint64_t system_id, std::string_view wal_name) {
+  LB_ASSIGN_OR_RETURN(LoadedWal wal, LoadWalPayload(repo, system_id, wal_name));
+  const ByteView c = wal.contents();
+  return Bytes(c.begin(), c.end());
 }
 
 Result<std::vector<WalEntry>> ListWal(Repository& repo, uint64_t system_id) {

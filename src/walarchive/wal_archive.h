@@ -92,6 +92,9 @@ Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::stri
 Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
               const std::string& dest, bool durable = true);
 
+// The same WAL file's contents in memory (for reading it, not replaying it).
+Result<Bytes> LoadWal(Repository& repo, uint64_t system_id, std::string_view wal_name);
+
 struct WalEntry {
   std::string name;     // the WAL file name ("000000010000000000000001")
   uint64_t stored = 0;  // bytes stored in the repository

@@ -119,6 +119,7 @@ paths = ["$DATA"]
 rpo = "2m"
 rto = "5m"
 restore_order = 2
+retention = { daily = 7 }
 verify = ["test -f {restored}$DATA/readme.txt"]
 
 [drill]
@@ -300,9 +301,10 @@ assert_eq 1 "$(alerts_of drill_failed uploads)" "drill_failed alerts (the child'
 stop_agent "$W/agent3.log"
 grep -q "stopped" "$W/agent3.log" || fail "the agent log does not say it stopped"
 
-step "--once: runs what is due (the files backup, made due here), then exits"
+step "--once: runs what is due (the files backup and the prunes, made due here), then exits"
 # Whether the files backup is due by now depends on how long the steps above
-# took: make it due by moving its last success (and attempt) a day back.
+# took: make it due by moving its last success (and attempt) a day back. The
+# first prune comes a day after the agent first ran: move that back too.
 python3 - "$STATE/state.json" <<'PY'
 import json, os, sys
 path = sys.argv[1]
@@ -312,6 +314,7 @@ job = state["backups"]["uploads"]
 for key in ("last_success", "last_attempt"):
     job[key] = job.get(key, 0) - 86400
 job["consecutive_failures"] = 0
+state["created"] = state.get("created", 0) - 2 * 86400
 tmp = path + ".tmp"
 with open(tmp, "w") as f:
     json.dump(state, f)
@@ -323,4 +326,11 @@ PY
 run timeout 300 "${AS_PG_EXEC[@]}" env HOME="$W" "$LIFEBOAT" agent --config "$CONFIG" --state-dir "$STATE" --once
 [[ $RC == 0 || $RC == 1 ]] || fail "agent --once exited $RC"
 assert_contains "$ERR" "starting backup uploads" "agent --once log"
+# (The onsite repository's packs were destroyed above: its prune may fail.)
+assert_contains "$ERR" "starting prune offsite" "agent --once log"
+assert_contains "$ERR" "prune offsite done" "agent --once log"
+# The prune measured what the repository occupies (lifeboat_repository_size_bytes).
+OFFSITE_BYTES=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sizes"]["offsite"]["bytes"])' "$STATE/state.json")
+[[ $OFFSITE_BYTES -gt 100000 ]] || fail "state.json: offsite repository size $OFFSITE_BYTES"
+echo "offsite repository: $OFFSITE_BYTES bytes after the prune"
 assert_not_contains "$ERR" "serving /metrics" "agent --once starts no HTTP server"

@@ -163,6 +163,7 @@ done
 
 step "rows written after the base backup reach the archive"
 psql -q -c "insert into orders select g, g % 97 from generate_series(1001, 1500) g"
+INSERTED_AT=$(psql -c "select extract(epoch from clock_timestamp())")  # just after its commit
 last=$(psql -c "select pg_walfile_name(pg_switch_wal())")
 for _ in $(seq 1 300); do
   done_wal=$(psql -c "select coalesce(last_archived_wal, '') from pg_stat_archiver")
@@ -206,6 +207,15 @@ expect_ok lbpg --json status --config "$CONFIG"
 assert_eq true "$(jget "$OUT" 'j["ok"]')" "status ok"
 assert_eq '[true, true]' "$(jget "$OUT" '[c["last_drill"]["passed"] for c in j["components"]]')" "last drill in status"
 assert_eq '[3, 3]' "$(jget "$OUT" '[c["rule_321"]["copies"] for c in j["components"]]')" "copies"
+# PostgreSQL's recovery point is read out of the archived WAL: the commit of
+# the rows inserted after the base backup, not the base backup's time.
+DB_STATUS=$(jget "$OUT" '[c for c in j["components"] if c["component"] == "db"][0]')
+echo "db: recovery point $(jget "$DB_STATUS" 'j["newest"]') ($(jget "$DB_STATUS" 'j["recovery_point_source"]')), base backup $(jget "$DB_STATUS" 'j["newest_snapshot_time"]')"
+assert_contains "$(jget "$DB_STATUS" 'j["recovery_point_source"]')" "newest archived WAL" "db recovery point source"
+ts() { python3 -c 'import datetime,sys; print(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp())' "$1"; }
+python3 -c 'import sys; a,b=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b) < 2 else 1)' \
+  "$(ts "$(jget "$DB_STATUS" 'j["newest"]')")" "$INSERTED_AT" ||
+  fail "db recovery point $(jget "$DB_STATUS" 'j["newest"]') is not the insert's commit ($INSERTED_AT)"
 
 step "runbook: real URLs, and its files restore command restores the data as written"
 DR=$W/dr
