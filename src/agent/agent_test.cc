@@ -1,5 +1,9 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -272,6 +276,35 @@ TEST(AlertingTest, Conditions) {
   EXPECT_TRUE(by["rto_missed/db"].bad);
   // onsite disk + offsite object = 3 copies, 2 media, 1 off-site.
   EXPECT_FALSE(by["rule_321/db"].bad);
+
+  // The archived WAL reaches further than the base backup: the recovery
+  // point the probe found holds the RPO; once it is old too, it breaches.
+  state.recovery_points["db"] = T0 + 300;
+  EXPECT_EQ(RecoveryPointOf(state, "db"), T0 + 300);
+  EXPECT_EQ(RecoveryPointOf(state, "uploads"), T0);
+  EXPECT_EQ(RecoveryPointOf(state, "nothing"), 0);
+  for (const auto& c : EvaluateAlertConditions(config, plan, state, T0 + 400)) {
+    if (c.kind == AlertKind::kRpoBreach && c.component == "db") {
+      EXPECT_FALSE(c.bad);
+    }
+  }
+  for (const auto& c : EvaluateAlertConditions(config, plan, state, T0 + 700)) {
+    if (c.kind == AlertKind::kRpoBreach && c.component == "db") {
+      EXPECT_TRUE(c.bad);
+      EXPECT_NE(c.message.find("newest recovery point 6m40s ago"), std::string::npos) << c.message;
+    }
+  }
+}
+
+TEST(SchedulerTest, RecoveryPointProbeFollowsTheSmallestDatabaseRpo) {
+  AppConfig config = Config();
+  EXPECT_EQ(RecoveryPointProbeInterval(config), 75);  // db: 5m / 4
+  config.components[1].rpo_seconds = 60;
+  EXPECT_EQ(RecoveryPointProbeInterval(config), 60);  // at least a minute
+  config.components[1].rpo_seconds = 86400;
+  EXPECT_EQ(RecoveryPointProbeInterval(config), 900);  // at most 15 minutes
+  config.components[1].kind = "files";
+  EXPECT_EQ(RecoveryPointProbeInterval(config), 0);  // only backups set the point
 }
 
 TEST(AlertingTest, RuleNotMetIsACondition) {
@@ -365,6 +398,14 @@ TEST(MetricsTest, ParsesBackAndAgesAtScrapeTime) {
   EXPECT_EQ(p.samples["lifeboat_rpo_met"][up], 1);
   EXPECT_EQ(p.samples["lifeboat_rpo_met"][db], 0);  // never backed up
   EXPECT_EQ(p.samples["lifeboat_recovery_point_age_seconds"][db], 200);
+  {
+    AgentState probed = state;
+    probed.recovery_points["db"] = T0 + 40;  // the archived WAL's newest commit
+    Parsed q = ParseExposition(BuildMetrics(config, probed, T0 + 100, false));
+    EXPECT_EQ(q.samples["lifeboat_recovery_point_age_seconds"][db], 60);
+    EXPECT_EQ(q.samples["lifeboat_rpo_met"][db], 1);
+    EXPECT_FALSE(q.samples["lifeboat_last_success_timestamp_seconds"].count(db));
+  }
   EXPECT_FALSE(p.samples["lifeboat_last_success_timestamp_seconds"].count(db));
   EXPECT_EQ(p.samples["lifeboat_last_backup_duration_seconds"][up], 12.5);
   EXPECT_EQ(p.samples["lifeboat_last_backup_added_bytes"][up], 4096);
@@ -403,6 +444,8 @@ TEST(StateTest, RoundTripAtomicSaveAndDefensiveParse) {
   s.drills["db"] = {T0, false, true, 9.5, "slow"};
   s.alerts["rpo_breach/db"] = {true, T0 - 1, T0};
   s.sizes["onsite"] = {T0 - 10, uint64_t{1} << 50};
+  s.recovery_points["db"] = T0 - 3;
+  s.last_probe = T0 - 2;
   ASSERT_TRUE(SaveAgentState(dir, s).ok());
   ASSERT_EQ(stat((dir + "/state.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -413,6 +456,8 @@ TEST(StateTest, RoundTripAtomicSaveAndDefensiveParse) {
   EXPECT_EQ(back->backups["uploads"].last_error, "oops");
   EXPECT_TRUE(back->alerts["rpo_breach/db"].active);
   EXPECT_EQ(back->sizes["onsite"].bytes, uint64_t{1} << 50);
+  EXPECT_EQ(back->recovery_points["db"], T0 - 3);
+  EXPECT_EQ(back->last_probe, T0 - 2);
 
   // Wrong types and negative times: defaults, not failures.
   auto odd = AgentStateFromJson(nlohmann::json::parse(
@@ -450,6 +495,65 @@ TEST(HttpTest, ListenAddress) {
   EXPECT_FALSE(ParseListenAddress("127.0.0.1").ok());
   EXPECT_FALSE(ParseListenAddress("127.0.0.1:99999").ok());
   EXPECT_FALSE(ParseListenAddress("example.org:80").ok());
+  auto v6 = ParseListenAddress("[::1]:9847");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_TRUE(v6->ipv6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->ToString(), "[::1]:9847");
+  EXPECT_TRUE(ParseListenAddress("[::]:80").ok());
+  EXPECT_FALSE(ParseListenAddress("[::1]").ok());
+  EXPECT_FALSE(ParseListenAddress("[127.0.0.1]:80").ok());
+  EXPECT_FALSE(ParseListenAddress("::1:80").ok());  // IPv6 needs brackets
+}
+
+// A GET over a plain socket to the server (IPv4 or IPv6 loopback).
+std::string Get(const ListenAddress& a, int port, const std::string& path) {
+  const int fd = socket(a.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in sa{};
+  sockaddr_in6 sa6{};
+  int rc;
+  if (a.ipv6) {
+    sa6.sin6_family = AF_INET6;
+    sa6.sin6_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET6, a.host.c_str(), &sa6.sin6_addr);
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&sa6), sizeof sa6);
+  } else {
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, a.host.c_str(), &sa.sin_addr);
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  std::string out;
+  if (rc == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
+    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return out;
+}
+
+TEST(HttpTest, ServesOnIpv4AndIpv6Loopback) {
+  for (const char* text : {"127.0.0.1:0", "[::1]:0"}) {
+    auto a = ParseListenAddress(text);
+    ASSERT_TRUE(a.ok()) << text;
+    HttpServer server;
+    Status s = server.Start(*a, [](const std::string& path) {
+      HttpResponse r;
+      r.body = "you asked for " + path + "\n";
+      return r;
+    });
+    if (!s.ok() && a->ipv6) GTEST_SKIP() << "no IPv6 loopback here: " << s.ToString();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_GT(server.port(), 0);
+    const std::string got = Get(*a, server.port(), "/healthz");
+    EXPECT_NE(got.find("200"), std::string::npos) << text << ": " << got;
+    EXPECT_NE(got.find("you asked for /healthz"), std::string::npos) << text << ": " << got;
+  }
 }
 
 }  // namespace

@@ -17,18 +17,20 @@ std::vector<AlertCondition> EvaluateAlertConditions(const AppConfig& config, con
     const JobState& s = b == state.backups.end() ? none : b->second;
 
     AlertCondition rpo{AlertKind::kRpoBreach, c->name};
-    const int64_t since = s.last_success > 0 ? s.last_success : state.created;
+    const int64_t point = RecoveryPointOf(state, c->name);
+    const int64_t since = point > 0 ? point : state.created;
     if (c->rpo_seconds > 0 && since > 0 && now - since > c->rpo_seconds) {
       rpo.bad = true;
-      rpo.message = s.last_success > 0
-                        ? fmt::format("RPO breached for {}: last backup {} ago, RPO {}", c->name,
-                                      FormatDurationSeconds(now - s.last_success),
+      rpo.message = point > 0
+                        ? fmt::format("RPO breached for {}: newest recovery point {} ago, RPO {}",
+                                      c->name, FormatDurationSeconds(now - point),
                                       FormatDurationSeconds(c->rpo_seconds))
                         : fmt::format("RPO breached for {}: no backup in {}, RPO {}", c->name,
                                       FormatDurationSeconds(now - since),
                                       FormatDurationSeconds(c->rpo_seconds));
       rpo.details = {{"age_seconds", now - since}, {"rpo_seconds", c->rpo_seconds}};
       if (s.last_success > 0) rpo.details["last_success"] = s.last_success;
+      if (point > 0) rpo.details["recovery_point"] = point;
     }
     out.push_back(rpo);
 

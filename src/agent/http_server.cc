@@ -9,23 +9,41 @@
 namespace lifeboat {
 
 Result<ListenAddress> ParseListenAddress(const std::string& text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) {
-    return InvalidArgument("--listen '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:9847");
-  }
   ListenAddress a;
-  a.host = text.substr(0, colon);
-  if (a.host.empty() || a.host == "localhost") a.host = "127.0.0.1";
-  const std::string port = text.substr(colon + 1);
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    const size_t close = text.find("]:");
+    if (close == std::string::npos) {
+      return InvalidArgument("--listen '" + text + "': expected [IPV6]:PORT, e.g. [::1]:9847");
+    }
+    a.host = text.substr(1, close - 1);
+    a.ipv6 = true;
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      return InvalidArgument("--listen '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:9847");
+    }
+    a.host = text.substr(0, colon);
+    if (a.host.empty() || a.host == "localhost") a.host = "127.0.0.1";
+    port = text.substr(colon + 1);
+  }
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port) > 65535) {
     return InvalidArgument("--listen '" + text + "': invalid port '" + port + "'");
   }
   a.port = std::stoi(port);
+  if (a.ipv6) {
+    in6_addr addr6;
+    if (inet_pton(AF_INET6, a.host.c_str(), &addr6) != 1) {
+      return InvalidArgument("--listen '" + text + "': '" + a.host + "' is not an IPv6 address");
+    }
+    return a;
+  }
   in_addr addr;
   if (inet_pton(AF_INET, a.host.c_str(), &addr) != 1) {
     return InvalidArgument("--listen '" + text + "': '" + a.host +
-                           "' is not an IPv4 address (use e.g. 127.0.0.1 or 0.0.0.0)");
+                           "' is not an IP address (use e.g. 127.0.0.1, 0.0.0.0 or [::1])");
   }
   return a;
 }
@@ -69,17 +87,28 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start(const ListenAddress& address, HttpHandler handler) {
   handler_ = std::move(handler);
   sockaddr_in sa;
+  sockaddr_in6 sa6;
   std::memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(address.port));
-  inet_pton(AF_INET, address.host.c_str(), &sa.sin_addr);
-  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                             static_cast<uint16_t>(address.port), nullptr, nullptr, &Answer, this,
-                             MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&sa),
+  std::memset(&sa6, 0, sizeof sa6);
+  sockaddr* bind_to = reinterpret_cast<sockaddr*>(&sa);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  if (address.ipv6) {
+    sa6.sin6_family = AF_INET6;
+    sa6.sin6_port = htons(static_cast<uint16_t>(address.port));
+    inet_pton(AF_INET6, address.host.c_str(), &sa6.sin6_addr);
+    bind_to = reinterpret_cast<sockaddr*>(&sa6);
+    flags |= MHD_USE_IPv6;
+  } else {
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(address.port));
+    inet_pton(AF_INET, address.host.c_str(), &sa.sin_addr);
+  }
+  daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(address.port), nullptr, nullptr, &Answer,
+                             this, MHD_OPTION_SOCK_ADDR, bind_to,
                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u,
                              MHD_OPTION_END);
   if (!daemon_) {
-    return IoError("unable to listen on " + address.host + ":" + std::to_string(address.port) +
+    return IoError("unable to listen on " + address.ToString() +
                    " (address in use or not available)");
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);

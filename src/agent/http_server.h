@@ -25,10 +25,15 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const std::string& path)>;
 
 struct ListenAddress {
-  std::string host;  // IPv4 literal or "localhost"
+  std::string host;  // an IPv4 or IPv6 literal
   int port = 0;
+  bool ipv6 = false;
+  std::string ToString() const {
+    return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
 };
-// "127.0.0.1:9847", "localhost:9847", ":9847" (= 127.0.0.1); IPv4 only.
+// "127.0.0.1:9847", "localhost:9847", ":9847" (= 127.0.0.1), "[::1]:9847",
+// "[::]:9847" (every IPv6 address, and IPv4 where the system maps it).
 Result<ListenAddress> ParseListenAddress(const std::string& text);
 
 class HttpServer {

@@ -70,8 +70,8 @@ std::string BuildMetrics(const AppConfig& config, const AgentState& state, int64
     }
   };
   auto age = [&](const ComponentConfig& c) {
-    const JobState& s = backup(c);
-    const int64_t since = s.last_success > 0 ? s.last_success : state.created;
+    const int64_t point = RecoveryPointOf(state, c.name);
+    const int64_t since = point > 0 ? point : state.created;
     return static_cast<double>(std::max<int64_t>(0, now - since));
   };
 
@@ -85,7 +85,9 @@ std::string BuildMetrics(const AppConfig& config, const AgentState& state, int64
            return backup(c).last_success > 0;
          });
   family("lifeboat_recovery_point_age_seconds", "gauge",
-         "seconds since the last successful backup (since the agent's first start when none)",
+         "seconds since the newest recovery point: the last successful backup, or for "
+         "databases the newest transaction in the archived WAL/binlogs (since the agent's first "
+         "start when none)",
          [&](const ComponentConfig& c, double* v) {
            *v = age(c);
            return true;
@@ -96,7 +98,8 @@ std::string BuildMetrics(const AppConfig& config, const AgentState& state, int64
   });
   family("lifeboat_rpo_met", "gauge", "1 when the recovery point age is within the RPO",
          [&](const ComponentConfig& c, double* v) {
-           *v = backup(c).last_success > 0 && (c.rpo_seconds <= 0 || age(c) <= static_cast<double>(c.rpo_seconds))
+           *v = RecoveryPointOf(state, c.name) > 0 &&
+                        (c.rpo_seconds <= 0 || age(c) <= static_cast<double>(c.rpo_seconds))
                     ? 1
                     : 0;
            return true;

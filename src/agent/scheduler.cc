@@ -156,4 +156,14 @@ int64_t NextWake(const std::vector<Job>& jobs) {
   return next;
 }
 
+int64_t RecoveryPointProbeInterval(const AppConfig& config) {
+  int64_t interval = 0;
+  for (const ComponentConfig& c : config.components) {
+    if ((c.kind != "postgres" && c.kind != "mariadb") || c.rpo_seconds <= 0) continue;
+    const int64_t one = std::clamp<int64_t>(c.rpo_seconds / 4, 60, 900);
+    interval = interval == 0 ? one : std::min(interval, one);
+  }
+  return interval;
+}
+
 }  // namespace lifeboat

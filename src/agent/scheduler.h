@@ -68,6 +68,12 @@ std::vector<Job> DueJobs(const std::vector<Job>& jobs, int64_t now);
 // The earliest due time (INT64_MAX when there are no jobs).
 int64_t NextWake(const std::vector<Job>& jobs);
 
+// How often the agent asks `status` for the recovery point of databases
+// that ship their log (postgres WAL, mariadb binlogs) between base backups:
+// a quarter of the smallest such RPO, between 1 and 15 minutes; 0 when the
+// application has no such component (backups alone set the point).
+int64_t RecoveryPointProbeInterval(const AppConfig& config);
+
 // Repositories that get a prune job: those with their own retention or
 // holding a component with a declared retention.
 std::vector<std::string> PrunedRepositories(const AppConfig& config);

@@ -1,5 +1,7 @@
 #include "agent/state.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,6 +80,15 @@ std::map<std::string, T> MapFromJson(const json& j, const char* key, F&& one) {
 
 }  // namespace
 
+int64_t RecoveryPointOf(const AgentState& state, const std::string& component) {
+  int64_t point = 0;
+  if (auto b = state.backups.find(component); b != state.backups.end()) point = b->second.last_success;
+  if (auto r = state.recovery_points.find(component); r != state.recovery_points.end()) {
+    point = std::max(point, r->second);
+  }
+  return point;
+}
+
 std::string AlertKey(std::string_view kind, std::string_view component) {
   return std::string(kind) + "/" + std::string(component);
 }
@@ -95,9 +106,12 @@ nlohmann::json AgentStateToJson(const AgentState& state) {
     alerts[k] = {{"active", v.active}, {"since", v.since}, {"last_sent", v.last_sent}};
   }
   for (const auto& [k, v] : state.sizes) sizes[k] = {{"time", v.time}, {"bytes", v.bytes}};
+  json points = json::object();
+  for (const auto& [k, v] : state.recovery_points) points[k] = v;
   return {{"version", kAgentStateVersion}, {"created", state.created}, {"backups", backups},
           {"prunes", prunes},  {"drill", JobToJson(state.drill)},  {"drills", drills},
-          {"alerts", alerts}, {"sizes", sizes}};
+          {"alerts", alerts}, {"sizes", sizes}, {"recovery_points", points},
+          {"last_probe", state.last_probe}};
 }
 
 Result<AgentState> AgentStateFromJson(const nlohmann::json& j) {
@@ -127,6 +141,10 @@ Result<AgentState> AgentStateFromJson(const nlohmann::json& j) {
     m.since = Time(v, "since");
     m.last_sent = Time(v, "last_sent");
     return m;
+  });
+  s.last_probe = Time(j, "last_probe");
+  s.recovery_points = MapFromJson<int64_t>(j, "recovery_points", [](const json& v) {
+    return v.is_number_integer() && v.get<int64_t>() > 0 ? v.get<int64_t>() : int64_t{0};
   });
   s.sizes = MapFromJson<RepositorySize>(j, "sizes", [](const json& v) {
     RepositorySize r;

@@ -61,6 +61,11 @@ struct AlertMemory {
 
 struct AgentState {
   int64_t created = 0;  // when this state was first written (grace for "never backed up")
+  // Databases whose log (WAL, binlogs) is shipped between base backups: the
+  // recovery point `status` read out of the archive (Unix seconds), by
+  // component, and when the agent last asked (the recovery-point probe).
+  std::map<std::string, int64_t> recovery_points;
+  int64_t last_probe = 0;
   std::map<std::string, JobState> backups;          // by component
   std::map<std::string, JobState> prunes;           // by repository
   JobState drill;
@@ -68,6 +73,11 @@ struct AgentState {
   std::map<std::string, AlertMemory> alerts;          // by AlertKey()
   std::map<std::string, RepositorySize> sizes;        // by repository
 };
+
+// A component's newest recoverable point (Unix seconds, 0: none): its last
+// successful backup, or the newer point the probe found in its archived
+// WAL or binlogs.
+int64_t RecoveryPointOf(const AgentState& state, const std::string& component);
 
 // "rpo_breach/uploads"; component may be empty (the application).
 std::string AlertKey(std::string_view kind, std::string_view component);

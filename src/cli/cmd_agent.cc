@@ -170,8 +170,10 @@ class Agent {
       if (Status s = http_.Start(*address, [this](const std::string& path) { return Serve(path); }); !s.ok()) {
         return ReportError(global_, s);
       }
-      Log(fmt::format("app {}: serving /metrics and /healthz on {}:{}; state in {}{}", config_.app_name,
-                      address->host, http_.port(), state_dir_, opts_.paused ? "; PAUSED: no jobs start" : ""));
+      ListenAddress bound = *address;
+      bound.port = http_.port();
+      Log(fmt::format("app {}: serving /metrics and /healthz on {}; state in {}{}", config_.app_name,
+                      bound.ToString(), state_dir_, opts_.paused ? "; PAUSED: no jobs start" : ""));
     }
     bool all_ok = true;
     std::set<std::string> ran_once;
@@ -182,6 +184,8 @@ class Agent {
         g_reload = 0;
         Reload();
       }
+      MaybeProbeRecoveryPoints(now);
+      if (g_stop) break;
       EvaluateAlerts(now);
       if (!opts_.paused) {
         std::vector<Job> due = DueJobs(AllJobs(config_, plan_, state_), now);
@@ -265,6 +269,33 @@ class Agent {
   void Update(F&& f) {
     std::lock_guard<std::mutex> lock(mu_);
     f(state_);
+  }
+
+  // Databases ship their WAL or binlogs between base backups: their
+  // recovery point is what `status` reads out of the archive, asked every
+  // RecoveryPointProbeInterval (read-only, so also while paused).
+  void MaybeProbeRecoveryPoints(int64_t now) {
+    const int64_t interval = RecoveryPointProbeInterval(config_);
+    if (interval <= 0 || (state_.last_probe > 0 && now - state_.last_probe < interval)) return;
+    Update([&](AgentState& s) { s.last_probe = now; });
+    std::vector<std::string> argv = SelfArgs();
+    argv.insert(argv.end(), {"--json", "status", "--config", config_.path});
+    ChildOutcome c = RunChild(argv);
+    const nlohmann::json j = nlohmann::json::parse(c.out, nullptr, false);
+    if (!j.is_object() || !j.contains("components") || !j["components"].is_array()) {
+      if (!c.stopped) Log("recovery-point probe: status gave no report: " + ChildError(c));
+      return;
+    }
+    Update([&](AgentState& s) {
+      for (const nlohmann::json& jc : j["components"]) {
+        if (!jc.is_object() || !jc.contains("newest") || !jc["newest"].is_string()) continue;
+        const std::string name = jc.value("component", "");
+        const ComponentConfig* comp = config_.FindComponent(name);
+        if (!comp || (comp->kind != "postgres" && comp->kind != "mariadb")) continue;
+        auto ns = ParseTimeRfc3339(jc["newest"].get<std::string>());
+        if (ns.ok() && *ns > 0) s.recovery_points[name] = *ns / 1000000000;
+      }
+    });
   }
 
   void EvaluateAlerts(int64_t now) {

@@ -304,7 +304,8 @@ grep -q "stopped" "$W/agent3.log" || fail "the agent log does not say it stopped
 step "--once: runs what is due (the files backup and the prunes, made due here), then exits"
 # Whether the files backup is due by now depends on how long the steps above
 # took: make it due by moving its last success (and attempt) a day back. The
-# first prune comes a day after the agent first ran: move that back too.
+# first prune comes a day after the agent first ran: move that back too; and
+# make the recovery-point probe due.
 python3 - "$STATE/state.json" <<'PY'
 import json, os, sys
 path = sys.argv[1]
@@ -315,6 +316,7 @@ for key in ("last_success", "last_attempt"):
     job[key] = job.get(key, 0) - 86400
 job["consecutive_failures"] = 0
 state["created"] = state.get("created", 0) - 2 * 86400
+state["last_probe"] = 0  # and the recovery-point probe (every 15 min for db's 1h RPO)
 tmp = path + ".tmp"
 with open(tmp, "w") as f:
     json.dump(state, f)
@@ -333,4 +335,7 @@ assert_contains "$ERR" "prune offsite done" "agent --once log"
 OFFSITE_BYTES=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sizes"]["offsite"]["bytes"])' "$STATE/state.json")
 [[ $OFFSITE_BYTES -gt 100000 ]] || fail "state.json: offsite repository size $OFFSITE_BYTES"
 echo "offsite repository: $OFFSITE_BYTES bytes after the prune"
+# The recovery-point probe asked status for the database's point (its WAL).
+DB_POINT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recovery_points"]["db"])' "$STATE/state.json")
+[[ $DB_POINT -gt 1700000000 ]] || fail "state.json: no recovery point probed for db ($DB_POINT)"
 assert_not_contains "$ERR" "serving /metrics" "agent --once starts no HTTP server"
