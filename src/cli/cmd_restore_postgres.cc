@@ -481,6 +481,13 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
     if (!map) return ReportError(global, IoError("unable to write tablespace_map"));
   }
 
+  // --start --to-end with the in-process prefetch: recover as a standby and
+  // promote it as soon as PostgreSQL asks for the segment after the
+  // archive's last. Promotion ends recovery with an end-of-recovery record
+  // instead of the immediate checkpoint archive recovery waits for (~0.4 s
+  // on a 770 MiB cluster; the checkpoint then runs in the background).
+  const bool promote_when_replayed = recover && o.to_end && o.start && prefetch.running();
+  const std::string signal_file = promote_when_replayed ? "standby.signal" : "recovery.signal";
   std::string conf;  // settings appended to postgresql.auto.conf
   if (recover) {
     std::string cmd = PercentEscape(ShellQuote(SelfExe())) + " --repo " +
@@ -521,9 +528,13 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
     if (!o.to_lsn.empty()) conf += "recovery_target_lsn = " + ConfQuote(o.to_lsn) + "\n";
     if (!o.to_name.empty()) conf += "recovery_target_name = " + ConfQuote(o.to_name) + "\n";
     if (!o.to_end) conf += "recovery_target_action = 'promote'\n";
-    std::ofstream signal(target + "/recovery.signal", std::ios::trunc);
+    if (promote_when_replayed) {
+      // A standby never streams here: only the archive feeds it.
+      conf += "primary_conninfo = ''\n";
+    }
+    std::ofstream signal(target + "/" + signal_file, std::ios::trunc);
     if (!signal) {
-      return ReportError(global, IoError("unable to write recovery.signal in " + target));
+      return ReportError(global, IoError("unable to write " + signal_file + " in " + target));
     }
   }
   if (o.archive_mode == "off") {
@@ -567,8 +578,9 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
                             : o.to_end           ? "the end of the archived WAL"
                                                  : "";
   if (recover) {
-    Say(global, "recovery configured: replay WAL from the repository to " + target_desc +
-                    " (recovery.signal, postgresql.auto.conf)");
+    Say(global, "recovery configured: replay WAL from the repository to " + target_desc + " (" +
+                    signal_file + ", postgresql.auto.conf" +
+                    (promote_when_replayed ? "; promoted once the archive is replayed" : "") + ")");
     if (!o.no_prefetch && !o.start) {
       Say(global, "WAL is fetched ahead into " + spool_dir + "; remove it once recovery is over");
     }
@@ -603,10 +615,26 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
                                                      log)));
     }
     std::string user = getenv("PGUSER") ? getenv("PGUSER") : run_as;
-    auto waited = WaitUntilOutOfRecovery(o.port, user, o.start_timeout);
+    bool promoted = false;
+    auto promote = [&] {
+      if (!promote_when_replayed || promoted || !prefetch.exhausted()) return;
+      promoted = true;
+      std::vector<std::string> pargv;
+      if (!run_as.empty()) pargv = {"runuser", "-u", run_as, "--"};
+      pargv.insert(pargv.end(), {pgbin + "/pg_ctl", "-D", target, "promote", "--no-wait"});
+      if (int prc = RunProgram(pargv, /*quiet=*/true); prc != 0) {
+        std::cerr << "lifeboat: pg_ctl promote failed (exit " << prc << ")\n";
+      }
+    };
+    auto waited = WaitUntilOutOfRecovery(o.port, user, o.start_timeout, promote);
     if (!waited.ok()) {
       std::cerr << TailOfFile(log, 2000);
-      return ReportError(global, waited.status());
+      Status why = waited.status();
+      if (promote_when_replayed && !promoted) {
+        why = why.WithContext("the restored server is a standby waiting for more WAL (finish "
+                              "with: pg_ctl -D " + target + " promote)");
+      }
+      return ReportError(global, why);
     }
     point = *waited;
     prefetch.Stop();

@@ -9,7 +9,8 @@
 namespace lifeboat {
 
 Result<PgRecoveredPoint> WaitUntilOutOfRecovery(int port, const std::string& user,
-                                                int timeout_seconds) {
+                                                int timeout_seconds,
+                                                const std::function<void()>& on_poll) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   const std::string port_text = std::to_string(port);
   std::string last_problem = "not tried";
@@ -28,7 +29,12 @@ Result<PgRecoveredPoint> WaitUntilOutOfRecovery(int port, const std::string& use
                            "coalesce(pg_last_xact_replay_timestamp()::text, ''), "
                            "case when pg_is_in_recovery() then '' "
                            "else pg_current_wal_lsn()::text end, "
-                           "(pg_control_checkpoint()).timeline_id::text");
+                           // Once promoted, the timeline of the WAL being written (the
+                           // checkpoint that records it may not have run yet).
+                           "case when pg_is_in_recovery() "
+                           "then (pg_control_checkpoint()).timeline_id::text "
+                           "else (('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
+                           "::bit(32)::int)::text end");
       if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 4) {
         if (std::string(PQgetvalue(r, 0, 0)) == "f") {
           PgRecoveredPoint p{PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3)};
@@ -52,6 +58,7 @@ Result<PgRecoveredPoint> WaitUntilOutOfRecovery(int port, const std::string& use
                                             std::to_string(timeout_seconds) +
                                             " s: " + last_problem);
     }
+    if (on_poll) on_poll();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

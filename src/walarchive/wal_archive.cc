@@ -287,8 +287,9 @@ Result<LoadedWal> LoadWalPayload(Repository& repo, uint64_t system_id, std::stri
 }  // namespace
 
 Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
-              const std::string& dest, bool durable) {
+              const std::string& dest, bool durable, std::string* served_from) {
   LB_ASSIGN_OR_RETURN(LoadedWal wal, LoadWalPayload(repo, system_id, wal_name));
+  if (served_from != nullptr) *served_from = wal.from;
   const std::string via = wal.from == wal_name ? "" : " (from " + wal.from + ")";
   return WriteFileAtomically(dest, wal.contents(), durable)
       .WithContext("unable to restore WAL file " + std::string(wal_name) + via + " to " + dest);

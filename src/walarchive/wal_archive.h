@@ -89,8 +89,10 @@ Result<int> RemoveStreamPartials(Repository& repo, uint64_t system_id, std::stri
 // restored from the longest one, zero-filled); kCorrupt when the object fails authentication or its
 // header names another file, cluster, size or hash. `dest` is untouched on
 // failure.
+// *served_from, when given, gets the archived name the contents came from
+// (a stream partial's, or wal_name itself).
 Status GetWal(Repository& repo, uint64_t system_id, std::string_view wal_name,
-              const std::string& dest, bool durable = true);
+              const std::string& dest, bool durable = true, std::string* served_from = nullptr);
 
 // The same WAL file's contents in memory (for reading it, not replaying it).
 Result<Bytes> LoadWal(Repository& repo, uint64_t system_id, std::string_view wal_name);

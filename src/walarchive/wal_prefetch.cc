@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fmt/format.h>
 #include <limits>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -44,6 +45,10 @@ void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool
   using Clock = std::chrono::steady_clock;
   std::string last_ask, last_want;
   std::set<std::string> fetched;  // names fetched (or marked) for lookahead
+  // Segments served from a stream-wal partial: the archive's last, whose
+  // valid WAL ends before the segment does.
+  std::set<std::string> partials;
+  std::mutex partials_mu;
   auto idle_since = Clock::now();
   auto owned = [&options](const std::string& path) {
     if (options.owner_uid >= 0 &&
@@ -63,7 +68,17 @@ void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool
       if (new_ask) {
         last_ask = ask;
         idle_since = Clock::now();
-        if (spool.Check(want, nullptr) == WalFetchSpool::State::kNone) todo.push_back(want);
+        const WalFetchSpool::State state = spool.Check(want, nullptr);
+        if (state == WalFetchSpool::State::kNone) todo.push_back(want);
+        if (state == WalFetchSpool::State::kMissing && IsSegment(want) && options.exhausted) {
+          *options.exhausted = true;  // marked missing while prefetching
+        }
+        if (state == WalFetchSpool::State::kReady && options.exhausted) {
+          std::lock_guard lock(partials_mu);
+          // PostgreSQL reads it to its last valid record; a standby then
+          // asks for it again rather than for the next segment.
+          if (partials.count(want)) *options.exhausted = true;
+        }
         // Segments older than this ask and the one before are no longer
         // needed (PostgreSQL asks for the last segment again after learning
         // that the next one is missing).
@@ -103,10 +118,17 @@ void RunWalFetchWorker(Repository& repo, uint64_t system_id, const WalFetchSpool
       for (size_t i = next_index++; i < todo.size(); i = next_index++) {
         const std::string& name = todo[i];
         const std::string path = spool.dir() + "/" + name;
-        Status s = GetWal(repo, system_id, name, path, spool.durable());
+        std::string served_from;
+        Status s = GetWal(repo, system_id, name, path, spool.durable(), &served_from);
+        if (s.ok() && IsSegment(name) && served_from != name) {
+          std::lock_guard lock(partials_mu);
+          partials.insert(name);
+          if (name == want && options.exhausted) *options.exhausted = true;
+        }
         if (s.ok()) s = owned(path);
         if (s.code() == Code::kNotFound) {
           spool.MarkMissing(name).IgnoreError();
+          if (name == want && IsSegment(name) && options.exhausted) *options.exhausted = true;
         } else if (!s.ok()) {
           if (log) log(s.ToString());
           spool.MarkError(name, s.ToString()).IgnoreError();
@@ -140,7 +162,9 @@ Status WalPrefetchThread::Start(Repository& repo, uint64_t system_id, const WalF
     return s;
   }
   stop_ = false;
+  exhausted_ = false;
   options.stop = &stop_;
+  options.exhausted = &exhausted_;
   options.idle_exit_seconds = std::numeric_limits<double>::infinity();  // until Stop()
   // The thread owns the lock: whenever it ends, archive-get calls can start
   // a worker of their own instead of waiting for this one.

@@ -29,6 +29,12 @@ struct WalFetchWorkerOptions {
   // Also return once this is set (a worker run inside `restore postgres
   // --start`, stopped when recovery is over); nullptr: never.
   const std::atomic<bool>* stop = nullptr;
+  // Set once PostgreSQL asked for a segment the archive does not have (it
+  // has read every segment before it) or for one served from a stream-wal
+  // partial (the archive's last): recovery will have replayed all the
+  // archive holds once it needs more (the cue to promote a standby, which
+  // finishes what it has read first); nullptr: not reported.
+  std::atomic<bool>* exhausted = nullptr;
   // When >= 0, fetched files are chowned to this user and group: root
   // restores for a server that runs as `postgres`, which must read them.
   int owner_uid = -1, owner_gid = -1;
@@ -65,9 +71,12 @@ class WalPrefetchThread {
                const std::string& first, WalFetchWorkerOptions options);
   void Stop();  // idempotent; releases the lock
   bool running() const { return thread_.joinable(); }
+  // PostgreSQL asked for a segment past the end of the archive.
+  bool exhausted() const { return exhausted_.load(); }
 
  private:
   std::atomic<bool> stop_{false};
+  std::atomic<bool> exhausted_{false};
   std::thread thread_;
 };
 

@@ -125,6 +125,14 @@ TEST(WalPrefetchThreadTest, ServesUntilStoppedThenReleasesTheLock) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   ASSERT_TRUE(spool.Want("000000010000000000000009").ok());
   EXPECT_EQ(wait_for("000000010000000000000009"), WalFetchSpool::State::kReady);
+  // The window marked 0A missing ahead of time: nobody asked for it yet.
+  EXPECT_FALSE(prefetch.exhausted());
+  // PostgreSQL asks for the segment after the archive's last: all replayed.
+  ASSERT_TRUE(spool.Want("00000001000000000000000A").ok());
+  for (int i = 0; i < 400 && !prefetch.exhausted(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(prefetch.exhausted());
   prefetch.Stop();
   EXPECT_FALSE(prefetch.running());
   lock = spool.TryLockWorker();
