@@ -280,7 +280,7 @@ class Agent {
     Update([&](AgentState& s) { s.last_probe = now; });
     std::vector<std::string> argv = SelfArgs();
     argv.insert(argv.end(), {"--json", "status", "--config", config_.path});
-    ChildOutcome c = RunChild(argv);
+    ChildOutcome c = RunChild(argv, "probe");
     const nlohmann::json j = nlohmann::json::parse(c.out, nullptr, false);
     if (!j.is_object() || !j.contains("components") || !j["components"].is_array()) {
       if (!c.stopped) Log("recovery-point probe: status gave no report: " + ChildError(c));
@@ -330,9 +330,12 @@ class Agent {
 
   // Runs one child in its own process group, stdout/stderr into files in
   // the state directory; forwards a stop request.
-  ChildOutcome RunChild(const std::vector<std::string>& argv) {
+  // `name` names the output files (the probe keeps its own, so that job.out
+  // and job.err stay the last job's).
+  ChildOutcome RunChild(const std::vector<std::string>& argv, const std::string& name = "job") {
     ChildOutcome o;
-    const std::string out_path = state_dir_ + "/job.out", err_path = state_dir_ + "/job.err";
+    const std::string out_path = state_dir_ + "/" + name + ".out";
+    const std::string err_path = state_dir_ + "/" + name + ".err";
     int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
