@@ -199,48 +199,27 @@ void StartFetchWorker(const GlobalOptions& global, const PostgresOpts& o, uint64
 }
 
 int ArchiveGetSpooled(const GlobalOptions& global, const PostgresOpts& o, uint64_t system_id) {
-  auto fail = [&](const Status& s) {
+  if (Status v = ValidateWalFileName(o.wal_name); !v.ok()) {
+    ReportError(global, v);
+    return kExitWalError;
+  }
+  WalFetchSpool spool(o.spool, system_id);
+  Status s = spool.Prepare();
+  if (s.ok()) {
+    s = spool.Await(o.wal_name, o.dest, o.async_timeout, [&](int lock_fd) {
+      StartFetchWorker(global, o, system_id, spool, lock_fd);
+    });
+  }
+  if (s.code() == Code::kNotFound) {
+    if (!global.quiet) std::cerr << "lifeboat: " << s.message() << " (system " << system_id << ")\n";
+    return kExitWalNotFound;
+  }
+  if (!s.ok()) {
     ReportError(global, s);
     return kExitWalError;
-  };
-  if (Status v = ValidateWalFileName(o.wal_name); !v.ok()) return fail(v);
-  WalFetchSpool spool(o.spool, system_id);
-  if (Status s = spool.Prepare(); !s.ok()) return fail(s);
-  if (Status s = spool.Want(o.wal_name); !s.ok()) return fail(s);
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration<double>(o.async_timeout);
-  for (;;) {
-    std::string message;
-    switch (spool.Check(o.wal_name, &message)) {
-      case WalFetchSpool::State::kReady: {
-        Status s = spool.Take(o.wal_name, o.dest);
-        if (!s.ok()) return fail(s);
-        if (global.verbose > 0) Say(global, "restored " + o.wal_name + " to " + o.dest + " (spool)");
-        return kExitOk;
-      }
-      case WalFetchSpool::State::kMissing:
-        spool.ConsumeMarkers(o.wal_name);
-        if (!global.quiet) {
-          std::cerr << "lifeboat: WAL file " << o.wal_name << " of system " << system_id
-                    << " is not in the archive\n";
-        }
-        return kExitWalNotFound;
-      case WalFetchSpool::State::kError:
-        spool.ConsumeMarkers(o.wal_name);
-        return fail(IoError("unable to fetch WAL file " + o.wal_name + ": " + message));
-      case WalFetchSpool::State::kNone:
-        break;
-    }
-    auto lock = spool.TryLockWorker();
-    if (!lock.ok()) return fail(lock.status());
-    if (*lock >= 0) StartFetchWorker(global, o, system_id, spool, *lock);
-    if (std::chrono::steady_clock::now() > deadline) {
-      return fail(Status(Code::kUnavailable,
-                         "timed out waiting for the fetch worker to bring " + o.wal_name,
-                         "see " + spool.dir() + "/worker.log"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  if (global.verbose > 0) Say(global, "restored " + o.wal_name + " to " + o.dest + " (spool)");
+  return kExitOk;
 }
 
 int ArchiveGet(const GlobalOptions& global, const PostgresOpts& o) {

@@ -15,6 +15,7 @@
 #include "repo/format.h"
 #include "repo/bound_payload.h"
 #include "repo/sealed_object.h"
+#include "walspool/fetch_spool.h"  // WriteFileAtomically
 
 namespace lifeboat {
 namespace {
@@ -28,13 +29,6 @@ constexpr uint64_t kMaxWalFileSize = format::kMaxObjectSize - 256;
 std::string Basename(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string DirName(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 Result<Bytes> ReadWholeFile(const std::string& path) {
@@ -61,36 +55,6 @@ Result<Bytes> ReadWholeFile(const std::string& path) {
     got += static_cast<size_t>(n);
   }
   return out;
-}
-
-// temp file in dest's directory → write → fdatasync → close → rename → fsync
-// dir (the syncs only when `durable`).
-Status WriteFileAtomically(const std::string& dest, ByteView data, bool durable) {
-  const std::string dir = DirName(dest);
-  std::string tmp;
-  int raw_fd = -1;
-  for (int attempt = 0; raw_fd < 0; ++attempt) {
-    tmp = dir + "/" + TempName();
-    raw_fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (raw_fd >= 0) break;
-    if (errno == EINTR || (errno == EEXIST && attempt < 8)) continue;
-    return ErrnoStatus(errno, "unable to create a temporary file in " + dir);
-  }
-  UniqueFd fd(raw_fd);
-  Status s = WriteAll(fd.get(), data, tmp);
-  if (s.ok() && durable && ::fdatasync(fd.get()) != 0) {
-    s = ErrnoStatus(errno, "unable to sync " + tmp);
-  }
-  if (const int err = fd.Close(); s.ok() && err != 0)
-    s = ErrnoStatus(err, "unable to close " + tmp);
-  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
-    s = ErrnoStatus(errno, "unable to rename " + tmp + " to " + dest);
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return durable ? SyncDirectory(dir) : Status::Ok();
 }
 
 // Loads and opens the object for (system_id, wal_name); kNotFound passes through.

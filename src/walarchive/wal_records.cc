@@ -1,5 +1,6 @@
 #include "walarchive/wal_records.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 

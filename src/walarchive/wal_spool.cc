@@ -27,21 +27,6 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-// Writes `text` to `path` through a temporary file and a rename, so that a
-// reader sees the whole marker or none.
-Status WriteMarker(const std::string& dir, const std::string& path, const std::string& text) {
-  const std::string tmp = dir + "/" + TempName();
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return ErrnoStatus(errno, "unable to create " + tmp);
-  Status s = WriteAll(fd.get(), AsBytes(text), tmp);
-  if (const int err = fd.Close(); s.ok() && err != 0) s = ErrnoStatus(err, "unable to close " + tmp);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = ErrnoStatus(errno, "unable to rename " + tmp + " to " + path);
-  }
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
-}
-
 }  // namespace
 
 WalSpool::WalSpool(std::string spool_root, uint64_t system_id)
@@ -79,12 +64,12 @@ WalSpool::State WalSpool::Check(const std::string& wal_name, std::string* messag
 
 Status WalSpool::MarkOk(const std::string& wal_name) const {
   ::unlink((dir_ + "/" + wal_name + std::string(kError)).c_str());
-  return WriteMarker(dir_, dir_ + "/" + wal_name + std::string(kOk), "");
+  return WriteFileAtomically(dir_ + "/" + wal_name + std::string(kOk), {}, /*durable=*/false);
 }
 
 Status WalSpool::MarkError(const std::string& wal_name, const std::string& message) const {
-  return WriteMarker(dir_, dir_ + "/" + wal_name + std::string(kError),
-                     message.substr(0, kMaxErrorMessage));
+  return WriteFileAtomically(dir_ + "/" + wal_name + std::string(kError),
+                             AsBytes(message.substr(0, kMaxErrorMessage)), /*durable=*/false);
 }
 
 void WalSpool::Consume(const std::string& wal_name) const {

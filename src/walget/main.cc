@@ -13,13 +13,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "walspool/fetch_spool.h"
@@ -88,42 +86,20 @@ int Run(int argc, char** argv) {
   fallback.push_back(nullptr);
 
   lifeboat::WalFetchSpool spool(spool_root, system_id);
-  if (lifeboat::Status s = spool.Prepare(); !s.ok()) return Fail(s.ToString());
-  if (lifeboat::Status s = spool.Want(wal_name); !s.ok()) return Fail(s.ToString());
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
-  for (;;) {
-    std::string message;
-    switch (spool.Check(wal_name, &message)) {
-      case lifeboat::WalFetchSpool::State::kReady: {
-        lifeboat::Status s = spool.Take(wal_name, dest);
-        return s.ok() ? kExitOk : Fail(s.ToString());
-      }
-      case lifeboat::WalFetchSpool::State::kMissing:
-        spool.ConsumeMarkers(wal_name);
-        std::cerr << "lifeboat: WAL file " << wal_name << " of system " << system_id
-                  << " is not in the archive\n";
-        return kExitNotFound;
-      case lifeboat::WalFetchSpool::State::kError:
-        spool.ConsumeMarkers(wal_name);
-        return Fail("unable to fetch WAL file " + wal_name + ": " + message);
-      case lifeboat::WalFetchSpool::State::kNone:
-        break;
-    }
-    auto lock = spool.TryLockWorker();
-    if (!lock.ok()) return Fail(lock.status().ToString());
-    if (*lock >= 0) {
+  lifeboat::Status s = spool.Prepare();
+  if (s.ok()) {
+    s = spool.Await(wal_name, dest, timeout, [&](int lock_fd) {
       // No worker: the full binary starts one (and waits for it).
-      ::close(*lock);
+      ::close(lock_fd);
       ::execv(fallback[0], fallback.data());
-      return Fail(std::string("unable to run ") + fallback[0] + ": " + std::strerror(errno));
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Fail("timed out waiting for the fetch worker to bring " + wal_name + " (see " +
-                  spool.dir() + "/worker.log)");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::exit(Fail(std::string("unable to run ") + fallback[0] + ": " + std::strerror(errno)));
+    });
   }
+  if (s.code() == lifeboat::Code::kNotFound) {
+    std::cerr << "lifeboat: " << s.message() << " (system " << system_id << ")\n";
+    return kExitNotFound;
+  }
+  return s.ok() ? kExitOk : Fail(s.ToString());
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "backend/file_util.h"
 
@@ -27,24 +29,6 @@ std::string DirOf(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Writes `data` to `path` through a temporary file and a rename, so that a
-// reader sees all of it or nothing; fdatasync first when `durable`.
-Status WriteAtomically(const std::string& path, ByteView data, bool durable) {
-  const std::string tmp = DirOf(path) + "/" + TempName();
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return ErrnoStatus(errno, "unable to create " + tmp);
-  Status s = WriteAll(fd.get(), data, tmp);
-  if (s.ok() && durable && ::fdatasync(fd.get()) != 0) {
-    s = ErrnoStatus(errno, "unable to sync " + tmp);
-  }
-  if (const int err = fd.Close(); s.ok() && err != 0) s = ErrnoStatus(err, "unable to close " + tmp);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = ErrnoStatus(errno, "unable to rename " + tmp + " to " + path);
-  }
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
 }
 
 // Copies regular file `src` to `dest` through a temporary file in dest's
@@ -179,7 +163,7 @@ void WalFetchSpool::ConsumeMarkers(const std::string& wal_name) const {
 Status WalFetchSpool::Want(const std::string& wal_name) const {
   // A nonce makes every ask distinct, so a repeated ask is seen as new.
   std::random_device rd;
-  return WriteAtomically(dir_ + "/want", AsBytes(wal_name + " " + std::to_string(rd())), durable_);
+  return WriteFileAtomically(dir_ + "/want", AsBytes(wal_name + " " + std::to_string(rd())), durable_);
 }
 
 std::string WalFetchSpool::Wanted() const {
@@ -191,12 +175,62 @@ std::string WalFetchSpool::Wanted() const {
 Result<int> WalFetchSpool::TryLockWorker() const { return TryLockFile(dir_ + "/worker.lock"); }
 
 Status WalFetchSpool::MarkMissing(const std::string& wal_name) const {
-  return WriteAtomically(dir_ + "/" + wal_name + ".missing", {}, durable_);
+  return WriteFileAtomically(dir_ + "/" + wal_name + ".missing", {}, durable_);
 }
 
 Status WalFetchSpool::MarkError(const std::string& wal_name, const std::string& message) const {
-  return WriteAtomically(dir_ + "/" + wal_name + ".error", AsBytes(message.substr(0, kMaxMessage)),
+  return WriteFileAtomically(dir_ + "/" + wal_name + ".error", AsBytes(message.substr(0, kMaxMessage)),
                          durable_);
+}
+
+Status WriteFileAtomically(const std::string& path, ByteView data, bool durable) {
+  const std::string dir = DirOf(path);
+  const std::string tmp = dir + "/" + TempName();
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return ErrnoStatus(errno, "unable to create " + tmp);
+  Status s = WriteAll(fd.get(), data, tmp);
+  if (s.ok() && durable && ::fdatasync(fd.get()) != 0) {
+    s = ErrnoStatus(errno, "unable to sync " + tmp);
+  }
+  if (const int err = fd.Close(); s.ok() && err != 0) s = ErrnoStatus(err, "unable to close " + tmp);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = ErrnoStatus(errno, "unable to rename " + tmp + " to " + path);
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return durable ? SyncDirectory(dir) : Status::Ok();
+}
+
+Status WalFetchSpool::Await(const std::string& wal_name, const std::string& dest,
+                            double timeout_seconds,
+                            const std::function<void(int lock_fd)>& no_worker) const {
+  LB_RETURN_IF_ERROR(Want(wal_name));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  for (;;) {
+    std::string message;
+    switch (Check(wal_name, &message)) {
+      case State::kReady:
+        return Take(wal_name, dest);
+      case State::kMissing:
+        ConsumeMarkers(wal_name);
+        return NotFound("WAL file " + wal_name + " is not in the archive");
+      case State::kError:
+        ConsumeMarkers(wal_name);
+        return IoError("unable to fetch WAL file " + wal_name + ": " + message);
+      case State::kNone:
+        break;
+    }
+    LB_ASSIGN_OR_RETURN(int lock, TryLockWorker());
+    if (lock >= 0) no_worker(lock);
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status(Code::kUnavailable, "timed out waiting for the fetch worker to bring " + wal_name,
+                    "see " + dir_ + "/worker.log");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 Result<int> TryLockFile(const std::string& path) {

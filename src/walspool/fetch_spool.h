@@ -25,8 +25,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "base/bytes.h"
 #include "base/result.h"
 
 namespace lifeboat {
@@ -51,6 +53,15 @@ class WalFetchSpool {
 
   Result<int> TryLockWorker() const;  // TryLockFile of DIR/.../worker.lock
 
+  // The restore_command side, whole: records the ask for `wal_name`, waits
+  // (polling every millisecond, at most `timeout_seconds`) for the worker's
+  // answer and copies the file to `dest`. Ok when copied; kNotFound when the
+  // archive lacks it; any other failure as it is (markers consumed, so a
+  // later ask looks again). Whenever no worker holds the lock, `no_worker`
+  // gets the lock's fd (and owns it) to start one.
+  Status Await(const std::string& wal_name, const std::string& dest, double timeout_seconds,
+               const std::function<void(int lock_fd)>& no_worker) const;
+
   // Worker side: NAME.missing and NAME.error (the message, cut to 4 KiB).
   Status MarkMissing(const std::string& wal_name) const;
   Status MarkError(const std::string& wal_name, const std::string& message) const;
@@ -59,6 +70,11 @@ class WalFetchSpool {
   std::string dir_;
   bool durable_ = true;
 };
+
+// Writes `data` to `path` through a temporary file (0600) in its directory
+// and a rename, so that a reader sees all of it or nothing; when `durable`,
+// the file is fdatasync'ed first and the directory fsync'ed after.
+Status WriteFileAtomically(const std::string& path, ByteView data, bool durable);
 
 // Opens (creating, 0600) and flocks `path` without blocking: the fd holding
 // the lock, or -1 when another process holds it.

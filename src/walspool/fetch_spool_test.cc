@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "backend/test_temp_dir.h"
@@ -80,6 +81,44 @@ TEST(FetchSpoolTest, TheAskCarriesANonceSoARepeatIsNew) {
   EXPECT_EQ(first.substr(0, 25), std::string(kSegment) + " ");
   ASSERT_TRUE(spool.Want(kSegment).ok());
   EXPECT_NE(spool.Wanted(), first);
+}
+
+TEST(FetchSpoolTest, AwaitCopiesReportsMissingAndAsksForAWorker) {
+  TestTempDir tmp;
+  WalFetchSpool spool(tmp.path() + "/spool", kSystem);
+  ASSERT_TRUE(spool.Prepare().ok());
+  const std::string dest = tmp.path() + "/RECOVERYXLOG";
+  int calls = 0;
+  // No worker and nobody answers: the callback gets the lock (once per
+  // poll), then the wait times out naming the worker's log.
+  Status s = spool.Await(kSegment, dest, 0.02, [&](int fd) {
+    ++calls;
+    ::close(fd);
+  });
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_GE(calls, 1);
+  EXPECT_NE(s.ToString().find("worker.log"), std::string::npos) << s.ToString();
+  EXPECT_EQ(spool.Wanted().substr(0, 24), kSegment);  // the ask was recorded
+
+  // A worker's answers: a fetched file is copied, a missing one reported.
+  auto as_worker = [&](const std::function<void()>& answer) {
+    return [answer](int fd) {
+      answer();
+      ::close(fd);
+    };
+  };
+  s = spool.Await(kSegment, dest, 5, as_worker([&] { std::ofstream(spool.dir() + "/" + kSegment) << "wal"; }));
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Slurp(dest), "wal");
+  s = spool.Await("000000010000000000000009", dest, 5,
+                  as_worker([&] { ASSERT_TRUE(spool.MarkMissing("000000010000000000000009").ok()); }));
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_EQ(spool.Check("000000010000000000000009", nullptr), WalFetchSpool::State::kNone);
+  s = spool.Await("00000001000000000000000A", dest, 5,
+                  as_worker([&] { ASSERT_TRUE(spool.MarkError("00000001000000000000000A", "disk on fire").ok()); }));
+  EXPECT_EQ(s.code(), Code::kIoError);
+  EXPECT_NE(s.ToString().find("disk on fire"), std::string::npos);
+  EXPECT_EQ(Slurp(dest), "wal");  // failures leave the destination alone
 }
 
 }  // namespace
