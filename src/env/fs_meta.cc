@@ -329,12 +329,23 @@ Status CreateSpecialNode(const std::string& path, const Node& node) {
                          std::string(NodeTypeName(node.type)) + " is not a special node");
 }
 
+namespace {
+
+// Whether this process may change owners (chown needs root). The effective
+// uid does not change while lifeboat runs; asked once, not once per file.
+bool RunningAsRoot() {
+  static const bool root = geteuid() == 0;
+  return root;
+}
+
+}  // namespace
+
 Status ApplyMetadata(const std::string& path, const Node& node, UserGroupNames& names,
                      const RestoreOptions& options) {
   Status first;
   const bool is_symlink = node.type == NodeType::kSymlink;
 
-  if (options.restore_owner && geteuid() == 0) {
+  if (options.restore_owner && RunningAsRoot()) {
     uid_t uid = names.UserId(node.user).value_or(node.uid);
     gid_t gid = names.GroupId(node.group).value_or(node.gid);
     if (lchown(path.c_str(), uid, gid) != 0) {
@@ -362,6 +373,43 @@ Status ApplyMetadata(const std::string& path, const Node& node, UserGroupNames& 
 
   struct timespec times[2] = {NsTimespec(node.atime_ns), NsTimespec(node.mtime_ns)};
   if (utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    KeepFirstError(first, ErrnoStatus(errno, "unable to set times of " + Quote(path)));
+  }
+  return first;
+}
+
+Status ApplyFileMetadata(int fd, const std::string& path, const Node& node, UserGroupNames& names,
+                         const RestoreOptions& options) {
+  Status first;
+  struct stat st;
+  const bool have_stat = fstat(fd, &st) == 0;
+
+  if (options.restore_owner && RunningAsRoot()) {
+    uid_t uid = names.UserId(node.user).value_or(node.uid);
+    gid_t gid = names.GroupId(node.group).value_or(node.gid);
+    // A file this process just created is usually owned right already; a
+    // chown that changes nothing would still dirty the inode.
+    if ((!have_stat || st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) != 0) {
+      KeepFirstError(first, ErrnoStatus(errno, "unable to set owner of " + Quote(path)));
+    }
+  }
+
+  if (options.restore_xattrs) {
+    for (const Xattr& x : node.xattrs) {
+      if (fsetxattr(fd, x.name.c_str(), x.value.data(), x.value.size(), 0) != 0) {
+        KeepFirstError(first, ErrnoStatus(errno, "unable to set xattr '" + x.name + "' on " +
+                                                     Quote(path)));
+      }
+    }
+  }
+
+  // After chown, which clears setuid/setgid bits.
+  if (fchmod(fd, node.mode & 07777) != 0) {
+    KeepFirstError(first, ErrnoStatus(errno, "unable to set mode of " + Quote(path)));
+  }
+
+  struct timespec times[2] = {NsTimespec(node.atime_ns), NsTimespec(node.mtime_ns)};
+  if (futimens(fd, times) != 0) {
     KeepFirstError(first, ErrnoStatus(errno, "unable to set times of " + Quote(path)));
   }
   return first;

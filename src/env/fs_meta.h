@@ -65,6 +65,11 @@ Status CreateSpecialNode(const std::string& path, const Node& node);
 Status ApplyMetadata(const std::string& path, const Node& node, UserGroupNames& names,
                      const RestoreOptions& options);
 
+// ApplyMetadata for a regular file through a descriptor open on it: one path
+// lookup (the open) instead of one per attribute. `path` names it in errors.
+Status ApplyFileMetadata(int fd, const std::string& path, const Node& node, UserGroupNames& names,
+                         const RestoreOptions& options);
+
 // Joins path components with a single '/'.
 std::string JoinPath(const std::string& dir, const std::string& name);
 

@@ -471,6 +471,57 @@ TEST_F(RestoreTest, ManyFilesAcrossManyPacksWithThreads) {
   }
 }
 
+// Many directories, deep chains and one subtree repeated under every top
+// directory (the same tree id, with subtrees of its own): the tree prefetcher
+// must hand every visit its tree, with and without an include filter.
+TEST_F(RestoreTest, WideDeepAndRepeatedSubtrees) {
+  const Node same = Dir("same", {Dir("inner", {File("x.txt", {Pattern(700, 200)})}),
+                                 File("y.txt", {Pattern(800, 201)})});
+  std::vector<Node> tops;
+  for (int n = 0; n < 40; ++n) {
+    Node chain = File("leaf.txt", {Pattern(100 + n, 300 + n)});
+    for (int depth = 5; depth >= 0; --depth) chain = Dir("c" + std::to_string(depth), {chain});
+    tops.push_back(Dir("d" + std::to_string(n), {same, chain}));
+  }
+  root_ = TreeOf(tops);
+  Flush();
+  auto leaf = [](int n) {
+    std::string p = "/d" + std::to_string(n);
+    for (int depth = 0; depth <= 5; ++depth) p += "/c" + std::to_string(depth);
+    return p + "/leaf.txt";
+  };
+
+  RestorerOptions all = Options(Target("all"));
+  all.threads = 2;
+  auto r = RunRestore(all);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(r->files, 120u);
+  EXPECT_EQ(r->dirs, 40u * (1 + 2 + 6));
+  for (int n = 0; n < 40; ++n) {
+    std::string d = all.target + "/d" + std::to_string(n);
+    EXPECT_EQ(ReadFileBytes(d + "/same/inner/x.txt"), Pattern(700, 200)) << d;
+    EXPECT_EQ(ReadFileBytes(d + "/same/y.txt"), Pattern(800, 201)) << d;
+    EXPECT_EQ(ReadFileBytes(all.target + leaf(n)), Pattern(100 + n, 300 + n)) << n;
+  }
+
+  auto include = IncludeFilter::Create({"/d7/c0", "y.txt"});
+  ASSERT_TRUE(include.ok());
+  RestorerOptions some = Options(Target("some"));
+  some.include = &*include;
+  r = RunRestore(some);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(r->files, 41u);
+  EXPECT_EQ(ReadFileBytes(some.target + leaf(7)), Pattern(107, 307));
+  EXPECT_FALSE(Exists(some.target + leaf(8)));
+  for (int n = 0; n < 40; ++n) {
+    std::string d = some.target + "/d" + std::to_string(n);
+    EXPECT_EQ(ReadFileBytes(d + "/same/y.txt"), Pattern(800, 201)) << d;
+    EXPECT_FALSE(Exists(d + "/same/inner")) << d;
+  }
+}
+
 TEST_F(RestoreTest, ReadsEachPackOnceForSharedAndRepeatedBlobs) {
   auto fault = std::make_unique<FaultBackend>(std::make_unique<MemBackend>());
   FaultBackend* backend = fault.get();

@@ -108,6 +108,175 @@ void RunWorkers(int n, const std::function<void()>& fn) {
 }
 
 // ---------------------------------------------------------------------------
+// TreePrefetcher: loads and decodes, on a thread of its own and ahead of a
+// depth-first walk, the trees the walk is going to ask for, so the walk itself
+// (creating directories, planning files) does not wait for pack reads,
+// decryption and decompression. A snapshot of many small directories
+// otherwise spends its whole planning phase on one core.
+
+struct TreeToWalk {
+  Id id;
+  std::string abs;  // its path in the snapshot
+  bool fully;       // selected as a whole
+};
+
+class TreePrefetcher {
+ public:
+  // Lists, in walk order, the subtrees the walk descends into from `tree`.
+  using ChildrenFn = std::function<void(const Tree& tree, const std::string& abs, bool fully,
+                                        std::vector<TreeToWalk>& out)>;
+
+  TreePrefetcher(Repository& repo, ChildrenFn children)
+      : repo_(repo), children_(std::move(children)), thread_([this] { Loop(); }) {}
+  ~TreePrefetcher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    loader_cv_.notify_one();
+    thread_.join();
+  }
+
+  // The walk starts at `tree`: everything below it that it descends into is
+  // fetched from now on, depth first.
+  void Start(const Tree& tree, const std::string& abs, bool fully) {
+    std::vector<TreeToWalk> children;
+    children_(tree, abs, fully, children);
+    std::lock_guard lock(mu_);
+    ExpectLocked(children);
+  }
+
+  // The walk will not descend into `id` after all (its directory failed).
+  void Forget(const Id& id) {
+    std::lock_guard lock(mu_);
+    ForgetLocked(id);
+  }
+
+  // The tree `id` (of `abs`): one the prefetcher has loaded, waited for if it
+  // is loading it, else loaded here.
+  Result<Tree> Get(const Id& id, const std::string& abs) {
+    std::unique_lock lock(mu_);
+    auto it = slots_.find(id);
+    if (it == slots_.end()) {  // not expected (the walk and ChildrenFn disagree): no prefetching
+      lock.unlock();
+      return LoadTree(repo_, id, abs);
+    }
+    // Only this thread adds slots and a wanted slot is never erased, so
+    // `slot` stays valid while the lock is dropped.
+    Slot& slot = it->second;
+    if (slot.state == Slot::kQueued) {
+      Load(id, slot, abs, slot.fully, lock);  // the prefetcher is behind
+    } else {
+      walker_cv_.wait(lock, [&] { return slot.state == Slot::kLoaded; });
+    }
+    Result<Tree> out = slot.wanted > 1 ? Result<Tree>(slot.tree) : std::move(slot.tree);
+    if (slot.wanted > 1) {
+      // The same tree is walked again elsewhere: so are its subtrees.
+      std::vector<TreeToWalk> again;
+      for (const TreeToWalk& child : slot.children) again.push_back(child);
+      ExpectLocked(again);
+    }
+    ReleaseLocked(slots_.find(id));
+    return out;
+  }
+
+ private:
+  struct Slot {
+    enum State { kQueued, kLoading, kLoaded } state = kQueued;
+    int wanted = 0;
+    bool fully = false;
+    Result<Tree> tree = Internal("tree not loaded");
+    std::vector<TreeToWalk> children;  // expected when it was loaded
+  };
+  // Loaded trees not yet taken; the prefetcher waits beyond this many.
+  static constexpr size_t kMaxLoaded = 1024;
+
+  // Adds the walk's next trees before everything expected earlier (depth
+  // first: a directory's subtrees come before its siblings'). REQUIRES: mu_.
+  void ExpectLocked(const std::vector<TreeToWalk>& list) {
+    bool added = false;
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+      Slot& slot = slots_[it->id];
+      if (++slot.wanted == 1) {
+        slot.fully = it->fully;
+        pending_.push_front(*it);
+        added = true;
+      }
+    }
+    if (added) loader_cv_.notify_one();
+  }
+
+  // REQUIRES: mu_.
+  void ForgetLocked(const Id& id) {
+    auto it = slots_.find(id);
+    if (it == slots_.end()) return;
+    if (it->second.wanted == 1 && it->second.state == Slot::kLoaded) {
+      for (const TreeToWalk& child : it->second.children) ForgetLocked(child.id);
+    }
+    ReleaseLocked(it);
+  }
+
+  // One expected visit is done (or cancelled). REQUIRES: mu_.
+  void ReleaseLocked(std::unordered_map<Id, Slot>::iterator it) {
+    if (--it->second.wanted > 0) return;
+    // kLoading and no longer wanted: whoever loads it erases it.
+    if (it->second.state == Slot::kLoading) return;
+    if (it->second.state == Slot::kLoaded && loaded_-- == kMaxLoaded) loader_cv_.notify_one();
+    slots_.erase(it);
+  }
+
+  // Loads `slot` and expects its subtrees. REQUIRES: `lock` holds mu_ and
+  // slot is kQueued; drops the lock while loading.
+  void Load(const Id& id, Slot& slot, const std::string& abs, bool fully,
+            std::unique_lock<std::mutex>& lock) {
+    slot.state = Slot::kLoading;
+    lock.unlock();
+    auto tree = LoadTree(repo_, id, abs);
+    std::vector<TreeToWalk> children;
+    if (tree.ok()) children_(*tree, abs, fully, children);
+    lock.lock();
+    slot.state = Slot::kLoaded;
+    ++loaded_;
+    slot.tree = std::move(tree);
+    slot.children = children;
+    ExpectLocked(children);
+  }
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      loader_cv_.wait(lock,
+                      [this] { return stop_ || (!pending_.empty() && loaded_ < kMaxLoaded); });
+      if (stop_) return;
+      TreeToWalk next = std::move(pending_.front());
+      pending_.pop_front();
+      auto it = slots_.find(next.id);
+      if (it == slots_.end() || it->second.state != Slot::kQueued) continue;
+      Slot& slot = it->second;
+      Load(next.id, slot, next.abs, next.fully, lock);
+      if (slot.wanted == 0) {  // forgotten while loading
+        for (const TreeToWalk& child : slot.children) ForgetLocked(child.id);
+        --loaded_;
+        slots_.erase(next.id);
+        continue;
+      }
+      walker_cv_.notify_one();
+    }
+  }
+
+  Repository& repo_;
+  ChildrenFn children_;
+  std::mutex mu_;
+  std::condition_variable loader_cv_;  // the prefetcher waits for work or room
+  std::condition_variable walker_cv_;  // the walk waits for a tree being loaded
+  std::unordered_map<Id, Slot> slots_;
+  std::deque<TreeToWalk> pending_;
+  size_t loaded_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// ---------------------------------------------------------------------------
 // Selection: which nodes of the snapshot a restore with given options and
 // subpath touches, and where they go in the target. Shared by Restore and
 // VerifyRestored so both see exactly the same set.
@@ -167,6 +336,7 @@ class Selection {
     bool fully = IncludeEmpty() || (!is_root && options_.include->Matches(clean));
     if (!start->subtree) return Status::Ok();
     LB_ASSIGN_OR_RETURN(Tree tree, LoadTree(repo_, *start->subtree, clean));
+    prefetcher_.Start(tree, dirs[0].abs_path, fully);
     WalkDir(tree, 0, fully);
     return Status::Ok();
   }
@@ -180,6 +350,20 @@ class Selection {
     const std::string& base = dirs[dir].target_path;
     if (!base.empty() && base.back() == '/') return base + name;
     return base + "/" + name;
+  }
+
+  // The subtrees WalkDir(tree) descends into, in order, unless their
+  // directory fails to be created. Called by the prefetcher's thread too.
+  void Children(const Tree& tree, const std::string& abs, bool fully,
+                std::vector<TreeToWalk>& out) const {
+    for (const Node& node : tree.nodes) {
+      if (node.type != NodeType::kDir || !node.subtree || !IsValidNodeName(node.name)) continue;
+      std::string child = abs + "/" + node.name;
+      if (Excluded(child)) continue;
+      bool selected = fully || options_.include->Matches(child);
+      if (!selected && !options_.include->ChildMayMatch(child)) continue;
+      out.push_back({*node.subtree, std::move(child), selected});
+    }
   }
 
   void WalkDir(const Tree& tree, int dir, bool fully) {
@@ -205,8 +389,12 @@ class Selection {
         dirs.push_back(std::move(entry));
         int index = static_cast<int>(dirs.size() - 1);
         if (selected) on_dir(index);
-        if (!node.subtree || dirs[index].state == DirEntry::kFailed) continue;
-        auto subtree = LoadTree(repo_, *node.subtree, abs);
+        if (!node.subtree) continue;
+        if (dirs[index].state == DirEntry::kFailed) {
+          prefetcher_.Forget(*node.subtree);
+          continue;
+        }
+        auto subtree = prefetcher_.Get(*node.subtree, abs);
         if (!subtree.ok()) {
           on_error(dirs[index].target_path, subtree.status());
           continue;
@@ -221,6 +409,10 @@ class Selection {
 
   Repository& repo_;
   const RestorerOptions& options_;
+  TreePrefetcher prefetcher_{repo_, [this](const Tree& tree, const std::string& abs, bool fully,
+                                           std::vector<TreeToWalk>& out) {
+                               Children(tree, abs, fully, out);
+                             }};
 };
 
 // ---------------------------------------------------------------------------
@@ -233,9 +425,10 @@ struct FileEntry {
   std::vector<std::string> links;  // further hardlinks to this file
   std::atomic<uint64_t> remaining{0};
   std::atomic<bool> failed{false};
-  std::mutex mu;  // guards fd and created
+  std::mutex mu;  // guards fd, created and written_end
   int fd = -1;
   bool created = false;
+  uint64_t written_end = 0;  // end of the furthest write; a shorter file gets its size at the end
 };
 
 struct FileTarget {
@@ -591,6 +784,7 @@ class RestoreRun {
           Fail(file, s);
           continue;
         }
+        file.written_end = std::max(file.written_end, t.offset + plain.size());
       }
       progress_.bytes_done += plain.size();
       uint64_t left = file.remaining.fetch_sub(plain.size()) - plain.size();
@@ -613,13 +807,7 @@ class RestoreRun {
                                     Quote(file.target_path));
     }
     ++open_fds_;
-    if (!file.created) {
-      file.created = true;
-      // Sizing first leaves every unwritten (all-zero) block a hole.
-      if (file.size > 0 && ::ftruncate(file.fd, static_cast<off_t>(file.size)) != 0) {
-        return ErrnoStatus(errno, "unable to set the size of " + Quote(file.target_path));
-      }
-    }
+    file.created = true;
     return Status::Ok();
   }
 
@@ -630,29 +818,38 @@ class RestoreRun {
     --open_fds_;
   }
 
-  // The file's content is complete: metadata, then its other hardlinks.
+  // The file's content is complete: size, metadata, then its other hardlinks.
   void FinishFile(FileEntry& file) {
     {
       std::lock_guard lock(file.mu);
-      if (!file.created && !file.failed) {  // nothing was written: empty or all holes
-        Status s = OpenFile(file);
-        if (!s.ok()) {
-          CloseFd(file);
-          Error(file.target_path, s);
-          file.failed = true;
-          return;
-        }
+      if (file.failed) {
+        CloseFd(file);
+        return;
+      }
+      // Creates the file if nothing was written (empty or all holes), or
+      // reopens it if its descriptor was closed to bound the open ones.
+      Status s = file.fd < 0 ? OpenFile(file) : Status::Ok();
+      // Blobs skipped as holes at the end leave the file short of its size:
+      // extending it makes them holes. One call only where needed.
+      if (s.ok() && file.written_end < file.size &&
+          ::ftruncate(file.fd, static_cast<off_t>(file.size)) != 0) {
+        s = ErrnoStatus(errno, "unable to set the size of " + Quote(file.target_path));
+      }
+      if (!s.ok()) {
+        CloseFd(file);
+        Error(file.target_path, s);
+        file.failed = true;
+        return;
       }
       // Start writing a large file's pages to disk now rather than at the
       // final sync (or whenever the kernel gets to it): the disk then works
       // while the rest is restored. Only starts I/O; never waits for it.
-      if (file.fd >= 0 && file.size >= kEarlyWritebackSize)
+      if (file.size >= kEarlyWritebackSize)
         ::sync_file_range(file.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+      s = ApplyFileMetadata(file.fd, file.target_path, file.node, names_, meta_options_);
+      if (!s.ok()) Error(file.target_path, s);
       CloseFd(file);
     }
-    if (file.failed) return;
-    Status s = ApplyMetadata(file.target_path, file.node, names_, meta_options_);
-    if (!s.ok()) Error(file.target_path, s);
     ++files_restored_;
     ++progress_.files_done;
     bytes_restored_ += file.size;
