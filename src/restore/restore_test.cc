@@ -176,6 +176,28 @@ TEST_F(RestoreTest, NonSparseWritesZeros) {
   EXPECT_GE(static_cast<uint64_t>(Lstat(path).st_blocks) * 512, sparse_.size());
 }
 
+// Zeros at the end of a file, inside its last chunk or as whole chunks, are
+// left as holes and the file still gets its full size.
+TEST_F(RestoreTest, TrailingZerosKeepTheFileSize) {
+  Bytes tail_in_chunk = Concat({Pattern(100, 40), Bytes(8092, 0)});
+  Bytes zero_chunk_last = Concat({Pattern(5000, 41), Bytes(64 * 1024, 0)});
+  Node a = File("tail_in_chunk", {tail_in_chunk});
+  Node b = File("zero_chunk_last", {Pattern(5000, 41), Bytes(64 * 1024, 0)});
+  Node c = File("all_zero", {Bytes(12288, 0)});
+  root_ = TreeOf({a, b, c});
+  Flush();
+  for (bool sparse : {true, false}) {
+    RestorerOptions o = Options(Target(sparse ? "sparse" : "dense"));
+    o.sparse = sparse;
+    auto r = RunRestore(o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+    EXPECT_EQ(ReadFileBytes(o.target + "/tail_in_chunk"), tail_in_chunk) << sparse;
+    EXPECT_EQ(ReadFileBytes(o.target + "/zero_chunk_last"), zero_chunk_last) << sparse;
+    EXPECT_EQ(ReadFileBytes(o.target + "/all_zero"), Bytes(12288, 0)) << sparse;
+  }
+}
+
 TEST_F(RestoreTest, ExcludeFilter) {
   auto exclude = PathFilter::Create({"*.log", "/srv/other"});
   ASSERT_TRUE(exclude.ok());

@@ -68,10 +68,11 @@ Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset,
 }
 
 // Writes `data` at `offset`, leaving 4 KiB blocks (aligned to the file
-// offset) that are all zero unwritten, so they stay holes in a file that was
-// sized with ftruncate.
+// offset) that are all zero unwritten, so they stay holes. Raises `*end` to
+// the end of the last byte written: a file whose tail was left unwritten
+// gets its size from ftruncate.
 Status WriteSparse(int fd, const uint8_t* data, size_t size, uint64_t offset,
-                   const std::string& path) {
+                   const std::string& path, uint64_t* end) {
   constexpr uint64_t kBlock = 4096;
   size_t pos = 0;
   size_t run_start = 0;
@@ -85,11 +86,14 @@ Status WriteSparse(int fd, const uint8_t* data, size_t size, uint64_t offset,
       in_run = true;
     } else if (zero && in_run) {
       LB_RETURN_IF_ERROR(WriteAll(fd, data + run_start, pos - run_start, offset + run_start, path));
+      *end = std::max(*end, offset + pos);
       in_run = false;
     }
     pos += len;
   }
-  if (in_run) return WriteAll(fd, data + run_start, size - run_start, offset + run_start, path);
+  if (!in_run) return Status::Ok();
+  LB_RETURN_IF_ERROR(WriteAll(fd, data + run_start, size - run_start, offset + run_start, path));
+  *end = std::max(*end, offset + size);
   return Status::Ok();
 }
 
@@ -161,8 +165,8 @@ class TreePrefetcher {
       lock.unlock();
       return LoadTree(repo_, id, abs);
     }
-    // Only this thread adds slots and a wanted slot is never erased, so
-    // `slot` stays valid while the lock is dropped.
+    // A wanted slot is never erased and unordered_map keeps references
+    // across inserts, so `slot` stays valid while the lock is dropped.
     Slot& slot = it->second;
     if (slot.state == Slot::kQueued) {
       Load(id, slot, abs, slot.fully, lock);  // the prefetcher is behind
@@ -776,15 +780,19 @@ class RestoreRun {
             continue;
           }
         }
-        Status s = options_.sparse
-                       ? WriteSparse(file.fd, plain.data(), plain.size(), t.offset, file.target_path)
-                       : WriteAll(file.fd, plain.data(), plain.size(), t.offset, file.target_path);
+        Status s = Status::Ok();
+        if (options_.sparse) {
+          s = WriteSparse(file.fd, plain.data(), plain.size(), t.offset, file.target_path,
+                          &file.written_end);
+        } else {
+          s = WriteAll(file.fd, plain.data(), plain.size(), t.offset, file.target_path);
+          if (s.ok()) file.written_end = std::max(file.written_end, t.offset + plain.size());
+        }
         if (!s.ok()) {
           lock.unlock();
           Fail(file, s);
           continue;
         }
-        file.written_end = std::max(file.written_end, t.offset + plain.size());
       }
       progress_.bytes_done += plain.size();
       uint64_t left = file.remaining.fetch_sub(plain.size()) - plain.size();
