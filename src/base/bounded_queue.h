@@ -21,7 +21,11 @@ class BoundedQueue {
   // capacity is admitted into an empty queue). Returns false if closed.
   bool Push(T item, size_t cost = 1) {
     std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return closed_ || used_ == 0 || used_ + cost <= capacity_; });
+    while (!closed_ && used_ != 0 && used_ + cost > capacity_) {
+      ++blocked_producers_;
+      not_full_.wait(lock);
+      --blocked_producers_;
+    }
     if (closed_) return false;
     used_ += cost;
     items_.emplace_back(std::move(item), cost);
@@ -36,7 +40,10 @@ class BoundedQueue {
     auto [item, cost] = std::move(items_.front());
     items_.pop_front();
     used_ -= cost;
-    not_full_.notify_all();
+    // A blocked producer is woken once the queue has drained to half, not at
+    // every pop: waking it for each freed slot costs a context switch per
+    // item (one per file when the walker outruns the readers).
+    if (blocked_producers_ > 0 && used_ <= capacity_ / 2) not_full_.notify_all();
     return std::move(item);
   }
 
@@ -53,6 +60,7 @@ class BoundedQueue {
   std::deque<std::pair<T, size_t>> items_;
   size_t capacity_;
   size_t used_ = 0;
+  int blocked_producers_ = 0;
   bool closed_ = false;
 };
 

@@ -1,7 +1,14 @@
 #include "repo/compression.h"
 
+// ZSTD_createCCtx_advanced and ZSTD_customMem are in zstd's "static linking
+// only" section; Debian's libzstd exports them, and their shape has not
+// changed since zstd 1.0.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace lifeboat {
@@ -14,9 +21,73 @@ struct DCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
 
+// zstd frees a compression context's workspace once it has been oversized
+// for a while, and allocates a new one when a bigger input comes along. With
+// the backup's mmap threshold (cmd_backup.cc) each new workspace is fresh
+// pages, faulted in and zeroed: a thread that compresses 100-byte files and
+// the odd 10 KB tree paid ~40k page faults and 0.7 s of 6.7 s CPU on 200,000
+// small files. Each thread therefore keeps the largest workspace it freed and
+// hands it back for the next allocation it fits.
+class WorkspaceCache {
+ public:
+  WorkspaceCache() = default;
+  WorkspaceCache(const WorkspaceCache&) = delete;
+  WorkspaceCache& operator=(const WorkspaceCache&) = delete;
+  ~WorkspaceCache() { std::free(block_); }
+
+  static void* Alloc(void* opaque, size_t size) {
+    auto* self = static_cast<WorkspaceCache*>(opaque);
+    if (self->block_ != nullptr && BlockSize(self->block_) >= size) {
+      void* block = self->block_;
+      self->block_ = nullptr;
+      return Payload(block);
+    }
+    if (size > SIZE_MAX - kHeader) return nullptr;
+    void* block = std::malloc(kHeader + size);
+    if (block == nullptr) return nullptr;
+    std::memcpy(block, &size, sizeof size);
+    return Payload(block);
+  }
+
+  static void Free(void* opaque, void* payload) {
+    if (payload == nullptr) return;
+    auto* self = static_cast<WorkspaceCache*>(opaque);
+    void* block = static_cast<uint8_t*>(payload) - kHeader;
+    if (self->block_ == nullptr) {
+      self->block_ = block;
+    } else if (BlockSize(block) > BlockSize(self->block_)) {
+      std::free(self->block_);
+      self->block_ = block;
+    } else {
+      std::free(block);
+    }
+  }
+
+ private:
+  // The block's usable size sits in front of what zstd sees; 16 bytes keep
+  // malloc's alignment.
+  static constexpr size_t kHeader = 16;
+  static size_t BlockSize(const void* block) {
+    size_t size;
+    std::memcpy(&size, block, sizeof size);
+    return size;
+  }
+  static void* Payload(void* block) { return static_cast<uint8_t*>(block) + kHeader; }
+
+  void* block_ = nullptr;
+};
+
+// Members are destroyed in reverse order: the context (which frees through
+// the cache) before the cache.
+struct ThreadCompressor {
+  WorkspaceCache cache;
+  std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx{ZSTD_createCCtx_advanced(
+      ZSTD_customMem{&WorkspaceCache::Alloc, &WorkspaceCache::Free, &cache})};
+};
+
 ZSTD_CCtx* ThreadCCtx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx(ZSTD_createCCtx());
-  return ctx.get();
+  thread_local ThreadCompressor compressor;
+  return compressor.ctx.get();
 }
 ZSTD_DCtx* ThreadDCtx() {
   thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx(ZSTD_createDCtx());

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <zstd.h>
+
 #include <random>
 #include <string>
 
@@ -53,6 +55,32 @@ TEST(CompressForStorageTest, ProbeDoesNotRejectMostlyCompressibleData) {
   data.insert(data.end(), text.begin(), text.end());
   RawBuffer out;
   EXPECT_TRUE(CompressForStorage(data, 3, &out));
+}
+
+// Each thread's context reuses the largest workspace zstd freed: frames must
+// stay exactly what a fresh context makes, whatever sizes came before (more
+// than 128 small inputs in a row make zstd shrink its workspace, a large one
+// makes it grow again).
+TEST(CompressForStorageTest, ReusedWorkspaceGivesTheSameFramesAsAFreshContext) {
+  const Bytes large = TextOf(3 << 20), medium = TextOf(20000), small = TextOf(300);
+  for (int round = 0; round < 3; ++round) {
+    for (const Bytes* input : {&large, &small, &medium, &small}) {
+      const int repeats = input == &small ? 200 : 1;
+      for (int i = 0; i < repeats; ++i) {
+        for (int level : {1, 3, 6}) {
+          RawBuffer out;
+          ASSERT_TRUE(CompressForStorage(*input, level, &out));
+          Bytes fresh;
+          ZstdCompress(*input, level, &fresh);  // through the same context...
+          Bytes reference(ZSTD_compressBound(input->size()));
+          reference.resize(ZSTD_compress(reference.data(), reference.size(), input->data(),
+                                         input->size(), level));  // ...and a new one
+          ASSERT_EQ(Bytes(out.view().begin(), out.view().end()), reference);
+          ASSERT_EQ(fresh, reference);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
