@@ -17,8 +17,9 @@ class BoundedQueue {
  public:
   explicit BoundedQueue(size_t capacity) : capacity_(capacity) {}
 
-  // Blocks while the queue holds `capacity` or more (an item larger than the
-  // capacity is admitted into an empty queue). Returns false if closed.
+  // Blocks while the item does not fit (an item larger than the capacity is
+  // admitted into an empty queue); once blocked, it is woken when the queue
+  // has drained to half (see Pop). Returns false if closed.
   bool Push(T item, size_t cost = 1) {
     std::unique_lock lock(mu_);
     while (!closed_ && used_ != 0 && used_ + cost > capacity_) {

@@ -25,7 +25,7 @@ struct DCtxDeleter {
 // for a while, and allocates a new one when a bigger input comes along. With
 // the backup's mmap threshold (cmd_backup.cc) each new workspace is fresh
 // pages, faulted in and zeroed: a thread that compresses 100-byte files and
-// the odd 10 KB tree paid ~40k page faults and 0.7 s of 6.7 s CPU on 200,000
+// the odd 10 KB tree paid ~33k page faults and 0.7 s of 6.7 s CPU on 200,000
 // small files. Each thread therefore keeps the largest workspace it freed and
 // hands it back for the next allocation it fits.
 class WorkspaceCache {
