@@ -395,10 +395,17 @@ Status SftpConnection::Broken(const std::string& why) {
 Status SftpConnection::Send(const Bytes& packet) {
   if (broken_) return Broken("used after an earlier failure");
   const int n = ssh_channel_write(channel_, packet.data(), static_cast<uint32_t>(packet.size()));
-  if (n != static_cast<int>(packet.size())) {
-    return Broken(std::string("unable to send: ") + ssh_get_error(session_));
+  if (n == static_cast<int>(packet.size())) return Status::Ok();
+  const std::string detail = ssh_get_error(session_);
+  if (n >= 0 && detail.empty()) {
+    // libssh ends a blocking write that waited sftp.timeout for the server
+    // to open its receive window with a short count and no error: the
+    // server is alive on TCP but has stopped reading (hung or overloaded).
+    return Broken("the server stopped taking data: timed out after " +
+                  std::to_string(timeout_ms_ / 1000) + " s (sftp.timeout) with " +
+                  std::to_string(n) + " of " + std::to_string(packet.size()) + " bytes sent");
   }
-  return Status::Ok();
+  return Broken("unable to send: " + (detail.empty() ? std::string("no detail from libssh") : detail));
 }
 
 Status SftpConnection::ReadMore() {
