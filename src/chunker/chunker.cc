@@ -40,6 +40,44 @@ namespace {
 
 constexpr std::string_view kGearInfo = "lifeboat chunker gear v1";
 
+constexpr size_t kNoMatch = static_cast<size_t>(-1);
+
+// Rolls the gear hash *h over p[0..len) and returns the length up to and
+// including the first byte after which the hash & mask == 0 (the chunk ends
+// there and the caller starts a new hash), or kNoMatch with *h advanced over
+// all len bytes. Unrolled by eight: the per-byte loop spent half its
+// instructions on the loop counter (1.4 -> 3.9 GB/s for the scanner in
+// lifeboat_microbench; by four: 3.3-3.9 GB/s).
+inline size_t RollGear(const uint8_t* p, size_t len, const uint64_t* gear, uint64_t mask,
+                       uint64_t* h) {
+  uint64_t x = *h;
+  size_t j = 0;
+  for (; j + 8 <= len; j += 8) {
+    x = (x << 1) + gear[p[j]];
+    if ((x & mask) == 0) return j + 1;
+    x = (x << 1) + gear[p[j + 1]];
+    if ((x & mask) == 0) return j + 2;
+    x = (x << 1) + gear[p[j + 2]];
+    if ((x & mask) == 0) return j + 3;
+    x = (x << 1) + gear[p[j + 3]];
+    if ((x & mask) == 0) return j + 4;
+    x = (x << 1) + gear[p[j + 4]];
+    if ((x & mask) == 0) return j + 5;
+    x = (x << 1) + gear[p[j + 5]];
+    if ((x & mask) == 0) return j + 6;
+    x = (x << 1) + gear[p[j + 6]];
+    if ((x & mask) == 0) return j + 7;
+    x = (x << 1) + gear[p[j + 7]];
+    if ((x & mask) == 0) return j + 8;
+  }
+  for (; j < len; ++j) {
+    x = (x << 1) + gear[p[j]];
+    if ((x & mask) == 0) return j + 1;
+  }
+  *h = x;
+  return kNoMatch;
+}
+
 uint64_t SpreadMask(int bits) {
   bits = std::clamp(bits, 1, 48);
   uint64_t mask = 0;
@@ -91,18 +129,17 @@ size_t Chunker::FindCut(ByteView data) const {
   const uint8_t* const p = data.data();
   const uint64_t* const gear = gear_.data();
   uint64_t h = 0;
-  size_t i = params_.min_size;
-  // Two loops instead of a per-byte mask choice keep the hot loop to a load,
+  const size_t i = params_.min_size;
+  // Two runs instead of a per-byte mask choice keep the hot loop to a load,
   // a shift-add and a test per byte.
-  const uint64_t mask_small = mask_small_;
-  for (; i < normal; ++i) {
-    h = (h << 1) + gear[p[i]];
-    if ((h & mask_small) == 0) return i + 1;
+  if (i < normal) {
+    const size_t cut = RollGear(p + i, normal - i, gear, mask_small_, &h);
+    if (cut != kNoMatch) return i + cut;
   }
-  const uint64_t mask_large = mask_large_;
-  for (; i < n; ++i) {
-    h = (h << 1) + gear[p[i]];
-    if ((h & mask_large) == 0) return i + 1;
+  const size_t from = std::max(i, normal);
+  if (from < n) {
+    const size_t cut = RollGear(p + from, n - from, gear, mask_large_, &h);
+    if (cut != kNoMatch) return from + cut;
   }
   return n;
 }
@@ -131,13 +168,11 @@ size_t ChunkScanner::Scan(ByteView more) {
     const size_t boundary = small ? params.avg_size : params.max_size;
     const size_t len = std::min(n - k, boundary - pos_);
     const uint64_t mask = small ? chunker_.mask_small_ : chunker_.mask_large_;
-    for (size_t j = k; j < k + len; ++j) {
-      h = (h << 1) + gear[p[j]];
-      if ((h & mask) == 0) {
-        pos_ = 0;
-        hash_ = 0;
-        return j + 1;
-      }
+    const size_t cut = RollGear(p + k, len, gear, mask, &h);
+    if (cut != kNoMatch) {
+      pos_ = 0;
+      hash_ = 0;
+      return k + cut;
     }
     k += len;
     pos_ += len;

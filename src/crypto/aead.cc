@@ -94,6 +94,31 @@ void Aead::SealInto(ByteView nonce, ByteView aad, ByteView plaintext, uint8_t* d
   }
 }
 
+struct AeadSealer::Ctx {
+  CipherCtxPtr cipher;
+};
+
+AeadSealer::AeadSealer(const Key32& key, ByteView nonce, ByteView aad) : ctx_(new Ctx) {
+  if (nonce.size() != Aead::kNonceSize) OpenSslFatal("AES-256-GCM seal: nonce must be 12 bytes");
+  ctx_->cipher = StartGcm(key, nonce, aad, Direction::kEncrypt);
+  if (ctx_->cipher == nullptr) OpenSslFatal("start AES-256-GCM seal");
+}
+
+AeadSealer::~AeadSealer() = default;
+
+void AeadSealer::Update(ByteView piece, uint8_t* out) {
+  if (!CipherAll(ctx_->cipher.get(), piece, out)) OpenSslFatal("AES-256-GCM seal");
+}
+
+void AeadSealer::Finish(uint8_t* tag) {
+  uint8_t unused[16];
+  int final_len = 0;
+  if (EVP_EncryptFinal_ex(ctx_->cipher.get(), unused, &final_len) != 1 || final_len != 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx_->cipher.get(), EVP_CTRL_AEAD_GET_TAG, Aead::kTagSize, tag) != 1) {
+    OpenSslFatal("AES-256-GCM seal");
+  }
+}
+
 Status Aead::Open(ByteView nonce, ByteView aad, ByteView sealed, Bytes* out) const {
   if (sealed.size() < kTagSize) {
     return Corrupt("AES-256-GCM open: sealed data is " + std::to_string(sealed.size()) +

@@ -5,6 +5,8 @@
 // each call uses its own cipher context.
 #pragma once
 
+#include <memory>
+
 #include "base/bytes.h"
 #include "base/status.h"
 #include "crypto/keys.h"
@@ -33,6 +35,27 @@ class Aead {
 
  private:
   Key32 key_;
+};
+
+// Seals one message in pieces: the same ciphertext || tag as Aead::SealInto
+// over the concatenated pieces, for writers that stream a large message
+// through a fixed-size buffer instead of growing one to the message's size.
+// Not thread-safe; one message per object.
+class AeadSealer {
+ public:
+  AeadSealer(const Key32& key, ByteView nonce, ByteView aad);
+  ~AeadSealer();
+  AeadSealer(const AeadSealer&) = delete;
+  AeadSealer& operator=(const AeadSealer&) = delete;
+
+  // Writes the ciphertext of the next `piece` (piece.size() bytes) to `out`.
+  void Update(ByteView piece, uint8_t* out);
+  // Writes the 16-byte tag to `tag`; the sealer is spent.
+  void Finish(uint8_t* tag);
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
 };
 
 }  // namespace lifeboat

@@ -2,6 +2,7 @@
 // and AES-256-GCM, AEAD tamper detection, Argon2id parameter checks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "base/bytes.h"
@@ -171,6 +172,35 @@ TEST(AeadTest, SealIntoInPlaceMatchesSeal) {
   Bytes opened;
   ASSERT_TRUE(aead.Open(nonce, aad, buffer, &opened).ok());
   EXPECT_EQ(opened, plain);
+}
+
+// Any split into pieces (empty ones, odd sizes across 16-byte blocks, one
+// byte) gives exactly the one-shot ciphertext and tag.
+TEST(AeadTest, SealerInPiecesMatchesSeal) {
+  const Key32 key = Key32::Random();
+  const Bytes nonce(12, 5);
+  const Bytes aad = {9, 8, 7};
+  const Bytes plain = RandomBytes(70001);
+  Bytes expected;
+  Aead(key).Seal(nonce, aad, plain, &expected);
+  for (const size_t piece : {size_t{1}, size_t{15}, size_t{16}, size_t{4097}, size_t{70001}}) {
+    AeadSealer sealer(key, nonce, aad);
+    Bytes out(plain.size() + Aead::kTagSize);
+    sealer.Update(ByteView(), out.data());
+    for (size_t pos = 0; pos < plain.size(); pos += piece) {
+      const size_t n = std::min(piece, plain.size() - pos);
+      sealer.Update(ByteView(plain).subspan(pos, n), out.data() + pos);
+    }
+    sealer.Finish(out.data() + plain.size());
+    EXPECT_EQ(out, expected) << "pieces of " << piece;
+  }
+  // An empty message: just the tag, as Seal gives.
+  Bytes empty_expected;
+  Aead(key).Seal(nonce, aad, ByteView(), &empty_expected);
+  uint8_t tag[Aead::kTagSize];
+  AeadSealer empty(key, nonce, aad);
+  empty.Finish(tag);
+  EXPECT_EQ(Bytes(tag, tag + sizeof tag), empty_expected);
 }
 
 class AeadTamperTest : public ::testing::Test {

@@ -114,11 +114,36 @@ Status PackWriter::Add(format::BlobType type, const Id& id, format::Compression 
   entry.offset = static_cast<uint32_t>(size_);
   entry.length = static_cast<uint32_t>(stored.size() + Aead::kTagSize);
   entry.raw_length = raw_length;
-  Aead(pack_key_).SealInto(BlobNonce(entry.offset), BlobAad(type, id), stored,
-                           buffer_.Grow(entry.length));
+  if (file_) {
+    LB_RETURN_IF_ERROR(AppendSealedStaged(BlobNonce(entry.offset), BlobAad(type, id), stored));
+  } else {
+    Aead(pack_key_).SealInto(BlobNonce(entry.offset), BlobAad(type, id), stored,
+                             buffer_.Grow(entry.length));
+  }
   size_ += entry.length;
   blobs_.push_back(entry);
   if (file_ && buffer_.size() >= kStagedWriteSize) return FlushBuffer();
+  return Status::Ok();
+}
+
+Status PackWriter::AppendSealedStaged(ByteView nonce, ByteView aad, ByteView plain) {
+  // Growing the buffer to a blob's size (chunks run to 8 MiB) would mean
+  // fresh pages for every large blob: ~76k page faults, ~5 % of an initial
+  // backup's CPU on the benchmark. Seal in pieces into what the buffer has
+  // room for, writing it out whenever it is full.
+  AeadSealer sealer(pack_key_, nonce, aad);
+  while (!plain.empty()) {
+    const size_t room = buffer_.capacity() - buffer_.size();
+    if (room == 0) {
+      LB_RETURN_IF_ERROR(FlushBuffer());
+      continue;
+    }
+    const size_t n = std::min(room, plain.size());
+    sealer.Update(plain.first(n), buffer_.Grow(n));
+    plain = plain.subspan(n);
+  }
+  if (buffer_.capacity() - buffer_.size() < Aead::kTagSize) LB_RETURN_IF_ERROR(FlushBuffer());
+  sealer.Finish(buffer_.Grow(Aead::kTagSize));
   return Status::Ok();
 }
 
@@ -135,8 +160,16 @@ Result<FinishedPack> PackWriter::Finish() {
     w.U32(b.raw_length);
   }
   const size_t sealed_len = trailer.size() + Aead::kTagSize;
-  Aead(pack_key_).SealInto(TrailerNonce(), AsBytes(format::kPackTrailerAad), trailer,
-                           buffer_.Grow(sealed_len));
+  if (file_) {
+    LB_RETURN_IF_ERROR(
+        AppendSealedStaged(TrailerNonce(), AsBytes(format::kPackTrailerAad), trailer));
+    if (buffer_.capacity() - buffer_.size() < format::kPackFooterSize) {
+      LB_RETURN_IF_ERROR(FlushBuffer());
+    }
+  } else {
+    Aead(pack_key_).SealInto(TrailerNonce(), AsBytes(format::kPackTrailerAad), trailer,
+                             buffer_.Grow(sealed_len));
+  }
   uint8_t footer[format::kPackFooterSize];
   StoreLE32(footer, static_cast<uint32_t>(sealed_len));
   std::copy(format::kPackFooterMagic.begin(), format::kPackFooterMagic.end(), footer + 4);

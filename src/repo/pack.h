@@ -69,6 +69,8 @@ class PackWriter {
  private:
   PackWriter(const Keyring& keys, StagedFile file);
   Status FlushBuffer();
+  // Staged packs: seals `plain` into buffer_ without growing it.
+  Status AppendSealedStaged(ByteView nonce, ByteView aad, ByteView plain);
 
   const Keyring& keys_;
   Bytes salt_;

@@ -8,6 +8,7 @@
 
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
+#include "backend/test_temp_dir.h"
 #include "crypto/hash.h"
 #include "repo/compression.h"
 #include "repo/lock.h"
@@ -173,6 +174,42 @@ TEST_F(RepositoryTest, PackLayoutRoundTrip) {
     ByteView v(bad);
     EXPECT_FALSE(ReadPackLayout(repo_->keys(), v.first(format::kPackHeaderSize), v, v.size()).ok())
         << "flip at " << pos;
+  }
+}
+
+// A staged pack seals blobs larger than its write buffer (and a trailer
+// larger than it) in pieces: the file must be the same well-formed pack.
+TEST_F(RepositoryTest, StagedPackWithBlobsAndTrailerLargerThanItsBuffer) {
+  TestTempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  auto w = PackWriter::Staged(repo_->keys(), tmp.path());
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  std::vector<Bytes> blobs = {Pattern(100, 1), Pattern(3 << 20, 2), Pattern(600 << 10, 3),
+                              Pattern(16, 4), Pattern((512 << 10) - 7, 5)};
+  // Enough tiny blobs that the trailer (46 bytes per entry) outgrows 576 KiB.
+  for (uint32_t i = 0; i < 15000; ++i) blobs.push_back(Pattern(1 + i % 5, 100 + i));
+  for (const Bytes& b : blobs) {
+    ASSERT_TRUE((*w)->Add(format::BlobType::kData, repo_->ComputeBlobId(b),
+                          format::Compression::kNone, b, static_cast<uint32_t>(b.size()))
+                    .ok());
+  }
+  auto finished = (*w)->Finish();
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  ASSERT_TRUE(finished->staged.has_value());
+  auto mapping = finished->staged->Map();
+  ASSERT_TRUE(mapping.ok()) << mapping.status().ToString();
+  const ByteView all = mapping->view();
+  ASSERT_EQ(all.size(), finished->size);
+  EXPECT_EQ(finished->id, Sha256(all));
+  auto layout = ReadPackLayout(repo_->keys(), all.first(format::kPackHeaderSize), all, all.size());
+  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+  ASSERT_EQ(layout->blobs.size(), blobs.size());
+  EXPECT_EQ(layout->blobs, finished->blobs);
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    const PackedBlob& e = layout->blobs[i];
+    auto opened = OpenPackedBlob(repo_->keys(), layout->salt, e, all.subspan(e.offset, e.length));
+    ASSERT_TRUE(opened.ok()) << "blob " << i << ": " << opened.status().ToString();
+    ASSERT_EQ(*opened, blobs[i]) << "blob " << i;
   }
 }
 
