@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -119,6 +120,12 @@ struct Archiver::Impl {
     Id id;
     RawBuffer data;
   };
+  // A directory to list and stat, by any walker thread.
+  struct DirTask {
+    DirJob* job;  // held (pending) until the task has run
+    std::string path;
+    uint64_t device;
+  };
 
   Impl(Repository& r, ArchiverOptions o, ArchiveProgress& p)
       : repo(r), opt(std::move(o)), progress(p), files(kFileQueueDepth), saves(kSaveQueueBytes) {}
@@ -129,8 +136,17 @@ struct Archiver::Impl {
   UserGroupNames names;
   BoundedQueue<FileTask> files;
   BoundedQueue<SaveTask> saves;
-  std::vector<std::thread> readers, savers;
+  std::vector<std::thread> readers, savers, walkers;
   std::thread scanner;
+
+  // Directories waiting for a walker. A stack, so the walk stays depth-first
+  // and few half-built directories are held at once. walk_outstanding counts
+  // queued and running tasks (and the first walk, from Run's thread): when it
+  // drops to zero the walk is over.
+  std::mutex walk_mu;
+  std::condition_variable walk_cv;
+  std::vector<DirTask> walk_stack;
+  size_t walk_outstanding = 0;
   std::atomic<bool> cancelled{false};
   std::atomic<bool> failed{false};
 
@@ -315,8 +331,10 @@ struct Archiver::Impl {
   }
 
   void WalkDir(DirJob* job, const std::string& dir, const Tree* prev, uint64_t device) {
-    auto entries = ListDirectory(dir);
+    int dir_fd = -1;
+    auto entries = ListDirectory(dir, &dir_fd);
     if (!entries.ok()) {
+      if (dir_fd >= 0) close(dir_fd);
       Error(dir, entries.status());
       SetNodes(job, {});
       return;
@@ -325,11 +343,14 @@ struct Archiver::Impl {
     if (!opt.exclude_if_present.empty()) ApplyIfPresent(dir, &names_in_dir);
     std::vector<Node> nodes;
     nodes.reserve(names_in_dir.size());
+    // Entries are stat'ed relative to the directory (one name looked up, not
+    // the whole path); without a descriptor, by full path.
+    const int at = dir_fd >= 0 ? dir_fd : AT_FDCWD;
     for (std::string& name : names_in_dir) {
       if (Stopping()) break;
       std::string path = Child(dir, name);
       if (opt.exclude && opt.exclude->Excluded(path)) continue;
-      auto node = StatNode(path, std::move(name), names, {opt.read_xattrs});
+      auto node = StatNodeAt(at, path, std::move(name), names, {opt.read_xattrs});
       if (!node.ok()) {
         Error(path, node.status());
         continue;
@@ -337,6 +358,7 @@ struct Archiver::Impl {
       StabilizeAtime(*node);
       nodes.push_back(std::move(*node));
     }
+    if (dir_fd >= 0) close(dir_fd);
     SetNodes(job, std::move(nodes));
     for (size_t i = 0; i < job->tree.nodes.size(); ++i) {
       const Node& node = job->tree.nodes[i];
@@ -388,11 +410,10 @@ struct Archiver::Impl {
         DirJob* sub = NewDir(job, slot, prev);
         if (opt.one_file_system && node.device_id != device) {
           SetNodes(sub, {});  // a mount point: kept, but not descended into
-        } else {
-          auto prev_tree = PreviousTree(prev);
-          WalkDir(sub, path, prev_tree.get(), device);
+          ChildDone(sub);
+          return;
         }
-        ChildDone(sub);
+        PushDir(DirTask{sub, path, device});
         return;
       }
       default:
@@ -529,6 +550,66 @@ struct Archiver::Impl {
     progress.files_done++;
   }
 
+  // ---------------------------------------------------------------- walkers
+
+  // Directories are walked by several threads: with nothing to read (a
+  // backup where little changed) the walk is all the work, and it is
+  // lstat/llistxattr path lookups in the kernel, which run in parallel.
+  void PushDir(DirTask task) {
+    {
+      std::lock_guard lock(walk_mu);
+      walk_stack.push_back(std::move(task));
+      ++walk_outstanding;
+    }
+    walk_cv.notify_one();
+  }
+
+  void RunDirTask(const DirTask& task) {
+    std::unique_ptr<Tree> prev_tree;
+    if (task.job->previous) {
+      auto t = LoadTree(*task.job->previous);  // unreadable: files are read again
+      if (t.ok()) prev_tree = std::move(*t);
+    }
+    WalkDir(task.job, task.path, prev_tree.get(), task.device);
+    ChildDone(task.job);  // the walker's hold
+  }
+
+  // Runs directory tasks until none is queued or running.
+  void WalkLoop() {
+    std::unique_lock lock(walk_mu);
+    while (true) {
+      walk_cv.wait(lock, [&] { return !walk_stack.empty() || walk_outstanding == 0; });
+      if (walk_stack.empty()) return;
+      DirTask task = std::move(walk_stack.back());
+      walk_stack.pop_back();
+      lock.unlock();
+      RunDirTask(task);
+      lock.lock();
+      if (--walk_outstanding == 0) walk_cv.notify_all();
+    }
+  }
+
+  // The first walk (from Run's thread) is outstanding until FirstWalkDone,
+  // so that walkers started before it do not find the walk over.
+  void StartWalkers() {
+    {
+      std::lock_guard lock(walk_mu);
+      walk_outstanding = 1;
+    }
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    int n = opt.walker_threads > 0 ? opt.walker_threads : static_cast<int>(cores);
+    for (int i = 1; i < n; ++i) walkers.emplace_back([this] { WalkLoop(); });
+  }
+  void FirstWalkDone() {
+    {
+      std::lock_guard lock(walk_mu);
+      if (--walk_outstanding == 0) walk_cv.notify_all();
+    }
+    WalkLoop();  // this thread is a walker too
+    for (auto& t : walkers) t.join();
+    walkers.clear();
+  }
+
   // ---------------------------------------------------------------- threads
 
   void Start() {
@@ -574,6 +655,8 @@ struct Archiver::Impl {
 
   void Stop() {
     if (scanner.joinable()) scanner.join();
+    for (auto& t : walkers) t.join();  // only if Run did not get to join them
+    walkers.clear();
     files.Close();
     for (auto& t : readers) t.join();
     readers.clear();
@@ -609,6 +692,11 @@ struct Archiver::Impl {
     s.bytes_total = progress.bytes_total;
     s.bytes_added = progress.bytes_added;
     s.errors = errors.size();
+    // Walkers and readers report in the order they get there: sort by path
+    // so that runs over the same tree report alike.
+    auto by_path = [](const ArchiveIssue& a, const ArchiveIssue& b) { return a.path < b.path; };
+    std::stable_sort(errors.begin(), errors.end(), by_path);
+    std::stable_sort(warnings.begin(), warnings.end(), by_path);
     result.errors = std::move(errors);
     result.warnings = std::move(warnings);
     return result;
@@ -638,6 +726,7 @@ struct Archiver::Impl {
     }
     DirJob* root = NewDir(nullptr, 0, nullptr);
     root->previous = opt.parent_tree;
+    StartWalkers();
     if (whole_root) {
       struct stat st {};
       lstat("/", &st);
@@ -645,6 +734,7 @@ struct Archiver::Impl {
     } else {
       WalkTrie(root, trie, "/", prev_root.get());
     }
+    FirstWalkDone();
     progress.walk_finished = true;
     ChildDone(root);
     return Finish(WaitForRoot());

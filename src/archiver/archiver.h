@@ -45,6 +45,7 @@ struct ArchiverOptions {
   // bytes, so progress can show a percentage and ETA (costs one extra stat
   // per file; worth it for interactive use only).
   bool scan_totals = false;
+  int walker_threads = 0;  // directories listed and stat'ed at once; 0 = number of cores
   int reader_threads = 0;  // 0 = number of cores
   int saver_threads = 0;   // 0 = number of cores
 };

@@ -184,6 +184,55 @@ TEST_F(ArchiverTest, DryRunStoresNothing) {
   EXPECT_EQ(mem->ObjectCount(), before);
 }
 
+// Directories are walked by several threads; the trees must not depend on
+// how many, and an incremental run with many walkers must find every file.
+TEST_F(ArchiverTest, ManyWalkersBuildTheSameTreesAsOne) {
+  const std::string wide = src_ + "/wide";
+  size_t files = 6;  // the fixture's
+  for (int i = 0; i < 6; ++i) {
+    for (int j = 0; j < 6; ++j) {
+      for (int k = 0; k < 4; ++k) {
+        const std::string dir = wide + "/d" + std::to_string(i) + "/e" + std::to_string(j) +
+                                "/f" + std::to_string(k);
+        fs::create_directories(dir);
+        WriteFile(dir + "/x", "x" + std::to_string(i * 100 + j * 10 + k));
+        WriteFile(dir + "/y", Random(5000, static_cast<uint32_t>(i * 100 + j * 10 + k)));
+        files += 2;
+      }
+    }
+  }
+  auto src_tree = [&](const Id& root) {
+    std::string parent = src_.substr(0, src_.rfind('/'));
+    return TreeAt(root, parent).Find("src")->subtree;
+  };
+  ArchiverOptions one;
+  one.walker_threads = 1;
+  auto a = Backup(one);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ArchiverOptions many;
+  many.walker_threads = 8;
+  auto b = Backup(many);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->summary.files_new, files);
+  EXPECT_EQ(src_tree(b->tree), src_tree(a->tree));
+  ASSERT_TRUE(repo_->Flush().ok());
+
+  many.parent_tree = b->tree;
+  auto c = Backup(many);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->summary.files_unmodified, files);
+  EXPECT_EQ(src_tree(c->tree), src_tree(a->tree));
+
+  WriteFile(wide + "/d5/e0/f3/x", "changed");
+  many.parent_tree = c->tree;
+  auto d = Backup(many);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->summary.files_changed, 1u);
+  EXPECT_EQ(d->summary.files_unmodified, files - 1);
+  EXPECT_EQ(Content(*TreeAt(d->tree, wide + "/d5/e0/f3").Find("x")), "changed");
+  EXPECT_EQ(Content(*TreeAt(d->tree, wide + "/d2/e4/f1").Find("x")), "x241");
+}
+
 TEST_F(ArchiverTest, MissingPathIsAnErrorNotACrash) {
   ArchiverOptions opt;
   opt.paths = {src_, root_ + "/does-not-exist"};

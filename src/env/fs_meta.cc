@@ -99,10 +99,13 @@ std::optional<uint32_t> LookupGroupId(const std::string& name) {
 
 bool XattrUnsupported(int err) { return err == ENOTSUP || err == ENOSYS; }
 
-Result<std::string> ReadLinkTarget(const std::string& path, size_t size_hint) {
+// The target of the symlink `rel` (relative to dir_fd, or AT_FDCWD), whose
+// full path `path` names it in messages.
+Result<std::string> ReadLinkTarget(int dir_fd, const std::string& rel, const std::string& path,
+                                   size_t size_hint) {
   std::string buf(std::max<size_t>(size_hint + 1, 256), '\0');
   for (;;) {
-    ssize_t n = readlink(path.c_str(), buf.data(), buf.size());
+    ssize_t n = readlinkat(dir_fd, rel.c_str(), buf.data(), buf.size());
     if (n < 0) return ErrnoStatus(errno, "unable to read symlink " + Quote(path));
     if (static_cast<size_t>(n) < buf.size()) {
       buf.resize(static_cast<size_t>(n));
@@ -224,8 +227,18 @@ std::optional<uint32_t> UserGroupNames::GroupId(const std::string& name) {
 
 Result<Node> StatNode(const std::string& path, std::string name, UserGroupNames& names,
                       const StatOptions& options) {
+  return StatNodeAt(AT_FDCWD, path, std::move(name), names, options);
+}
+
+Result<Node> StatNodeAt(int dir_fd, const std::string& path, std::string name,
+                        UserGroupNames& names, const StatOptions& options) {
+  // Relative to the directory's descriptor, the kernel looks up one name
+  // instead of every component of the path.
   struct stat st;
-  if (lstat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "unable to stat " + Quote(path));
+  if (fstatat(dir_fd, dir_fd == AT_FDCWD ? path.c_str() : name.c_str(), &st,
+              AT_SYMLINK_NOFOLLOW) != 0) {
+    return ErrnoStatus(errno, "unable to stat " + Quote(path));
+  }
   Node node;
   node.name = std::move(name);
   switch (st.st_mode & S_IFMT) {
@@ -254,7 +267,8 @@ Result<Node> StatNode(const std::string& path, std::string name, UserGroupNames&
   if (node.type == NodeType::kBlockDev || node.type == NodeType::kCharDev) node.rdev = st.st_rdev;
   if (node.type == NodeType::kSymlink) {
     LB_ASSIGN_OR_RETURN(node.link_target,
-                        ReadLinkTarget(path, static_cast<size_t>(std::max<off_t>(st.st_size, 0))));
+                        ReadLinkTarget(dir_fd, dir_fd == AT_FDCWD ? path : node.name, path,
+                                       static_cast<size_t>(std::max<off_t>(st.st_size, 0))));
   }
   if (options.read_xattrs) {
     LB_ASSIGN_OR_RETURN(node.xattrs, ReadXattrs(path));
@@ -262,9 +276,11 @@ Result<Node> StatNode(const std::string& path, std::string name, UserGroupNames&
   return node;
 }
 
-Result<std::vector<std::string>> ListDirectory(const std::string& path) {
+Result<std::vector<std::string>> ListDirectory(const std::string& path, int* dir_fd) {
   int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "unable to open directory " + Quote(path));
+  // A duplicate outlives closedir (cheaper than opening the path again).
+  if (dir_fd != nullptr) *dir_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   DIR* dir = fdopendir(fd);
   if (dir == nullptr) {
     int err = errno;

@@ -42,9 +42,17 @@ struct StatOptions {
 // `name` becomes node.name. kNotFound if it vanished, kPermissionDenied, ...
 Result<Node> StatNode(const std::string& path, std::string name, UserGroupNames& names,
                       const StatOptions& options = {});
+// The same for the entry `name` of the directory open as `dir_fd` (O_PATH is
+// enough), whose full path is `path` (for xattrs, which have no *at call,
+// and for messages). `name` becomes node.name.
+Result<Node> StatNodeAt(int dir_fd, const std::string& path, std::string name,
+                        UserGroupNames& names, const StatOptions& options = {});
 
 // Lists the entry names of a directory (without "." and ".."), sorted bytewise.
-Result<std::vector<std::string>> ListDirectory(const std::string& path);
+// If `dir_fd` is given, it receives a descriptor of the directory for *at
+// calls on the entries (-1 if none could be made; the caller closes it),
+// also when listing fails.
+Result<std::vector<std::string>> ListDirectory(const std::string& path, int* dir_fd = nullptr);
 
 struct RestoreOptions {
   // Restore owners: by name when the name exists locally, else by id. Only
