@@ -350,7 +350,9 @@ struct Archiver::Impl {
       if (Stopping()) break;
       std::string path = Child(dir, name);
       if (opt.exclude && opt.exclude->Excluded(path)) continue;
-      auto node = StatNodeAt(at, path, std::move(name), names, {opt.read_xattrs});
+      StatOptions stat_options{opt.read_xattrs};
+      if (opt.parent_has_xattrs && prev) stat_options.previous = prev->Find(name);
+      auto node = StatNodeAt(at, path, std::move(name), names, stat_options);
       if (!node.ok()) {
         Error(path, node.status());
         continue;

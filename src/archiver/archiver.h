@@ -41,6 +41,9 @@ struct ArchiverOptions {
   std::optional<Id> parent_tree;
   bool dry_run = false;  // compute everything, store nothing
   bool read_xattrs = true;
+  // The parent snapshot recorded xattrs: an entry whose inode and ctime are
+  // unchanged keeps them without reading (see StatOptions::previous).
+  bool parent_has_xattrs = false;
   // Walk the paths once more in a separate thread just to count files and
   // bytes, so progress can show a percentage and ETA (costs one extra stat
   // per file; worth it for interactive use only).

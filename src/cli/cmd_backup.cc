@@ -21,6 +21,10 @@
 namespace lifeboat {
 namespace {
 
+// source_info key of a files snapshot whose nodes carry their xattrs (not
+// made with --no-xattrs): the next backup may reuse them (StatOptions).
+constexpr const char* kXattrsRecorded = "xattrs";
+
 struct BackupOpts {
   std::vector<std::string> paths;
   std::vector<std::string> excludes, iexcludes, exclude_files, exclude_if_present;
@@ -168,6 +172,11 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   if (*parent) aopt.parent_tree = (*parent)->snapshot.tree;
   aopt.dry_run = o.dry_run;
   aopt.read_xattrs = !o.no_xattrs;
+  if (*parent) {
+    const auto& info = (*parent)->snapshot.source_info;
+    auto it = info.find(kXattrsRecorded);
+    aopt.parent_has_xattrs = it != info.end() && it->second == "true";
+  }
   aopt.scan_totals = !global.quiet && (global.json || isatty(STDERR_FILENO));
 
   auto t0 = std::chrono::steady_clock::now();
@@ -245,6 +254,8 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   if (child_status) {
     snap.source_info = {{"program", ProgramBaseName(o.paths[0])},
                         {"exit_status", std::to_string(child_status->code)}};
+  } else if (!stream && aopt.read_xattrs) {
+    snap.source_info[kXattrsRecorded] = "true";
   }
   snap.program_version = std::string("lifeboat ") + kLifeboatVersion;
   snap.summary = result->summary;

@@ -271,7 +271,13 @@ Result<Node> StatNodeAt(int dir_fd, const std::string& path, std::string name,
                                        static_cast<size_t>(std::max<off_t>(st.st_size, 0))));
   }
   if (options.read_xattrs) {
-    LB_ASSIGN_OR_RETURN(node.xattrs, ReadXattrs(path));
+    const Node* prev = options.previous;
+    if (prev != nullptr && prev->type == node.type && prev->device_id == node.device_id &&
+        prev->inode == node.inode && prev->ctime_ns == node.ctime_ns) {
+      node.xattrs = prev->xattrs;
+    } else {
+      LB_ASSIGN_OR_RETURN(node.xattrs, ReadXattrs(path));
+    }
   }
   return node;
 }

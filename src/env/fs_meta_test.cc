@@ -183,6 +183,48 @@ TEST_F(FsMetaTest, StatReadsXattrsSorted) {
   EXPECT_TRUE(without->xattrs.empty());
 }
 
+// xattrs come from the previous node only while type, device, inode and
+// ctime are unchanged; setting an xattr moves ctime, so a change is read.
+TEST_F(FsMetaTest, XattrsOfAnUnchangedInodeComeFromThePreviousNode) {
+  if (!XattrsSupported()) GTEST_SKIP() << "filesystem lacks user xattrs";
+  WriteFile("x", "data");
+  ASSERT_EQ(setxattr(Path("x").c_str(), "user.a", "1", 1, 0), 0);
+  auto first = Stat("x");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // A previous node with the same identity but other recorded xattrs: they
+  // are taken as they are (proof that nothing was read).
+  Node previous = *first;
+  previous.xattrs = {Xattr{"user.from-previous", Bytes{7}}};
+  auto reused = Stat("x", StatOptions{.previous = &previous});
+  ASSERT_TRUE(reused.ok());
+  EXPECT_EQ(reused->xattrs, previous.xattrs);
+  // Another inode, type or ctime: read from the file.
+  for (int what = 0; what < 3; ++what) {
+    Node other = previous;
+    if (what == 0) other.inode += 1;
+    if (what == 1) other.type = NodeType::kDir;
+    if (what == 2) other.ctime_ns -= 1;
+    auto read = Stat("x", StatOptions{.previous = &other});
+    ASSERT_TRUE(read.ok());
+    EXPECT_EQ(read->xattrs, first->xattrs) << "case " << what;
+  }
+  // Changing the xattr moves ctime past the recorded one: the new value is read.
+  timespec pause{0, 20 * 1000 * 1000};
+  nanosleep(&pause, nullptr);
+  ASSERT_EQ(setxattr(Path("x").c_str(), "user.a", "2", 1, 0), 0);
+  auto after = Stat("x", StatOptions{.previous = &*first});
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->ctime_ns, first->ctime_ns);
+  bool found = false;
+  for (const Xattr& x : after->xattrs) {
+    if (x.name == "user.a") {
+      found = true;
+      EXPECT_EQ(x.value, Bytes{'2'});
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(FsMetaTest, NonUtf8NamesWork) {
   std::string name("caf\xe9\n\xff", 6);
   WriteFile(name, "data");

@@ -172,3 +172,27 @@ step "a sub-folder dumps on its own"
 lb dump latest "$SRC/nested" | tar -t >"$W/list" || fail "dump of nested/ is not a tar"
 assert_contains "$(cat "$W/list")" "nested/a/b/c/d/file.txt" "tar listing of nested/"
 assert_not_contains "$(cat "$W/list")" "big.bin" "tar listing of nested/"
+
+step "incremental backups keep xattrs right: reused while the inode is unchanged, read again after --no-xattrs"
+source_xattrs() {  # source_info.xattrs of snapshot $1 ("" if absent)
+  local j
+  j=$(snapshots_json)
+  jget "$j" '[s for s in j if s["id"] == "'"$1"'"][0].get("source_info", {}).get("xattrs", "")'
+}
+assert_eq "true" "$(source_xattrs "$SNAP")" "source_info.xattrs of a backup with xattrs"
+# Changing or removing an xattr moves ctime, so the next backup reads it.
+setfattr -n user.x -v changed "$SRC/link-target.txt"
+setfattr -x user.comment "$SRC/nested"
+backup_json "$SRC"
+assert_eq 0 "$(jget "$SUMMARY" 'j["errors"]')" "errors in the second backup"
+restore_check "$SNAP" "$SRC"
+assert_eq "changed" "$(getfattr --only-values -n user.x "$RESTORED$SRC/link-target.txt")" \
+  "restored user.x after the change"
+assert_eq "y" "$(getfattr --only-values -n user.x "$target$SRC/link-target.txt")" \
+  "user.x in the first snapshot's restore"
+# A parent made with --no-xattrs holds none: the next backup must read them
+# all again rather than take the parent's empty lists.
+backup_json --no-xattrs "$SRC"
+assert_eq "" "$(source_xattrs "$SNAP")" "source_info.xattrs of a --no-xattrs backup"
+backup_json "$SRC"
+restore_check "$SNAP" "$SRC"
