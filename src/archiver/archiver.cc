@@ -657,8 +657,16 @@ struct Archiver::Impl {
 
   void Stop() {
     if (scanner.joinable()) scanner.join();
-    for (auto& t : walkers) t.join();  // only if Run did not get to join them
-    walkers.clear();
+    if (!walkers.empty()) {  // Run did not get to finish the walk: end it
+      {
+        std::lock_guard lock(walk_mu);
+        walk_stack.clear();
+        walk_outstanding = 0;
+      }
+      walk_cv.notify_all();
+      for (auto& t : walkers) t.join();
+      walkers.clear();
+    }
     files.Close();
     for (auto& t : readers) t.join();
     readers.clear();

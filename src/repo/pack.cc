@@ -131,6 +131,7 @@ Status PackWriter::AppendSealedStaged(ByteView nonce, ByteView aad, ByteView pla
   // fresh pages for every large blob: ~76k page faults, ~5 % of an initial
   // backup's CPU on the benchmark. Seal in pieces into what the buffer has
   // room for, writing it out whenever it is full.
+  if (buffer_.capacity() < kStagedWriteSize) buffer_.Reserve(kStagedWriteSize);  // never 0
   AeadSealer sealer(pack_key_, nonce, aad);
   while (!plain.empty()) {
     const size_t room = buffer_.capacity() - buffer_.size();
