@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include "base/bounded_queue.h"
 #include "base/raw_buffer.h"
@@ -236,11 +237,12 @@ struct Archiver::Impl {
     return std::make_unique<Tree>(std::move(*tree));
   }
 
-  // The parent snapshot's tree for a directory node, or null. A parent tree
-  // that cannot be read only costs re-reading files, so it is not an error.
-  std::unique_ptr<Tree> PreviousTree(const Node* prev) {
-    if (!prev || prev->type != NodeType::kDir || !prev->subtree) return nullptr;
-    auto t = LoadTree(*prev->subtree);
+  // A directory's tree in the parent snapshot (DirJob::previous), or null.
+  // A parent tree that cannot be read only costs re-reading files, so it is
+  // not an error.
+  std::unique_ptr<Tree> PreviousTree(const std::optional<Id>& previous) {
+    if (!previous) return nullptr;
+    auto t = LoadTree(*previous);
     return t.ok() ? std::move(*t) : nullptr;
   }
 
@@ -323,7 +325,7 @@ struct Archiver::Impl {
         Dispatch(job, i, path, prev_node, node.device_id);
       } else {
         DirJob* sub = NewDir(job, i, prev_node);
-        auto prev_tree = PreviousTree(prev_node);
+        auto prev_tree = PreviousTree(sub->previous);
         WalkTrie(sub, *subtries[i], path, prev_tree.get());
         ChildDone(sub);  // the walker's hold
       }
@@ -343,6 +345,9 @@ struct Archiver::Impl {
     if (!opt.exclude_if_present.empty()) ApplyIfPresent(dir, &names_in_dir);
     std::vector<Node> nodes;
     nodes.reserve(names_in_dir.size());
+    // Per kept node: its path and its node in the parent snapshot (or null).
+    std::vector<std::pair<std::string, const Node*>> kept;
+    kept.reserve(names_in_dir.size());
     // Entries are stat'ed relative to the directory (one name looked up, not
     // the whole path); without a descriptor, by full path.
     const int at = dir_fd >= 0 ? dir_fd : AT_FDCWD;
@@ -350,8 +355,9 @@ struct Archiver::Impl {
       if (Stopping()) break;
       std::string path = Child(dir, name);
       if (opt.exclude && opt.exclude->Excluded(path)) continue;
+      const Node* prev_node = prev ? prev->Find(name) : nullptr;
       StatOptions stat_options{opt.read_xattrs};
-      if (opt.parent_has_xattrs && prev) stat_options.previous = prev->Find(name);
+      if (opt.parent_has_xattrs) stat_options.previous = prev_node;
       auto node = StatNodeAt(at, path, std::move(name), names, stat_options);
       if (!node.ok()) {
         Error(path, node.status());
@@ -359,12 +365,12 @@ struct Archiver::Impl {
       }
       StabilizeAtime(*node);
       nodes.push_back(std::move(*node));
+      kept.emplace_back(std::move(path), prev_node);
     }
     if (dir_fd >= 0) close(dir_fd);
     SetNodes(job, std::move(nodes));
-    for (size_t i = 0; i < job->tree.nodes.size(); ++i) {
-      const Node& node = job->tree.nodes[i];
-      Dispatch(job, i, Child(dir, node.name), prev ? prev->Find(node.name) : nullptr, device);
+    for (size_t i = 0; i < kept.size(); ++i) {
+      Dispatch(job, i, kept[i].first, kept[i].second, device);
     }
   }
 
@@ -567,11 +573,7 @@ struct Archiver::Impl {
   }
 
   void RunDirTask(const DirTask& task) {
-    std::unique_ptr<Tree> prev_tree;
-    if (task.job->previous) {
-      auto t = LoadTree(*task.job->previous);  // unreadable: files are read again
-      if (t.ok()) prev_tree = std::move(*t);
-    }
+    auto prev_tree = PreviousTree(task.job->previous);
     WalkDir(task.job, task.path, prev_tree.get(), task.device);
     ChildDone(task.job);  // the walker's hold
   }

@@ -235,8 +235,8 @@ Result<Node> StatNodeAt(int dir_fd, const std::string& path, std::string name,
   // Relative to the directory's descriptor, the kernel looks up one name
   // instead of every component of the path.
   struct stat st;
-  if (fstatat(dir_fd, dir_fd == AT_FDCWD ? path.c_str() : name.c_str(), &st,
-              AT_SYMLINK_NOFOLLOW) != 0) {
+  const char* rel = dir_fd == AT_FDCWD ? path.c_str() : name.c_str();
+  if (fstatat(dir_fd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoStatus(errno, "unable to stat " + Quote(path));
   }
   Node node;
@@ -283,6 +283,7 @@ Result<Node> StatNodeAt(int dir_fd, const std::string& path, std::string name,
 }
 
 Result<std::vector<std::string>> ListDirectory(const std::string& path, int* dir_fd) {
+  if (dir_fd != nullptr) *dir_fd = -1;
   int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "unable to open directory " + Quote(path));
   // A duplicate outlives closedir (cheaper than opening the path again).

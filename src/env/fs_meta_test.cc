@@ -259,6 +259,38 @@ TEST_F(FsMetaTest, ListDirectoryErrors) {
   EXPECT_FALSE(ListDirectory(Path("link")).ok()) << "followed a symlink";
 }
 
+// The walk stats entries relative to the listed directory's descriptor:
+// the nodes must be those StatNode gives by full path, symlinks included.
+TEST_F(FsMetaTest, StatNodeAtTheListedDirectoryMatchesStatNode) {
+  WriteFile("file", "data");
+  ASSERT_EQ(mkdir(Path("dir").c_str(), 0750), 0);
+  ASSERT_EQ(symlink("dir/../file", Path("link").c_str()), 0);
+  int fd = 12345;
+  auto list = ListDirectory(dir_, &fd);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_GE(fd, 0);
+  for (const std::string& name : *list) {
+    auto at = StatNodeAt(fd, Path(name), name, names_);
+    auto full = Stat(name);
+    ASSERT_TRUE(at.ok()) << name << ": " << at.status().ToString();
+    ASSERT_TRUE(full.ok());
+    EXPECT_EQ(at->name, name);
+    EXPECT_EQ(at->type, full->type) << name;
+    EXPECT_EQ(at->inode, full->inode) << name;
+    EXPECT_EQ(at->mode, full->mode) << name;
+    EXPECT_EQ(at->link_target, full->link_target) << name;
+  }
+  // A vanished entry names its full path in the error.
+  auto gone = StatNodeAt(fd, Path("gone"), "gone", names_);
+  EXPECT_EQ(gone.status().code(), Code::kNotFound);
+  EXPECT_NE(gone.status().message().find(Path("gone")), std::string::npos);
+  close(fd);
+  // When listing fails there is no descriptor to close.
+  fd = 12345;
+  EXPECT_FALSE(ListDirectory(Path("missing"), &fd).ok());
+  EXPECT_EQ(fd, -1);
+}
+
 TEST_F(FsMetaTest, LongSymlinkTarget) {
   std::string target;
   while (target.size() < 2000) target += "segment-of-a-long-path/";

@@ -69,8 +69,9 @@ class PackWriter {
  private:
   PackWriter(const Keyring& keys, StagedFile file);
   Status FlushBuffer();
-  // Staged packs: seals `plain` into buffer_ without growing it.
-  Status AppendSealedStaged(ByteView nonce, ByteView aad, ByteView plain);
+  // Seals `plain` (ciphertext || tag) onto the pack; a staged pack does so
+  // in pieces through buffer_ without growing it.
+  Status AppendSealed(ByteView nonce, ByteView aad, ByteView plain);
 
   const Keyring& keys_;
   Bytes salt_;

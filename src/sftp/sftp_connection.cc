@@ -396,7 +396,7 @@ Status SftpConnection::Send(const Bytes& packet) {
   if (broken_) return Broken("used after an earlier failure");
   const int n = ssh_channel_write(channel_, packet.data(), static_cast<uint32_t>(packet.size()));
   if (n == static_cast<int>(packet.size())) return Status::Ok();
-  const std::string detail = ssh_get_error(session_);
+  std::string detail = ssh_get_error(session_);
   if (n >= 0 && detail.empty()) {
     // libssh ends a blocking write that waited sftp.timeout for the server
     // to open its receive window with a short count and no error: the
@@ -405,7 +405,8 @@ Status SftpConnection::Send(const Bytes& packet) {
                   std::to_string(timeout_ms_ / 1000) + " s (sftp.timeout) with " +
                   std::to_string(n) + " of " + std::to_string(packet.size()) + " bytes sent");
   }
-  return Broken("unable to send: " + (detail.empty() ? std::string("no detail from libssh") : detail));
+  if (detail.empty()) detail = "no detail from libssh";
+  return Broken("unable to send: " + detail);
 }
 
 Status SftpConnection::ReadMore() {
