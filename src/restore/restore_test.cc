@@ -457,6 +457,63 @@ TEST_F(RestoreTest, MissingSubtreeIsAnErrorAndTheRestContinues) {
   EXPECT_EQ((*failures)[0].path, Target() + "/broken");
 }
 
+// Files of 1 MiB and more are written with O_DIRECT (file_writer.h): chunk
+// boundaries off the 4 KiB grid, one chunk at two alignments, zero chunks
+// inside and at the end, a size on the grid; sparse and dense, with and
+// without direct I/O, the same bytes; a corrupt chunk still removes its file.
+TEST_F(RestoreTest, LargeFilesWithUnalignedChunksAreExact) {
+  const Bytes shared = Pattern(300001, 300);
+  const Bytes zeros(200000, 0);
+  std::vector<std::vector<Bytes>> files = {
+      {Pattern(12345, 301), shared, Pattern(777777, 302), shared, Pattern(1, 303)},
+      {Pattern(600000, 304), zeros, Pattern(500000, 305), zeros},  // zeros at the end
+      {Pattern(1 << 20, 306), Pattern(4096, 307)},                 // on the 4 KiB grid
+      {zeros, Pattern(1100000, 308), Pattern(3, 309)},
+      {Pattern(1500000, 310)},  // its chunk is corrupted below
+  };
+  std::vector<Node> nodes;
+  for (size_t i = 0; i < files.size(); ++i) {
+    nodes.push_back(File("big" + std::to_string(i), files[i], 0640));
+  }
+  Id root = TreeOf({Dir("d", nodes)});
+  Flush();
+  CorruptBlob(nodes[4].content[0]);
+  for (bool direct : {true, false}) {
+    for (bool sparse : {true, false}) {
+      RestorerOptions o = Options(Target(std::string(direct ? "direct" : "buffered") +
+                                         (sparse ? "-sparse" : "-dense")));
+      o.direct_io = direct;
+      o.sparse = sparse;
+      o.verify = true;
+      SCOPED_TRACE(o.target);
+      Restorer restorer(*repo_, o);
+      auto r = restorer.Restore(root);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(r->errors.size(), 1u) << Errors(*r);
+      EXPECT_EQ(r->errors[0].path, o.target + "/d/big4");
+      EXPECT_FALSE(Exists(o.target + "/d/big4"));
+      EXPECT_EQ(r->files, 4u);
+      EXPECT_TRUE(r->verify_failures.empty());
+      for (size_t i = 0; i < 4; ++i) {
+        std::string p = o.target + "/d/big" + std::to_string(i);
+        Bytes want = Concat(files[i]);
+        EXPECT_TRUE(ReadFileBytes(p) == want) << p;
+        struct stat st = Lstat(p);
+        EXPECT_EQ(static_cast<size_t>(st.st_size), want.size()) << p;
+        EXPECT_EQ(st.st_mode & 07777, 0640u) << p;
+        EXPECT_EQ(MtimeNs(st), kMtime) << p;
+      }
+      // The 400,000 zero bytes of big1 are holes when sparse.
+      uint64_t allocated = static_cast<uint64_t>(Lstat(o.target + "/d/big1").st_blocks) * 512;
+      if (sparse) {
+        EXPECT_LT(allocated, 1100000u + 2 * 4096);
+      } else {
+        EXPECT_GE(allocated, 1500000u);
+      }
+    }
+  }
+}
+
 TEST_F(RestoreTest, ManyFilesAcrossManyPacksWithThreads) {
   std::vector<Node> nodes;
   std::vector<Bytes> contents;

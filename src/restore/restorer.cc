@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "env/fs_meta.h"
+#include "restore/file_writer.h"
 #include "restore/tree_walk.h"
 
 namespace lifeboat {
@@ -31,71 +32,11 @@ constexpr uint64_t kMaxReadSize =
     8 << 20;                        // one read covers at most this (unless one blob is larger)
 constexpr int kMaxCachedFds = 256;  // descriptors kept open between writes
 constexpr uint64_t kEarlyWritebackSize = 256 << 10;  // files this large start writeback when done
+// Files this large are written with O_DIRECT (file_writer.h) where the target
+// allows; smaller ones are few bytes in many files, cheaper buffered.
+constexpr uint64_t kDirectWriteSize = 1 << 20;
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
-
-bool AllZero(ByteView data) {
-  const uint8_t* p = data.data();
-  size_t n = data.size();
-  // Word-at-a-time; the tail byte by byte.
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (w != 0) return false;
-    p += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    if (*p++ != 0) return false;
-    --n;
-  }
-  return true;
-}
-
-Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset,
-                const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "unable to write " + Quote(path));
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return Status::Ok();
-}
-
-// Writes `data` at `offset`, leaving 4 KiB blocks (aligned to the file
-// offset) that are all zero unwritten, so they stay holes. Raises `*end` to
-// the end of the last byte written: a file whose tail was left unwritten
-// gets its size from ftruncate.
-Status WriteSparse(int fd, const uint8_t* data, size_t size, uint64_t offset,
-                   const std::string& path, uint64_t* end) {
-  constexpr uint64_t kBlock = 4096;
-  size_t pos = 0;
-  size_t run_start = 0;
-  bool in_run = false;
-  while (pos < size) {
-    size_t len = static_cast<size_t>(
-        std::min<uint64_t>(size - pos, kBlock - (offset + pos) % kBlock));
-    bool zero = AllZero(ByteView(data + pos, len));
-    if (!zero && !in_run) {
-      run_start = pos;
-      in_run = true;
-    } else if (zero && in_run) {
-      LB_RETURN_IF_ERROR(WriteAll(fd, data + run_start, pos - run_start, offset + run_start, path));
-      *end = std::max(*end, offset + pos);
-      in_run = false;
-    }
-    pos += len;
-  }
-  if (!in_run) return Status::Ok();
-  LB_RETURN_IF_ERROR(WriteAll(fd, data + run_start, size - run_start, offset + run_start, path));
-  *end = std::max(*end, offset + size);
-  return Status::Ok();
-}
 
 int ThreadCount(int requested) {
   if (requested > 0) return requested;
@@ -429,10 +370,12 @@ struct FileEntry {
   std::vector<std::string> links;  // further hardlinks to this file
   std::atomic<uint64_t> remaining{0};
   std::atomic<bool> failed{false};
-  std::mutex mu;  // guards fd, created and written_end
+  std::mutex mu;  // guards fd, created, written_end and direct
   int fd = -1;
   bool created = false;
   uint64_t written_end = 0;  // end of the furthest write; a shorter file gets its size at the end
+  // Set when the file is written with O_DIRECT (created on its first write).
+  std::unique_ptr<DirectFileWriter> direct;
 };
 
 struct FileTarget {
@@ -479,6 +422,7 @@ class RestoreRun {
     progress_.files_total = files_.size() + hardlinks_planned_ + files_unchanged_;
     progress_.bytes_total = bytes_planned_ + bytes_unchanged_;
 
+    direct_io_ = options_.direct_io && DirectWritesPayOff(options_.target);
     // Phase 2: empty files are complete already; everything else comes from packs.
     for (size_t i = 0; i < files_.size(); ++i) {
       if (files_[i].size == 0) FinishFile(files_[i]);
@@ -493,6 +437,11 @@ class RestoreRun {
     int threads = ThreadCount(options_.threads);
     if (options_.threads <= 0 && !repo_.backend().Capabilities().local) {
       threads = std::max(threads, kRemoteWorkers);
+    } else if (options_.threads <= 0 && direct_io_) {
+      // An O_DIRECT write waits for the device: twice as many workers as
+      // cores keep the cores busy meanwhile (web app restore: content phase
+      // 2.6-2.8 s with 2 workers, 2.3-2.5 s with 4, on 2 cores).
+      threads *= 2;
     }
     int workers = std::min<int>(threads, static_cast<int>(std::max<size_t>(packs_.size(), 1)));
     RunWorkers(workers, [&] {
@@ -765,7 +714,7 @@ class RestoreRun {
   }
 
   void WriteBlob(const BlobJob& blob, ByteView plain) {
-    const bool skip = options_.sparse && AllZero(plain);
+    const bool skip = options_.sparse && AllZero(plain.data(), plain.size());
     for (const FileTarget& t : blob.targets) {
       FileEntry& file = files_[t.file];
       if (file.failed) continue;
@@ -781,7 +730,9 @@ class RestoreRun {
           }
         }
         Status s = Status::Ok();
-        if (options_.sparse) {
+        if (file.direct) {
+          s = file.direct->Write(file.fd, plain.data(), plain.size(), t.offset);
+        } else if (options_.sparse) {
           s = WriteSparse(file.fd, plain.data(), plain.size(), t.offset, file.target_path,
                           &file.written_end);
         } else {
@@ -815,7 +766,21 @@ class RestoreRun {
                                     Quote(file.target_path));
     }
     ++open_fds_;
+    if (!file.created && direct_io_ && file.size >= kDirectWriteSize &&
+        !direct_refused_.load(std::memory_order_relaxed)) {
+      file.direct =
+          std::make_unique<DirectFileWriter>(file.size, options_.sparse, file.target_path);
+    }
     file.created = true;
+    // O_DIRECT is set after the open: a filesystem without it refuses the
+    // fcntl, not the creation. Such a file (and every later one) is buffered.
+    if (file.direct && !file.direct->buffered()) {
+      int fl = ::fcntl(file.fd, F_GETFL);
+      if (fl < 0 || ::fcntl(file.fd, F_SETFL, fl | O_DIRECT) != 0) {
+        direct_refused_ = true;
+        file.direct.reset();
+      }
+    }
     return Status::Ok();
   }
 
@@ -837,9 +802,17 @@ class RestoreRun {
       // Creates the file if nothing was written (empty or all holes), or
       // reopens it if its descriptor was closed to bound the open ones.
       Status s = file.fd < 0 ? OpenFile(file) : Status::Ok();
+      bool direct = false;
+      if (s.ok() && file.direct) {
+        s = file.direct->Flush(file.fd);
+        file.written_end = file.direct->FileEnd();
+        direct = !file.direct->buffered();
+        file.direct.reset();
+      }
       // Blobs skipped as holes at the end leave the file short of its size:
-      // extending it makes them holes. One call only where needed.
-      if (s.ok() && file.written_end < file.size &&
+      // extending it makes them holes; a padded last O_DIRECT block leaves it
+      // longer. One call only where needed.
+      if (s.ok() && file.written_end != file.size &&
           ::ftruncate(file.fd, static_cast<off_t>(file.size)) != 0) {
         s = ErrnoStatus(errno, "unable to set the size of " + Quote(file.target_path));
       }
@@ -852,7 +825,7 @@ class RestoreRun {
       // Start writing a large file's pages to disk now rather than at the
       // final sync (or whenever the kernel gets to it): the disk then works
       // while the rest is restored. Only starts I/O; never waits for it.
-      if (file.size >= kEarlyWritebackSize)
+      if (file.size >= kEarlyWritebackSize && !direct)
         ::sync_file_range(file.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
       s = ApplyFileMetadata(file.fd, file.target_path, file.node, names_, meta_options_);
       if (!s.ok()) Error(file.target_path, s);
@@ -894,6 +867,8 @@ class RestoreRun {
   uint64_t specials_ = 0;
 
   std::atomic<int> open_fds_{0};
+  bool direct_io_ = false;                   // large files are written with O_DIRECT
+  std::atomic<bool> direct_refused_{false};  // the target's filesystem refused O_DIRECT
   std::atomic<uint64_t> files_restored_{0};
   std::atomic<uint64_t> bytes_restored_{0};
   std::mutex errors_mu_;

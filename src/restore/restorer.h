@@ -4,17 +4,19 @@
 //
 // How (restic-like, "plan by pack"):
 //  1. Walk: load trees, create directories (private mode 0700 first),
-//     symlinks, FIFOs and device nodes, and plan regular files. Every file is
-//     created (O_EXCL, 0600) and ftruncate()d to its final size up front, so
-//     unwritten ranges are holes.
+//     symlinks, FIFOs and device nodes, and plan regular files. A file is
+//     created (O_EXCL, 0600) when its first data arrives and ftruncate()d to
+//     its final size when complete, so unwritten ranges are holes.
 //  2. Content: for each pack, the blobs it must supply and every (file,
 //     offset) that needs each blob. Worker threads take one pack at a time,
 //     read the needed ranges in large sequential Loads (neighbouring blobs
 //     less than 1 MiB apart share one read, a read covers at most 8 MiB unless
 //     one blob is larger), decrypt each blob once and pwrite it wherever it
 //     is needed. All-zero blobs are skipped when sparse (the hole is already
-//     there). File descriptors are opened on demand and closed when a file's
-//     last byte is written (at most ~256 kept open between writes).
+//     there). Files of 1 MiB and more are written with O_DIRECT, past the
+//     page cache (file_writer.h); smaller ones buffered. File descriptors are
+//     opened on demand and closed when a file's last byte is written (at most
+//     ~256 kept open between writes).
 //  3. Metadata: a file's metadata (owner, xattrs, mode, times) is applied as
 //     soon as its content is complete, then its extra hardlinks are link()ed
 //     to it. Directories get theirs last, deepest first, so their mtimes stick.
@@ -71,6 +73,10 @@ struct RestorerOptions {
   bool delta = false;
   // Leave all-zero chunks as holes instead of writing them.
   bool sparse = true;
+  // Write large files with O_DIRECT, past the page cache, where the target
+  // is on ext2/3/4, XFS or btrfs (see file_writer.h); falls back to buffered
+  // writes where refused.
+  bool direct_io = true;
   // Worker threads for content and verification; <= 0: hardware concurrency.
   int threads = 0;
   // Owners are restored only when running as root (see env ApplyMetadata).
