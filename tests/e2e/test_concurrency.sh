@@ -38,17 +38,24 @@ restore_check "$S1" "$W/one"
 restore_check "$S2" "$W/two"
 
 step "prune refuses while a backup holds its lock"
-mkdir -p "$W/big"
-for i in $(seq 1 20); do random_file "$W/big/c$i.bin" $((10 * MIB)); done
-"$LIFEBOAT" backup -q --host big "$W/big" >"$W/big.out" 2>"$W/big.err" &
+# A backup of standard input holds its lock for as long as the pipe it reads
+# stays open: no race with a backup that could finish before it is paused
+# (this one used to be a directory backup stopped with SIGSTOP, which a fast
+# backup could outrun between the lock check and the stop).
+random_file "$W/big.bin" $((20 * MIB))
+mkfifo "$W/big.fifo"
+"$LIFEBOAT" backup -q --host big --stdin --stdin-filename big.bin <"$W/big.fifo" \
+  >"$W/big.out" 2>"$W/big.err" &
 pb=$!
-add_cleanup "kill -CONT $pb; kill -9 $pb"
+add_cleanup "kill -9 $pb"
+exec 3>"$W/big.fifo"
+# Once these bytes are through the pipe, the backup has started reading.
+head -c $((5 * MIB)) "$W/big.bin" >&3
 for _ in $(seq 1 500); do
   [[ $(find "$REPO/locks" -type f | wc -l) -ge 1 ]] && break
-  kill -0 "$pb" 2>/dev/null || break
   sleep 0.01
 done
-kill -STOP "$pb" 2>/dev/null || fail "the big backup ended before it could be paused"
+kill -0 "$pb" 2>/dev/null || fail "the stdin backup ended before its input did"
 [[ $(find "$REPO/locks" -type f | wc -l) -ge 1 ]] || fail "the running backup holds no lock file"
 expect_rc 1 lb prune
 assert_matches "$ERR" 'lock' "prune's refusal"
@@ -57,14 +64,15 @@ assert_matches "$ERR" 'lock' "forget --prune's refusal"
 expect_ok lb unlock
 assert_ne 0 "$(find "$REPO/locks" -type f | wc -l)" "locks after unlock (the lock holder is alive)"
 # A second backup may run next to the first (shared locks).
-echo "while paused" >"$W/one/extra.txt"
+echo "while waiting" >"$W/one/extra.txt"
 expect_ok lb backup --host one "$W/one"
-kill -CONT "$pb"
+tail -c +$((5 * MIB + 1)) "$W/big.bin" >&3
+exec 3>&-
 rcb=0
 wait "$pb" || rcb=$?
 [[ $rcb -eq 0 ]] || {
   cat "$W/big.err" >&2
-  fail "the paused backup exited $rcb after it was resumed"
+  fail "the stdin backup exited $rcb after its input ended"
 }
 
 step "after the backup, prune runs"
@@ -72,7 +80,9 @@ assert_eq 0 "$(find "$REPO/locks" -type f | wc -l)" "locks after the big backup 
 expect_ok lb prune
 expect_ok lb check --read-data
 assert_eq 4 "$(jget "$(snapshots_json)" 'len(j)')" "snapshots at the end"
-restore_check "$(jget "$(snapshots_json --host big)" 'j[0]["id"]')" "$W/big"
-# The newest snapshot of host "one" (the resumed big backup may have
-# finished later, so plain "latest" is not necessarily this one).
+lb dump "$(jget "$(snapshots_json --host big)" 'j[0]["id"]')" /big.bin >"$W/big.dump" ||
+  fail "dump of the stdin backup failed"
+assert_files_equal "$W/big.bin" "$W/big.dump"
+# The newest snapshot of host "one" (the stdin backup finished after it,
+# so plain "latest" is not this one).
 restore_check "$(jget "$(snapshots_json --host one)" 'j[-1]["id"]')" "$W/one" --no-root-meta
