@@ -135,6 +135,8 @@ Status DirectFileWriter::Write(int fd, const uint8_t* data, size_t size, uint64_
 
 Status DirectFileWriter::AddToBlock(int fd, uint64_t block, uint32_t in_block, const uint8_t* data,
                                     uint32_t n) {
+  if (!buffered_ && held_.size() >= max_held_ && held_.find(block) == held_.end())
+    LB_RETURN_IF_ERROR(SwitchToBuffered(fd));
   if (buffered_) return Write(fd, data, n, block * block_ + in_block);
   auto [it, added] = held_.try_emplace(block);
   Held& held = it->second;

@@ -21,8 +21,9 @@
 // file back to its size (FileEnd() tells how far writes went).
 //
 // If the descriptor refuses an O_DIRECT write with EINVAL (an alignment the
-// filesystem does not accept), the writer switches the descriptor to
-// buffered I/O, writes out the blocks it holds and goes on buffered.
+// filesystem does not accept), or the file would hold too many partial
+// blocks, the writer switches the descriptor to buffered I/O, writes out the
+// blocks it holds and goes on buffered.
 //
 // Thread-safety: none; the caller serializes the calls for one file (the
 // restorer holds the file's mutex). The aligned buffer is per thread.
@@ -60,10 +61,16 @@ class DirectFileWriter {
  public:
   static constexpr uint32_t kDefaultBlock = 4096;
 
+  // Partial blocks one file may hold (4 KiB each) before it goes on
+  // buffered: chunks arriving far out of order (packs rewritten by prune)
+  // could otherwise hold one per chunk boundary of a huge file.
+  static constexpr size_t kDefaultMaxHeld = 4096;
+
   // `size`: the file's final size. `sparse`: leave all-zero blocks unwritten.
   // `block`: the alignment used (a power of two; tests use smaller ones).
-  DirectFileWriter(uint64_t size, bool sparse, std::string path, uint32_t block = kDefaultBlock)
-      : size_(size), sparse_(sparse), block_(block), path_(std::move(path)) {}
+  DirectFileWriter(uint64_t size, bool sparse, std::string path, uint32_t block = kDefaultBlock,
+                   size_t max_held = kDefaultMaxHeld)
+      : size_(size), sparse_(sparse), block_(block), max_held_(max_held), path_(std::move(path)) {}
 
   // Writes `data` at `offset` (a range no other Write covers) through `fd`.
   Status Write(int fd, const uint8_t* data, size_t size, uint64_t offset);
@@ -102,6 +109,7 @@ class DirectFileWriter {
   uint64_t size_;
   bool sparse_;
   uint32_t block_;
+  size_t max_held_;
   std::string path_;
   bool buffered_ = false;
   uint64_t end_ = 0;

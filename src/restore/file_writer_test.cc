@@ -176,6 +176,32 @@ TEST_F(DirectFileWriterTest, FallsBackToBufferedWritesWhereTheAlignmentIsRefused
   EXPECT_TRUE(ReadFileBytes(path) == content);
 }
 
+TEST_F(DirectFileWriterTest, TooManyHeldBlocksSwitchToBufferedWrites) {
+  // Every other 5000-byte range first: each leaves its edge blocks held
+  // until the neighbours arrive. With room for 10, the file goes buffered
+  // at the next range.
+  const uint64_t size = 200 * 5000;
+  Bytes content = SparseContent(size, 14);
+  std::vector<Range> ranges;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint64_t k = pass; k < 200; k += 2) ranges.push_back({k * 5000, 5000});
+  }
+  std::string path = tmp_.path() + "/scattered";
+  int fd = OpenDirect(path);
+  if (fd < 0) GTEST_SKIP() << "no O_DIRECT on " << tmp_.path();
+  DirectFileWriter writer(size, true, path, DirectFileWriter::kDefaultBlock, /*max_held=*/10);
+  for (size_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(writer.Write(fd, content.data() + ranges[i].offset, 5000, ranges[i].offset).ok());
+  }
+  EXPECT_FALSE(writer.buffered());
+  EXPECT_EQ(writer.held_blocks(), 9u);  // the first range starts on a block: one
+  WriteAndFinish(fd, writer, content, std::vector<Range>(ranges.begin() + 5, ranges.end()), true);
+  EXPECT_TRUE(writer.buffered());
+  EXPECT_EQ(::fcntl(fd, F_GETFL) & O_DIRECT, 0);
+  ::close(fd);
+  EXPECT_TRUE(ReadFileBytes(path) == content);
+}
+
 TEST_F(DirectFileWriterTest, WriteErrorsNameTheFile) {
   // A descriptor opened read-only: every write fails with EBADF.
   std::string path = tmp_.path() + "/ro";

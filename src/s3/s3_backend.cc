@@ -239,6 +239,14 @@ Status S3Backend::CreateBucket(const S3RequestContext& ctx) {
            const std::optional<S3ErrorBody> err = ParseS3Error(resp.body);
            // Created meanwhile by us (a retry, or another process).
            if (err && err->code == "BucketAlreadyOwnedByYou") return true;
+           // Some servers (s3rver, some Ceph RGW versions) answer that for
+           // their own account's bucket too, e.g. when another process
+           // created it since our HEAD: usable if we can reach it now.
+           if (err && err->code == "BucketAlreadyExists") {
+             LB_ASSIGN_OR_RETURN(HttpResponse again,
+                                 Send(Request("HEAD", endpoint_.BucketUrl()), ctx));
+             if (Is2xx(again.status)) return true;
+           }
            return StatusFromS3Response(resp.status, resp.body, resp.headers, ctx);
          })
       .status();

@@ -141,6 +141,23 @@ TEST_F(S3rverTest, ConcurrentRequestsAreCappedAndConnectionsReused) {
   EXPECT_LE(b->http().HandlesCreated(), 2);
 }
 
+// Repositories under different prefixes of one new bucket, created at the
+// same time (as the conformance tests do under ctest -j): every Create
+// succeeds although all but one find the bucket created since their HEAD
+// (s3rver then answers BucketAlreadyExists, not BucketAlreadyOwnedByYou).
+TEST_F(S3rverTest, ConcurrentCreatesOfOneNewBucketAllSucceed) {
+  const std::string bucket = "lifeboat-race-" + UniquePrefix();
+  std::vector<std::unique_ptr<S3Backend>> backends;
+  for (int i = 0; i < 6; ++i) backends.push_back(Open(Url(bucket), {}, keys_));
+  std::vector<Status> results(backends.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = backends[i]->Create(); });
+  }
+  for (auto& th : threads) th.join();
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
 // Stops a private s3rver under a running backend and starts it again.
 TEST_F(S3rverTest, ServerStoppedThenRestarted) {
   TestTempDir tmp;
