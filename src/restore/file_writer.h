@@ -81,6 +81,10 @@ class DirectFileWriter {
   // The end of the furthest write (0 if none): beyond the file's size when
   // its last block was padded, short of it when trailing zeros were skipped.
   uint64_t FileEnd() const { return end_; }
+  // Clears O_DIRECT on `fd`, writes out the blocks held and writes
+  // buffered from now on (also for a descriptor that was reopened and
+  // refused O_DIRECT: the held blocks must not be lost).
+  Status SwitchToBuffered(int fd);
   // Whether the writer fell back to buffered writes on this descriptor.
   bool buffered() const { return buffered_; }
   size_t held_blocks() const { return held_.size(); }
@@ -104,7 +108,6 @@ class DirectFileWriter {
   Status WriteBlocks(int fd, const uint8_t* data, uint64_t size, uint64_t offset);
   // Writes one run from aligned memory, falling back to buffered I/O on EINVAL.
   Status WriteAligned(int fd, const uint8_t* data, size_t size, uint64_t offset);
-  Status SwitchToBuffered(int fd);
 
   uint64_t size_;
   bool sparse_;

@@ -778,7 +778,8 @@ class RestoreRun {
       int fl = ::fcntl(file.fd, F_GETFL);
       if (fl < 0 || ::fcntl(file.fd, F_SETFL, fl | O_DIRECT) != 0) {
         direct_refused_ = true;
-        file.direct.reset();
+        // A reopened file may hold partial blocks: written out, not dropped.
+        return file.direct->SwitchToBuffered(file.fd);
       }
     }
     return Status::Ok();
