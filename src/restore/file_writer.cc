@@ -29,34 +29,6 @@ uint8_t* BounceBuffer() {
   return buffer.data;
 }
 
-}  // namespace
-
-bool AllZero(const uint8_t* p, size_t n) {
-  // Word-at-a-time; the tail byte by byte.
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (w != 0) return false;
-    p += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    if (*p++ != 0) return false;
-    --n;
-  }
-  return true;
-}
-
-bool DirectWritesPayOff(const std::string& dir) {
-  constexpr long kExt4Magic = 0xEF53;  // also ext2 and ext3
-  constexpr long kXfsMagic = 0x58465342;
-  constexpr long kBtrfsMagic = 0x9123683E;
-  struct statfs fs {};
-  if (::statfs(dir.c_str(), &fs) != 0) return false;
-  long type = static_cast<long>(fs.f_type);
-  return type == kExt4Magic || type == kXfsMagic || type == kBtrfsMagic;
-}
-
 Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset,
                 const std::string& path) {
   while (size > 0) {
@@ -98,18 +70,49 @@ Status WriteSparse(int fd, const uint8_t* data, size_t size, uint64_t offset,
   return Status::Ok();
 }
 
+}  // namespace
+
+bool AllZero(const uint8_t* p, size_t n) {
+  // Word-at-a-time; the tail byte by byte.
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (w != 0) return false;
+    p += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (*p++ != 0) return false;
+    --n;
+  }
+  return true;
+}
+
+bool DirectWritesPayOff(const std::string& dir) {
+  constexpr long kExt4Magic = 0xEF53;  // also ext2 and ext3
+  constexpr long kXfsMagic = 0x58465342;
+  constexpr long kBtrfsMagic = 0x9123683E;
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0) return false;
+  long type = static_cast<long>(fs.f_type);
+  return type == kExt4Magic || type == kXfsMagic || type == kBtrfsMagic;
+}
+
+Status WriteBuffered(int fd, const uint8_t* data, size_t size, uint64_t offset, bool sparse,
+                     const std::string& path, uint64_t* end) {
+  if (sparse) return WriteSparse(fd, data, size, offset, path, end);
+  LB_RETURN_IF_ERROR(WriteAll(fd, data, size, offset, path));
+  *end = std::max(*end, offset + size);
+  return Status::Ok();
+}
+
 uint32_t DirectFileWriter::BlockBytes(uint64_t block) const {
   uint64_t start = block * block_;
   return static_cast<uint32_t>(std::min<uint64_t>(block_, size_ - start));
 }
 
 Status DirectFileWriter::Write(int fd, const uint8_t* data, size_t size, uint64_t offset) {
-  if (buffered_) {
-    if (sparse_) return WriteSparse(fd, data, size, offset, path_, &end_);
-    LB_RETURN_IF_ERROR(WriteAll(fd, data, size, offset, path_));
-    end_ = std::max(end_, offset + size);
-    return Status::Ok();
-  }
+  if (buffered_) return WriteBuffered(fd, data, size, offset, sparse_, path_, &end_);
   // The head: the rest of a block this range starts inside of.
   if (uint32_t in_block = static_cast<uint32_t>(offset % block_); in_block != 0 && size > 0) {
     uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(size, block_ - in_block));

@@ -39,15 +39,12 @@
 
 namespace lifeboat {
 
-// pwrite()s all of `data` at `offset`, retrying short writes and EINTR.
-Status WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset, const std::string& path);
-
-// Writes `data` at `offset`, leaving 4 KiB blocks (aligned to the file
-// offset) that are all zero unwritten, so they stay holes. Raises `*end` to
-// the end of the last byte written: a file whose tail was left unwritten
-// gets its size from ftruncate.
-Status WriteSparse(int fd, const uint8_t* data, size_t size, uint64_t offset,
-                   const std::string& path, uint64_t* end);
+// Writes `data` at `offset` through the page cache. Sparse, 4 KiB blocks
+// (aligned to the file offset) that are all zero are left unwritten, so they
+// stay holes. Raises `*end` to the end of the last byte written: a file whose
+// tail was left unwritten gets its size from ftruncate.
+Status WriteBuffered(int fd, const uint8_t* data, size_t size, uint64_t offset, bool sparse,
+                     const std::string& path, uint64_t* end);
 
 bool AllZero(const uint8_t* data, size_t size);
 

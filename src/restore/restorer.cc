@@ -732,12 +732,9 @@ class RestoreRun {
         Status s = Status::Ok();
         if (file.direct) {
           s = file.direct->Write(file.fd, plain.data(), plain.size(), t.offset);
-        } else if (options_.sparse) {
-          s = WriteSparse(file.fd, plain.data(), plain.size(), t.offset, file.target_path,
-                          &file.written_end);
         } else {
-          s = WriteAll(file.fd, plain.data(), plain.size(), t.offset, file.target_path);
-          if (s.ok()) file.written_end = std::max(file.written_end, t.offset + plain.size());
+          s = WriteBuffered(file.fd, plain.data(), plain.size(), t.offset, options_.sparse,
+                            file.target_path, &file.written_end);
         }
         if (!s.ok()) {
           lock.unlock();
