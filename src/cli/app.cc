@@ -1,10 +1,12 @@
 #include "cli/app.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/global.h"
+#include "policy/duration.h"
 
 namespace lifeboat {
 namespace {
@@ -51,6 +53,11 @@ int RunCli(int argc, char** argv) {
                  "where the metadata cache lives (LIFEBOAT_CACHE_DIR; default "
                  "$XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat)")
       ->envname("LIFEBOAT_CACHE_DIR");
+  app.add_option("--retry-lock", global.retry_lock,
+                 "when the repository is locked by another process, keep trying this long "
+                 "(e.g. 30s, 10m; LIFEBOAT_RETRY_LOCK; default: fail at once)")
+      ->envname("LIFEBOAT_RETRY_LOCK")
+      ->type_name("DURATION");
   app.add_flag("--json", global.json, "machine-readable output");
   app.add_flag("-q,--quiet", global.quiet, "print only errors");
   app.add_flag("-v,--verbose", global.verbose, "more output (repeatable)");
@@ -68,6 +75,17 @@ int RunCli(int argc, char** argv) {
     return kExitFatal;
   }
   if (!selected) return kExitFatal;
+  if (!global.retry_lock.empty()) {
+    auto seconds = ParseDurationSeconds(global.retry_lock);
+    if (!seconds.ok()) {
+      std::cerr << "lifeboat: --retry-lock: " << seconds.status().message() << "\n";
+      return kExitFatal;
+    }
+    global.retry_lock_seconds = *seconds;
+    // lifeboat's own children (run's backups and copies, a drill's
+    // restores, the agent's jobs) wait as long.
+    setenv("LIFEBOAT_RETRY_LOCK", global.retry_lock.c_str(), 1);
+  }
   return selected();
 }
 

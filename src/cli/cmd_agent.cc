@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +50,10 @@ namespace {
 inline constexpr const char* kDefaultListen = "127.0.0.1:9847";
 inline constexpr int64_t kHealthTickBoundSeconds = 60;
 inline constexpr int kChildStopGraceSeconds = 30;
+// A job finding its repository locked by another process (a backup from
+// another host, a prune) keeps trying this long before it fails; the
+// agent's own --retry-lock overrides it.
+inline constexpr const char* kDefaultJobLockWait = "10m";
 inline constexpr int64_t kMaxIdleSleepSeconds = 5;
 
 volatile sig_atomic_t g_stop = 0;
@@ -162,6 +167,9 @@ class Agent {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGHUP, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);
+    // Processes a job leaves behind are re-parented to the agent rather than
+    // to init, so StopLeftovers can see them through and reap them.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     last_tick_ = NowSeconds();
     if (!opts_.once) {
@@ -180,6 +188,10 @@ class Agent {
     while (!g_stop) {
       const int64_t now = NowSeconds();
       last_tick_ = now;
+      // Adopted daemons of earlier jobs (a sandbox server a drill could not
+      // stop) that have exited since: no job runs now, nothing else to wait for.
+      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
       if (g_reload) {
         g_reload = 0;
         Reload();
@@ -325,6 +337,8 @@ class Agent {
     std::vector<std::string> argv = {SelfExecutable()};
     if (global_.no_cache) argv.push_back("--no-cache");
     if (!global_.cache_dir.empty()) argv.insert(argv.end(), {"--cache-dir", global_.cache_dir});
+    argv.insert(argv.end(), {"--retry-lock", global_.retry_lock.empty() ? kDefaultJobLockWait
+                                                                        : global_.retry_lock});
     return argv;
   }
 
@@ -390,9 +404,42 @@ class Agent {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    StopLeftovers(pid, o.stopped ? stop_sent : std::chrono::steady_clock::now(), killed);
     o.out = ReadCapped(out_path, 16u << 20);
     o.err = ReadCapped(err_path, 1u << 20);
     return o;
+  }
+
+  // A job is over when every process of its group is: one that outlives
+  // the job's own process (a child of a `run` that died at once on SIGTERM,
+  // a command a check left in the background) could go on holding
+  // repository locks. Such leftovers get SIGTERM, then SIGKILL
+  // kChildStopGraceSeconds after `since` (the stop request, else now).
+  void StopLeftovers(pid_t pgid, std::chrono::steady_clock::time_point since, bool killed) {
+    // Orphans of the job are ours (PR_SET_CHILD_SUBREAPER): reap those that
+    // exited, or they would count as alive.
+    auto group_alive = [pgid] {
+      while (waitpid(-pgid, nullptr, WNOHANG) > 0) {
+      }
+      return kill(-pgid, 0) == 0 || errno == EPERM;
+    };
+    if (!group_alive()) return;
+    Log(fmt::format("the job's process {} exited, but others of its group still run: stopping them",
+                    pgid));
+    kill(-pgid, SIGTERM);
+    while (group_alive()) {
+      if (!killed &&
+          std::chrono::steady_clock::now() - since > std::chrono::seconds(kChildStopGraceSeconds)) {
+        kill(-pgid, SIGKILL);
+        killed = true;
+      } else if (killed && std::chrono::steady_clock::now() - since >
+                               std::chrono::seconds(kChildStopGraceSeconds + 10)) {
+        Log(fmt::format("processes of group {} could not be stopped", pgid));
+        return;
+      }
+      last_tick_ = NowSeconds();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   // Runs the job; updates the state. True when it succeeded.

@@ -92,6 +92,7 @@ int RunCopy(const GlobalOptions& global, const CopyOpts& o) {
   if (!dst_or.ok()) return ReportError(global, dst_or.status());
   Repository& src = **src_or;
   Repository& dst = **dst_or;
+  src.set_lock_wait(std::chrono::seconds(global.retry_lock_seconds));
   if (src.config().id == dst.config().id) {
     return ReportError(global, InvalidArgument("source and destination are the same repository"));
   }

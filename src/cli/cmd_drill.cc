@@ -231,8 +231,14 @@ int RunDrill(const GlobalOptions& global, const DrillOpts& o) {
   if (!made.ok()) return ReportError(global, made.WithHint("set [drill] sandbox to a writable folder"));
   Say(global, fmt::format("drill of {} in {}", report.app, report.sandbox));
 
+  // SIGTERM / SIGINT (the agent stopping, Ctrl-C) reach the restore or
+  // verify command running in our process group as well: we wait for it,
+  // stop what the drill started and clean up, then store no report (an
+  // interrupted drill proves nothing either way).
+  InstallInterruptHandler();
   auto t0 = std::chrono::steady_clock::now();
   for (const ComponentConfig* c : *selected) {
+    if (Interrupted()) break;
     ComponentDrill d;
     d.name = c->name;
     d.kind = c->kind;
@@ -259,6 +265,13 @@ int RunDrill(const GlobalOptions& global, const DrillOpts& o) {
   }
   report.total_seconds = Since(t0);
   report.finished_ns = NowNs();
+  if (Interrupted()) {
+    if (!o.keep) {
+      std::error_code ec;
+      std::filesystem::remove_all(report.sandbox, ec);
+    }
+    return ReportError(global, Status(Code::kCancelled, "drill interrupted; no report stored"));
+  }
 
   const nlohmann::json json = DrillReportToJson(report);
   const std::string json_text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

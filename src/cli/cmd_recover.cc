@@ -153,10 +153,22 @@ int RunRecover(const GlobalOptions& global, const RecoverOpts& o) {
                           FormatTimeRfc3339(*t_ns), *t_ns > now ? " (in the future: the newest data)" : "",
                           root, o.dry_run ? " (dry run: nothing is restored)" : ""));
 
+  // SIGTERM / SIGINT reach the restore running in our process group as
+  // well: we wait for it, stop a server started for it, and go no further.
+  InstallInterruptHandler();
   bool all_ok = true;
   std::vector<std::string> failed;
   nlohmann::json jcomponents = nlohmann::json::array();
   for (const ComponentConfig* c : *selected) {
+    if (Interrupted()) {
+      all_ok = false;
+      failed.push_back(c->name);
+      jcomponents.push_back({{"component", c->name},
+                             {"kind", c->kind},
+                             {"ok", false},
+                             {"error", "interrupted before it was reached"}});
+      continue;
+    }
     nlohmann::json jc = {{"component", c->name}, {"kind", c->kind}};
     auto fail = [&](const std::string& message) {
       all_ok = false;

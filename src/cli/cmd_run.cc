@@ -83,13 +83,23 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
   auto selected = SelectComponents(*app, o.components, /*restore_order=*/false);
   if (!selected.ok()) return ReportError(global, selected.status());
 
+  // SIGTERM / SIGINT (the agent stopping, Ctrl-C) reach the backup or copy
+  // running in our process group as well: we wait for it to wind down and
+  // release its locks, then start nothing more. Dying at once would leave
+  // it running on its own, holding its repository locks.
+  InstallInterruptHandler();
   bool all_ok = true;
+  bool interrupted = false;
   nlohmann::json jcomponents = nlohmann::json::array();
   auto line = [&global](const nlohmann::json& j, const std::string& text) {
     if (global.json) PrintJson(j);
     else if (!global.quiet || !j.value("ok", true)) std::cout << text << std::endl;
   };
   for (const ComponentConfig* c : *selected) {
+    if (Interrupted()) {
+      interrupted = true;
+      break;
+    }
     nlohmann::json jc = {{"component", c->name}, {"kind", c->kind}};
     nlohmann::json jrepos = nlohmann::json::array();
     const ComponentKind* kind = FindComponentKind(c->kind);
@@ -100,7 +110,7 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
                           {"ok", false},                {"error", message}};
       jrepos.push_back(j);
       line(j, fmt::format("{} -> {}: FAILED: {}", c->name, repo_name, message));
-      if (app->alerts) {
+      if (app->alerts && !Interrupted()) {
         Alert a{app->app_name, AlertKind::kBackupFailed, c->name,
                 "backup of " + c->name + " failed: " + message, NowNs(),
                 {{"repository", repo_name}}};
@@ -179,6 +189,20 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
     }
     for (size_t i = 1; i < c->repositories.size(); ++i) {
       const RepositoryConfig* dst = app->FindRepository(c->repositories[i]);
+      if (Interrupted()) {
+        interrupted = true;
+        component_ok = false;
+        all_ok = false;
+        nlohmann::json j = {{"message_type", "run_item"},
+                            {"component", c->name},
+                            {"repository", dst->name},
+                            {"action", "copy"},
+                            {"ok", false},
+                            {"error", "interrupted before the copy"}};
+        line(j, fmt::format("{} -> {}: NOT COPIED: interrupted", c->name, dst->name));
+        jrepos.push_back(j);
+        continue;
+      }
       std::vector<std::string> args = {"copy", "--from-repo", first->url};
       if (!first->password_file.empty()) {
         args.insert(args.end(), {"--from-password-file", first->password_file});
@@ -213,11 +237,16 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
     jc["repositories"] = jrepos;
     jcomponents.push_back(jc);
   }
+  if (Interrupted()) interrupted = true;
+  if (interrupted) all_ok = false;
   if (global.json) {
     PrintJson({{"message_type", "summary"},
                {"app", app->app_name},
                {"ok", all_ok},
+               {"interrupted", interrupted},
                {"components", jcomponents}});
+  } else if (interrupted) {
+    std::cerr << "lifeboat: run: interrupted; components not reached were not backed up\n";
   } else if (!all_ok) {
     std::cerr << "lifeboat: run: some backups or copies failed (see above)\n";
   }

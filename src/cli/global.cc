@@ -199,6 +199,7 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global) 
   backend = WithCache(global, std::move(backend));
   LB_ASSIGN_OR_RETURN(std::string password, GetPassword(global, false));
   LB_ASSIGN_OR_RETURN(auto repo, Repository::Open(std::move(backend), password));
+  repo->set_lock_wait(std::chrono::seconds(global.retry_lock_seconds));
   AttachCache(*repo);  // the cache may keep tree packs (no-op without a cache)
   return repo;
 }

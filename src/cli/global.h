@@ -40,6 +40,10 @@ struct GlobalOptions {
   // $XDG_CACHE_HOME/lifeboat (~/.cache/lifeboat).
   bool no_cache = false;
   std::string cache_dir;
+  // --retry-lock / LIFEBOAT_RETRY_LOCK ("5m"): how long to keep trying when
+  // another process holds a conflicting repository lock; 0: fail at once.
+  std::string retry_lock;
+  int64_t retry_lock_seconds = 0;  // parsed from retry_lock
   bool json = false;
   bool quiet = false;
   int verbose = 0;

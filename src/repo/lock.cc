@@ -3,10 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "model/time_format.h"
+#include "policy/duration.h"
 
 namespace lifeboat {
 namespace {
@@ -101,6 +103,29 @@ static Status Conflict(const std::vector<LockInfo>& locks, const std::string& ow
 }
 
 Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exclusive) {
+  const auto wait = repo.lock_wait();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  // Short pauses first (a WAL push or a small backup holds its lock for
+  // seconds), then every 10 s, so waiting costs few listings of locks/.
+  std::chrono::milliseconds pause{500};
+  while (true) {
+    auto lock = TryAcquire(repo, exclusive);
+    if (lock.ok() || lock.status().code() != Code::kLocked) return lock;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      if (wait.count() == 0) return lock;
+      return Status(Code::kLocked,
+                    lock.status().message() + " (still locked after waiting " +
+                        FormatDurationSeconds(wait.count()) + ")",
+                    lock.status().hint());
+    }
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(10));
+  }
+}
+
+Result<std::unique_ptr<RepoLock>> RepoLock::TryAcquire(Repository& repo, bool exclusive) {
   LB_ASSIGN_OR_RETURN(auto before, ListLocks(repo));
   LB_RETURN_IF_ERROR(Conflict(before, "", exclusive));
   std::unique_ptr<RepoLock> lock(new RepoLock(repo, exclusive));

@@ -36,7 +36,7 @@ class RepoLock {
  public:
   // Takes a lock. kLocked, with the holder's description and a hint, if a
   // conflicting non-stale lock exists (any lock for exclusive; an exclusive
-  // one for shared).
+  // one for shared) and goes on existing for repo.lock_wait().
   static Result<std::unique_ptr<RepoLock>> Acquire(Repository& repo, bool exclusive);
   ~RepoLock();  // stops refreshing and removes the lock file (best effort)
   RepoLock(const RepoLock&) = delete;
@@ -47,6 +47,8 @@ class RepoLock {
 
  private:
   RepoLock(Repository& repo, bool exclusive) : repo_(repo), exclusive_(exclusive) {}
+  // One attempt: kLocked at once on a conflict.
+  static Result<std::unique_ptr<RepoLock>> TryAcquire(Repository& repo, bool exclusive);
   Status Write();
   void RefreshLoop();
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -189,6 +190,12 @@ class Repository {
                                      const std::function<bool(const Snapshot&)>& filter = nullptr);
   Status RemoveSnapshot(const Id& id);
 
+  // ---- locks ----
+  // How long RepoLock::Acquire keeps trying while another process holds a
+  // conflicting lock (--retry-lock); zero: it fails at once.
+  void set_lock_wait(std::chrono::seconds wait) { lock_wait_ = wait; }
+  std::chrono::seconds lock_wait() const { return lock_wait_; }
+
   // ---- keys ----
   Result<std::vector<KeyEntry>> ListKeys();
   Result<std::string> AddKey(std::string_view password, std::optional<KdfParams> kdf = {});
@@ -225,6 +232,7 @@ class Repository {
   RepoConfig config_;
   std::unique_ptr<Chunker> chunker_;
   std::string current_key_id_;
+  std::chrono::seconds lock_wait_{0};
   MasterIndex index_;
   std::function<void(const MasterIndex&)> index_loaded_;
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -317,6 +318,44 @@ TEST_F(RepositoryTest, LocksConflict) {
   ASSERT_EQ(locks->size(), 1u);
   EXPECT_TRUE((*locks)[0].exclusive);
   EXPECT_FALSE((*locks)[0].stale);
+}
+
+TEST_F(RepositoryTest, LockWaitTakesTheLockOnceTheHolderReleasesIt) {
+  auto shared = RepoLock::Acquire(*repo_, false);
+  ASSERT_TRUE(shared.ok());
+  repo_->set_lock_wait(std::chrono::seconds(30));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread holder([&shared] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    shared->reset();
+  });
+  auto excl = RepoLock::Acquire(*repo_, true);
+  holder.join();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(excl.ok()) << excl.status().message();
+  EXPECT_GE(waited, std::chrono::milliseconds(1200));
+  EXPECT_LT(waited, std::chrono::seconds(25)) << "it should not wait out the whole limit";
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->size(), 1u);
+  EXPECT_TRUE((*locks)[0].exclusive);
+}
+
+TEST_F(RepositoryTest, LockWaitGivesUpAfterItsLimitAndSaysHowLongItWaited) {
+  auto shared = RepoLock::Acquire(*repo_, false);
+  ASSERT_TRUE(shared.ok());
+  repo_->set_lock_wait(std::chrono::seconds(2));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto excl = RepoLock::Acquire(*repo_, true);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(excl.status().code(), Code::kLocked);
+  EXPECT_NE(excl.status().message().find("still locked after waiting 2s"), std::string::npos)
+      << excl.status().message();
+  EXPECT_NE(excl.status().message().find("shared lock held by"), std::string::npos);
+  EXPECT_GE(waited, std::chrono::seconds(2));
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  EXPECT_EQ(locks->size(), 1u) << "the waiting side leaves no lock behind";
 }
 
 TEST_F(RepositoryTest, StaleLockOfDeadProcessIsIgnored) {

@@ -330,6 +330,11 @@ run timeout 300 "${AS_PG_EXEC[@]}" env HOME="$W" "$LIFEBOAT" agent --config "$CO
 assert_contains "$ERR" "starting backup uploads" "agent --once log"
 # (The onsite repository's packs were destroyed above: its prune may fail.)
 assert_contains "$ERR" "starting prune offsite" "agent --once log"
+if [[ "$ERR" != *"prune offsite done"* && "$ERR" =~ \(pid\ ([0-9]+)\) ]]; then
+  # Who held the lock: the process and its family, for the failure report.
+  ps -o pid,ppid,pgid,sid,user,lstart,args -p "${BASH_REMATCH[1]}" >&2 || echo "pid ${BASH_REMATCH[1]} is gone" >&2
+  ps -u postgres -o pid,ppid,pgid,sid,lstart,args >&2 || true
+fi
 assert_contains "$ERR" "prune offsite done" "agent --once log"
 # The prune measured what the repository occupies (lifeboat_repository_size_bytes).
 OFFSITE_BYTES=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sizes"]["offsite"]["bytes"])' "$STATE/state.json")

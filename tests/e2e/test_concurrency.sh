@@ -66,6 +66,22 @@ assert_ne 0 "$(find "$REPO/locks" -type f | wc -l)" "locks after unlock (the loc
 # A second backup may run next to the first (shared locks).
 echo "while waiting" >"$W/one/extra.txt"
 expect_ok lb backup --host one "$W/one"
+
+step "--retry-lock: prune waits for the backup's lock, or gives up naming the wait"
+expect_rc 1 lb --retry-lock 2s prune
+assert_contains "$ERR" "still locked after waiting 2s" "prune --retry-lock 2s"
+assert_contains "$ERR" "shared lock held by" "prune --retry-lock 2s"
+expect_rc 1 lb --retry-lock soon prune
+assert_contains "$ERR" "--retry-lock" "a malformed --retry-lock"
+# (3>&-: the prune must not hold the FIFO open, or the backup never ends.)
+lb --retry-lock 2m prune >"$W/prune-wait.out" 2>"$W/prune-wait.err" 3>&- &
+pp=$!
+add_cleanup "kill -9 $pp"
+sleep 2
+kill -0 "$pp" 2>/dev/null || {
+  cat "$W/prune-wait.err" >&2
+  fail "prune --retry-lock 2m did not wait for the backup's lock"
+}
 tail -c +$((5 * MIB + 1)) "$W/big.bin" >&3
 exec 3>&-
 rcb=0
@@ -73,6 +89,12 @@ wait "$pb" || rcb=$?
 [[ $rcb -eq 0 ]] || {
   cat "$W/big.err" >&2
   fail "the stdin backup exited $rcb after its input ended"
+}
+rcp=0
+wait "$pp" || rcp=$?
+[[ $rcp -eq 0 ]] || {
+  cat "$W/prune-wait.err" >&2
+  fail "prune --retry-lock 2m exited $rcp after the backup released its lock"
 }
 
 step "after the backup, prune runs"

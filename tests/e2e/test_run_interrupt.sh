@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# End-to-end: `lifeboat run` stopped with SIGTERM to its process group (what
+# the agent does when it stops, what Ctrl-C does) waits for the backup it
+# started to wind down, copies nothing more, exits 1 saying it was
+# interrupted, and leaves no process of its group and no lock behind. (It
+# used to die at once, leaving its backup or copy running on its own with
+# the repositories locked: the agent's next prune found them locked.)
+# Also: the agent's jobs wait for a lock held by another process.
+source "$(dirname "$0")/lib.sh"
+
+REPO1=$W/repo-onsite
+REPO2=$W/repo-offsite
+PWFILE=$W/password
+printf '%s\n' "$PASSWORD" >"$PWFILE"
+chmod 0600 "$PWFILE"
+expect_ok "$LIFEBOAT" --repo "$REPO1" --password-file "$PWFILE" init
+expect_ok "$LIFEBOAT" --repo "$REPO2" --password-file "$PWFILE" init
+CONFIG=$W/lifeboat.toml
+STARTED=$W/dump-started
+# The dump ignores SIGTERM (as a slow database dump might take a while to
+# notice it) and ends 3 s after it started: the backup reading it outlives
+# the signal by that long.
+cat >"$CONFIG" <<EOF
+[app]
+name = "shop"
+
+[[repository]]
+name = "onsite"
+url = "$REPO1"
+password_file = "$PWFILE"
+
+[[repository]]
+name = "offsite"
+url = "$REPO2"
+password_file = "$PWFILE"
+
+[[component]]
+name = "dump"
+kind = "command"
+rpo = "1h"
+rto = "5m"
+retention = { daily = 7 }
+command = { run = ["sh", "-c", "trap '' TERM; touch '$STARTED'; seq 1 100000; sleep 3; echo end"], filename = "dump.txt" }
+EOF
+
+snap_count() { # REPO
+  "$LIFEBOAT" --repo "$1" --password-file "$PWFILE" --json snapshots | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
+}
+lock_count() { find "$1/locks" -type f | wc -l; }
+
+step "a run that is not interrupted backs up and copies"
+expect_ok "$LIFEBOAT" run --config "$CONFIG"
+assert_eq 1 "$(snap_count "$REPO1")" "snapshots onsite"
+assert_eq 1 "$(snap_count "$REPO2")" "snapshots offsite"
+
+step "SIGTERM to the run's process group while the dump runs"
+rm -f "$STARTED"
+setsid "$LIFEBOAT" run --config "$CONFIG" >"$W/run.out" 2>"$W/run.err" &
+RUN_PID=$!
+add_cleanup "kill -9 -$RUN_PID 2>/dev/null"
+for _ in $(seq 1 200); do
+  [[ -e $STARTED ]] && break
+  sleep 0.05
+done
+[[ -e $STARTED ]] || fail "the dump command did not start"
+kill -TERM -- "-$RUN_PID"
+rc=0
+wait "$RUN_PID" || rc=$?
+# Right after run exited, nothing of its group may still run.
+LEFT=$(pgrep -g "$RUN_PID" -a || true)
+[[ -z $LEFT ]] || fail "processes of the run's group outlived it:
+$LEFT"
+assert_eq 1 "$rc" "run's exit code after SIGTERM (143 would mean it died at once)"
+assert_contains "$(cat "$W/run.err")" "interrupted" "run's message"
+assert_eq 0 "$(lock_count "$REPO1")" "locks left onsite"
+assert_eq 0 "$(lock_count "$REPO2")" "locks left offsite"
+assert_eq 1 "$(snap_count "$REPO2")" "snapshots offsite (nothing copied after the signal)"
+# Whatever the interrupted backup left, the repositories are whole.
+expect_ok "$LIFEBOAT" --repo "$REPO1" --password-file "$PWFILE" check
+expect_ok "$LIFEBOAT" --repo "$REPO2" --password-file "$PWFILE" check
+
+step "the agent's prune waits for a lock another process holds"
+# A first agent run with an empty state backs the component up at once.
+STATE=$W/state
+expect_ok "$LIFEBOAT" agent --config "$CONFIG" --state-dir "$STATE" --once
+assert_contains "$ERR" "backup dump done" "first agent --once log"
+# A backup of a FIFO holds a shared lock for as long as the FIFO is open.
+mkfifo "$W/hold.fifo"
+"$LIFEBOAT" --repo "$REPO2" --password-file "$PWFILE" backup -q --stdin --stdin-filename hold.txt \
+  <"$W/hold.fifo" >"$W/hold.out" 2>"$W/hold.err" &
+HOLD_PID=$!
+add_cleanup "kill -9 $HOLD_PID 2>/dev/null"
+exec 3>"$W/hold.fifo"
+echo "first line" >&3
+for _ in $(seq 1 200); do
+  [[ $(lock_count "$REPO2") -ge 1 ]] && break
+  sleep 0.05
+done
+[[ $(lock_count "$REPO2") -ge 1 ]] || fail "the FIFO backup holds no lock"
+# The first prune is a day after the agent's first start: make it due.
+python3 - "$STATE/state.json" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+state = json.load(open(path))
+state["created"] -= 2 * 86400
+with open(path + ".tmp", "w") as f:
+    json.dump(state, f)
+os.chmod(path + ".tmp", 0o600)
+os.replace(path + ".tmp", path)
+PY
+"$LIFEBOAT" agent --config "$CONFIG" --state-dir "$STATE" --once >"$W/agent.out" 2>"$W/agent.err" 3>&- &
+AGENT_PID=$!
+add_cleanup "kill -9 $AGENT_PID 2>/dev/null"
+sleep 3
+kill -0 "$AGENT_PID" 2>/dev/null || {
+  cat "$W/agent.err" >&2
+  fail "agent --once did not wait for the lock held by the FIFO backup"
+}
+echo "last line" >&3
+exec 3>&-
+wait "$HOLD_PID" || fail "the FIFO backup failed: $(cat "$W/hold.err")"
+rc=0
+wait "$AGENT_PID" || rc=$?
+AGENT_LOG=$(cat "$W/agent.err")
+assert_contains "$AGENT_LOG" "prune offsite done" "agent --once log"
+assert_not_contains "$AGENT_LOG" "FAILED" "agent --once log"
+assert_eq 0 "$rc" "agent --once exit code"
+
+step "processes a job leaves behind are stopped when it ends"
+# A drill check that starts a background process and returns: the process
+# stays in the drill's process group after the drill has exited.
+CONFIG2=$W/lifeboat-drill.toml
+sed 's|^rpo = "1h"$|rpo = "1h"\nverify = ["sleep 297 >/dev/null 2>\&1 \&"]|' "$CONFIG" >"$CONFIG2"
+cat >>"$CONFIG2" <<EOF2
+
+[drill]
+every = "1h"
+sandbox = "$W/sandbox"
+EOF2
+grep -q 'sleep 297' "$CONFIG2" || fail "the drill check was not added to $CONFIG2"
+run "$LIFEBOAT" agent --config "$CONFIG2" --state-dir "$W/state2" --once
+assert_contains "$ERR" "starting drill" "agent --once log"
+assert_contains "$ERR" "others of its group still run: stopping them" "agent --once log"
+LEFT=$(pgrep -f -a "sleep 297" || true)
+[[ -z $LEFT ]] || fail "the drill check's background process outlived the job:
+$LEFT"
