@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -741,6 +742,19 @@ TEST(ProcessTest, CapturesOutputExitCodeAndStdin) {
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->exit_code, 127);
   EXPECT_EQ(ShellJoin({"a b", "c", "it's"}), "'a b' c 'it'\\''s'");
+}
+
+TEST(ProcessTest, TimeoutHoldsWhenTheChildsOwnChildrenKeepItsOutputOpen) {
+  // Killing the shell leaves `sleep` and `cat` holding stdout open; the
+  // call must still return soon after the deadline, not when they end.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = RunShell("echo started; sleep 9 | cat", {.timeout_seconds = 1});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, -1);
+  EXPECT_EQ(r->out, "started\n");
+  EXPECT_NE(r->err.find("killed after 1 s"), std::string::npos) << r->err;
+  EXPECT_LT(took, std::chrono::seconds(6));
 }
 
 }  // namespace

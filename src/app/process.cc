@@ -88,6 +88,9 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
       kill(pid, SIGKILL);
       killed = true;
     }
+    // What the child started (`sh -c "a | b"`) may hold the pipes open after
+    // the child is gone: past the deadline, stop waiting for them.
+    if (killed && std::chrono::steady_clock::now() > deadline + std::chrono::seconds(2)) break;
     for (int i = 0; i < n && rc > 0; ++i) {
       if (fds[i].revents == 0) continue;
       if (fds[i].fd == in_fd) {
@@ -114,6 +117,8 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     }
   }
   if (in_fd >= 0) close(in_fd);
+  if (out_fd >= 0) close(out_fd);
+  if (err_fd >= 0) close(err_fd);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -28,7 +28,9 @@ inline constexpr size_t kMaxCapture = 4 << 20;
 struct ProcessOptions {
   std::string stdin_data;                  // written to the child's stdin, then closed
   std::map<std::string, std::string> env;  // added to (or replacing in) the environment
-  int timeout_seconds = 0;                 // 0: none; else the child is killed (SIGKILL)
+  // 0: none; else the child is killed (SIGKILL) and, 2 s later, what it
+  // started and still holds its output open is no longer waited for.
+  int timeout_seconds = 0;
 };
 
 // Runs argv[0] (searched in PATH) with the arguments; waits. Fails only when
