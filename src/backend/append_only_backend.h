@@ -39,6 +39,10 @@ class AppendOnlyBackend final : public Backend {
   Result<Bytes> Load(const ObjectName& name, uint64_t offset = 0, uint64_t length = 0) override {
     return inner_->Load(name, offset, length);
   }
+  Status LoadInto(const ObjectName& name, uint64_t offset, uint64_t length,
+                  RawBuffer* out) override {
+    return inner_->LoadInto(name, offset, length, out);
+  }
   Result<uint64_t> Stat(const ObjectName& name) override { return inner_->Stat(name); }
   Status Remove(const ObjectName& name) override;
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override {

@@ -49,6 +49,13 @@ Status Backend::SaveStaged(const ObjectName& name, StagedFile& file) {
   return saved;
 }
 
+Status Backend::LoadInto(const ObjectName& name, uint64_t offset, uint64_t length, RawBuffer* out) {
+  LB_ASSIGN_OR_RETURN(Bytes data, Load(name, offset, length));
+  out->Clear();
+  out->Append(data);
+  return Status::Ok();
+}
+
 Result<std::optional<int64_t>> Backend::RetainUntil(const ObjectName&) {
   return std::optional<int64_t>();
 }
@@ -93,6 +100,10 @@ class SharedBackend final : public Backend {
   Status Save(const ObjectName& name, ByteView data) override { return inner_->Save(name, data); }
   Result<Bytes> Load(const ObjectName& name, uint64_t offset, uint64_t length) override {
     return inner_->Load(name, offset, length);
+  }
+  Status LoadInto(const ObjectName& name, uint64_t offset, uint64_t length,
+                  RawBuffer* out) override {
+    return inner_->LoadInto(name, offset, length, out);
   }
   Result<uint64_t> Stat(const ObjectName& name) override { return inner_->Stat(name); }
   Status Remove(const ObjectName& name) override { return inner_->Remove(name); }

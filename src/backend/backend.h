@@ -25,6 +25,7 @@
 
 #include "backend/staged_file.h"
 #include "base/bytes.h"
+#include "base/raw_buffer.h"
 #include "base/result.h"
 
 namespace lifeboat {
@@ -70,6 +71,13 @@ class Backend {
 
   virtual Status Save(const ObjectName& name, ByteView data) = 0;
   virtual Result<Bytes> Load(const ObjectName& name, uint64_t offset = 0, uint64_t length = 0) = 0;
+  // Load into *out (its contents replaced), reusing its storage: a reader of
+  // many large ranges (restore) then neither allocates nor zero-fills a
+  // buffer per read. The default copies what Load returns; the local backend
+  // reads straight into *out; wrappers forward it. (check --read-data measured
+  // 10 % slower with it, the time in SHA-256's loads of its input: lines a
+  // fresh zero-filled buffer had in cache are cold in a reused one.)
+  virtual Status LoadInto(const ObjectName& name, uint64_t offset, uint64_t length, RawBuffer* out);
   virtual Result<uint64_t> Stat(const ObjectName& name) = 0;
   virtual Status Remove(const ObjectName& name) = 0;
   virtual Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) = 0;

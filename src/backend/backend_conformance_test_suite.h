@@ -189,6 +189,30 @@ TEST_P(BackendConformanceTest, RangedLoads) {
   }
 }
 
+TEST_P(BackendConformanceTest, LoadIntoGivesWhatLoadGivesAndReusesItsBuffer) {
+  const ObjectName name{ObjectType::kPack, conformance::HexName(8)};
+  const Bytes data = conformance::Pattern(300000, 8);
+  MustSave(name, data);
+  RawBuffer buf;
+  auto load_into = [&](uint64_t offset, uint64_t length) {
+    Status s = b().LoadInto(name, offset, length, &buf);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return Bytes(buf.data(), buf.data() + buf.size());
+  };
+  EXPECT_EQ(load_into(0, 0), data);
+  const uint8_t* storage = buf.data();
+  // Smaller reads land in the same storage and have exactly their size.
+  EXPECT_EQ(load_into(100, 5000), MustLoad(name, 100, 5000));
+  EXPECT_EQ(buf.data(), storage);
+  EXPECT_EQ(load_into(299999, 1), MustLoad(name, 299999, 1));
+  EXPECT_EQ(load_into(250000, 0), MustLoad(name, 250000, 0));
+  EXPECT_EQ(buf.data(), storage);
+  // Errors are Load's: past the end is kCorrupt, a missing object kNotFound.
+  EXPECT_EQ(b().LoadInto(name, 299990, 20, &buf).code(), Code::kCorrupt);
+  EXPECT_EQ(b().LoadInto({ObjectType::kPack, conformance::HexName(9)}, 0, 0, &buf).code(),
+            Code::kNotFound);
+}
+
 TEST_P(BackendConformanceTest, MissingObjectsAreNotFound) {
   for (ObjectType type : conformance::kAllTypes) {
     SCOPED_TRACE(std::string(ObjectTypeName(type)));

@@ -262,7 +262,8 @@ Status LocalBackend::SaveStaged(const ObjectName& name, StagedFile& file) {
       .WithContext("unable to save " + name.ToString() + " to " + root_);
 }
 
-Result<Bytes> LocalBackend::Load(const ObjectName& name, uint64_t offset, uint64_t length) {
+Result<uint64_t> LocalBackend::OpenRange(const ObjectName& name, uint64_t offset, uint64_t length,
+                                         UniqueFd* fd_out, std::string* path_out) {
   LB_RETURN_IF_ERROR(ValidateObjectName(name));
   const std::string path = PathOf(name);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -283,9 +284,30 @@ Result<Bytes> LocalBackend::Load(const ObjectName& name, uint64_t offset, uint64
   if (offset == 0 && length == 0 && n > 0) {
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);  // advisory; errors do not matter
   }
+  *fd_out = std::move(fd);
+  *path_out = path;
+  return n;
+}
+
+Result<Bytes> LocalBackend::Load(const ObjectName& name, uint64_t offset, uint64_t length) {
+  UniqueFd fd;
+  std::string path;
+  LB_ASSIGN_OR_RETURN(uint64_t n, OpenRange(name, offset, length, &fd, &path));
   Bytes out(n);
   LB_RETURN_IF_ERROR(ReadAll(fd.get(), out.data(), n, offset, path));
   return out;
+}
+
+Status LocalBackend::LoadInto(const ObjectName& name, uint64_t offset, uint64_t length,
+                              RawBuffer* out) {
+  UniqueFd fd;
+  std::string path;
+  LB_ASSIGN_OR_RETURN(uint64_t n, OpenRange(name, offset, length, &fd, &path));
+  out->Clear();
+  out->Resize(n);  // uninitialized: ReadAll fills every byte or fails
+  Status read = ReadAll(fd.get(), out->data(), n, offset, path);
+  if (!read.ok()) out->Clear();
+  return read;
 }
 
 Result<uint64_t> LocalBackend::Stat(const ObjectName& name) {

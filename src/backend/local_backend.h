@@ -41,6 +41,8 @@ class LocalBackend : public Backend {
   // A range past the end of the file is kCorrupt; a file that shrinks while
   // being read is kCorrupt too (never silently short data).
   Result<Bytes> Load(const ObjectName& name, uint64_t offset = 0, uint64_t length = 0) override;
+  Status LoadInto(const ObjectName& name, uint64_t offset, uint64_t length,
+                  RawBuffer* out) override;
   Result<uint64_t> Stat(const ObjectName& name) override;
   // Removal is not followed by a directory fsync (a resurrected object after
   // a crash is harmless: prune and lock removal tolerate it).
@@ -58,6 +60,11 @@ class LocalBackend : public Backend {
   std::string DirOf(const ObjectName& name) const;
 
  private:
+  // Opens `name` for reading [offset, offset + n) and returns n (the rest of
+  // the object when length is 0), with Load's checks.
+  Result<uint64_t> OpenRange(const ObjectName& name, uint64_t offset, uint64_t length, UniqueFd* fd,
+                             std::string* path);
+
   const std::string root_;
 };
 

@@ -690,14 +690,15 @@ class RestoreRun {
         }
       }
       if (needed) {
-        auto data = repo_.backend().Load(name, start, end - start);
-        if (!data.ok()) {
-          Status s = data.status().WithContext("unable to read pack " + pack.pack_id.Short());
+        thread_local RawBuffer data;  // reused: one read at a time per worker
+        Status read = repo_.backend().LoadInto(name, start, end - start, &data);
+        if (!read.ok()) {
+          Status s = read.WithContext("unable to read pack " + pack.pack_id.Short());
           for (size_t k = i; k < j; ++k) FailTargets(pack.blobs[k], s);
         } else {
           for (size_t k = i; k < j; ++k) {
             const BlobJob& blob = pack.blobs[k];
-            ByteView sealed(data->data() + (blob.entry.offset - start), blob.entry.length);
+            ByteView sealed(data.data() + (blob.entry.offset - start), blob.entry.length);
             thread_local RawBuffer plain;  // reused: one blob at a time per worker
             Status opened = OpenPackedBlobInto(repo_.keys(), pack.salt, blob.entry, sealed, &plain);
             if (!opened.ok()) {
