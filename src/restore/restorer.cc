@@ -28,8 +28,11 @@ namespace {
 
 constexpr int kRemoteWorkers = 8;             // restore workers for a remote backend
 constexpr uint64_t kMaxReadGap = 1 << 20;  // neighbouring blobs closer than this share a read
-constexpr uint64_t kMaxReadSize =
-    8 << 20;                        // one read covers at most this (unless one blob is larger)
+// One read covers at most this (unless one blob is larger): long reads save
+// round trips to a remote store; a local one gains nothing past a few MiB,
+// and each worker holds its read buffer.
+constexpr uint64_t kMaxRemoteReadSize = 8 << 20;
+constexpr uint64_t kMaxLocalReadSize = 4 << 20;
 constexpr int kMaxCachedFds = 256;  // descriptors kept open between writes
 constexpr uint64_t kEarlyWritebackSize = 256 << 10;  // files this large start writeback when done
 // Files this large are written with O_DIRECT (file_writer.h) where the target
@@ -423,6 +426,7 @@ class RestoreRun {
     progress_.bytes_total = bytes_planned_ + bytes_unchanged_;
 
     direct_io_ = options_.direct_io && DirectWritesPayOff(options_.target);
+    max_read_ = repo_.backend().Capabilities().local ? kMaxLocalReadSize : kMaxRemoteReadSize;
     // Phase 2: empty files are complete already; everything else comes from packs.
     for (size_t i = 0; i < files_.size(); ++i) {
       if (files_[i].size == 0) FinishFile(files_[i]);
@@ -672,8 +676,7 @@ class RestoreRun {
       while (j < pack.blobs.size()) {
         const PackedBlob& next = pack.blobs[j].entry;
         uint64_t next_end = uint64_t{next.offset} + next.length;
-        if (next.offset < end || next.offset - end > kMaxReadGap ||
-            next_end - start > kMaxReadSize) {
+        if (next.offset < end || next.offset - end > kMaxReadGap || next_end - start > max_read_) {
           break;
         }
         end = next_end;
@@ -867,6 +870,7 @@ class RestoreRun {
 
   std::atomic<int> open_fds_{0};
   bool direct_io_ = false;                   // large files are written with O_DIRECT
+  uint64_t max_read_ = kMaxRemoteReadSize;   // bytes one pack read covers at most
   std::atomic<bool> direct_refused_{false};  // the target's filesystem refused O_DIRECT
   std::atomic<uint64_t> files_restored_{0};
   std::atomic<uint64_t> bytes_restored_{0};
