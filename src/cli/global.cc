@@ -27,7 +27,14 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-void OnSignal(int) { g_interrupted = true; }
+// The first SIGINT/SIGTERM asks for a clean stop; a second one (Ctrl-C
+// again, when the clean stop takes too long) ends the process at once.
+void OnSignal(int sig) {
+  if (g_interrupted.exchange(true)) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+}
 
 void TrimNewline(std::string* s) {
   while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();

@@ -120,7 +120,8 @@ std::string ShortPath(const std::string& path, size_t max);  // middle-elided
 // --tag values, each possibly comma-separated: sorted, unique, no empties.
 std::vector<std::string> SplitTags(const std::vector<std::string>& raw);
 
-// Set by SIGINT/SIGTERM handlers installed by InstallInterruptHandler.
+// Set by SIGINT/SIGTERM handlers installed by InstallInterruptHandler; a
+// second such signal ends the process at once (the default action).
 bool Interrupted();
 void InstallInterruptHandler();
 

@@ -5,7 +5,8 @@
 # interrupted, and leaves no process of its group and no lock behind. (It
 # used to die at once, leaving its backup or copy running on its own with
 # the repositories locked: the agent's next prune found them locked.)
-# Also: the agent's jobs wait for a lock held by another process.
+# A second SIGTERM ends it at once. Also: the agent's jobs wait for a lock
+# held by another process, and what a job leaves running is stopped with it.
 source "$(dirname "$0")/lib.sh"
 
 REPO1=$W/repo-onsite
@@ -78,6 +79,36 @@ assert_eq 1 "$(snap_count "$REPO2")" "snapshots offsite (nothing copied after th
 # Whatever the interrupted backup left, the repositories are whole.
 expect_ok "$LIFEBOAT" --repo "$REPO1" --password-file "$PWFILE" check
 expect_ok "$LIFEBOAT" --repo "$REPO2" --password-file "$PWFILE" check
+
+step "a second SIGTERM ends run at once"
+rm -f "$STARTED"
+setsid "$LIFEBOAT" run --config "$CONFIG" >"$W/run2.out" 2>"$W/run2.err" &
+RUN_PID=$!
+add_cleanup "kill -9 -$RUN_PID 2>/dev/null"
+for _ in $(seq 1 200); do
+  [[ -e $STARTED ]] && break
+  sleep 0.05
+done
+[[ -e $STARTED ]] || fail "the dump command did not start"
+kill -TERM -- "-$RUN_PID"
+sleep 0.3
+T0=$(date +%s%N)
+kill -TERM "$RUN_PID"
+rc=0
+wait "$RUN_PID" || rc=$?
+T1=$(date +%s%N)
+assert_eq 143 "$rc" "run's exit status after a second SIGTERM (killed by it)"
+[[ $(((T1 - T0) / 1000000)) -lt 2000 ]] || fail "run took $(((T1 - T0) / 1000000)) ms to end after the second SIGTERM"
+# Its backup got one SIGTERM and winds down on its own once the dump ends.
+for _ in $(seq 1 200); do
+  [[ -z $(pgrep -g "$RUN_PID" || true) ]] && break
+  sleep 0.05
+done
+[[ -z $(pgrep -g "$RUN_PID" || true) ]] || fail "the interrupted backup did not end"
+# (With run gone, the backup may die of SIGPIPE writing its output and leave
+# its lock file; its process is gone, so the lock is stale: an exclusive
+# lock is granted at once.)
+expect_ok "$LIFEBOAT" --repo "$REPO1" --password-file "$PWFILE" prune
 
 step "the agent's prune waits for a lock another process holds"
 # A first agent run with an empty state backs the component up at once.
