@@ -160,7 +160,7 @@ void BM_HkdfPackKey(benchmark::State& state) {
 }
 BENCHMARK(BM_HkdfPackKey);
 
-// Sealing a small blob (a tree) including the cipher context's set-up.
+// Opening a small blob (a tree), including the cipher context's set-up.
 void BM_AesGcmOpenSmall(benchmark::State& state) {
   const Bytes data = PseudoRandom(2 * kKiB, 6);
   const Aead aead(Key32::Random());
