@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "backend/test_temp_dir.h"
 #include "crypto/hash.h"
 #include "repo/compression.h"
+#include "repo/keyring.h"
 #include "repo/lock.h"
 #include "repo/sealed_object.h"
 #include "repo/test_support.h"
@@ -589,6 +592,52 @@ TEST_F(StoredBlobTest, VerificationRefusesContentThatDoesNotMatchTheId) {
   auto back = dst_->LoadBlob(format::BlobType::kData, id);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, text);
+}
+
+}  // namespace
+}  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+TEST(KeyringTest, CachedPackKeysAreTheDerivedOnes) {
+  const Key32 master = Key32::Random();
+  const Keyring keys(master);
+  std::vector<Bytes> salts;
+  for (int i = 0; i < 40; ++i) salts.push_back(RandomBytes(format::kSaltSize));
+  auto expected = [&master](const Bytes& salt) {
+    return HkdfKey(master, salt, format::kLabelPackKey);
+  };
+  auto same = [](const Key32& a, const Key32& b) {
+    return std::equal(a.data(), a.data() + a.size(), b.data());
+  };
+  // More salts than the cache holds, revisited in orders that hit and miss.
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < salts.size(); ++i) {
+      const Bytes& salt = salts[(i * (round + 1) * 7) % salts.size()];
+      ASSERT_TRUE(same(keys.PackKey(salt), expected(salt))) << "round " << round << " i " << i;
+    }
+    for (int k = 0; k < 5; ++k) ASSERT_TRUE(same(keys.PackKey(salts[3]), expected(salts[3])));
+  }
+  // A salt of another length (never in a valid pack) is derived, not cached.
+  const Bytes odd = RandomBytes(7);
+  EXPECT_TRUE(same(keys.PackKey(odd), expected(odd)));
+  // Another master with the same salts gives other keys.
+  const Keyring other(Key32::Random());
+  EXPECT_FALSE(same(other.PackKey(salts[0]), keys.PackKey(salts[0])));
+  // Threads sharing the keyring all get the right keys.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const Bytes& salt = salts[(i * 13 + t) % salts.size()];
+        if (!same(keys.PackKey(salt), expected(salt))) ++wrong;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
