@@ -89,17 +89,13 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
   // it running on its own, holding its repository locks.
   InstallInterruptHandler();
   bool all_ok = true;
-  bool interrupted = false;
   nlohmann::json jcomponents = nlohmann::json::array();
   auto line = [&global](const nlohmann::json& j, const std::string& text) {
     if (global.json) PrintJson(j);
     else if (!global.quiet || !j.value("ok", true)) std::cout << text << std::endl;
   };
   for (const ComponentConfig* c : *selected) {
-    if (Interrupted()) {
-      interrupted = true;
-      break;
-    }
+    if (Interrupted()) break;
     nlohmann::json jc = {{"component", c->name}, {"kind", c->kind}};
     nlohmann::json jrepos = nlohmann::json::array();
     const ComponentKind* kind = FindComponentKind(c->kind);
@@ -190,7 +186,6 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
     for (size_t i = 1; i < c->repositories.size(); ++i) {
       const RepositoryConfig* dst = app->FindRepository(c->repositories[i]);
       if (Interrupted()) {
-        interrupted = true;
         component_ok = false;
         all_ok = false;
         nlohmann::json j = {{"message_type", "run_item"},
@@ -237,7 +232,7 @@ int RunRun(const GlobalOptions& global, const RunOpts& o) {
     jc["repositories"] = jrepos;
     jcomponents.push_back(jc);
   }
-  if (Interrupted()) interrupted = true;
+  const bool interrupted = Interrupted();  // the flag stays set once raised
   if (interrupted) all_ok = false;
   if (global.json) {
     PrintJson({{"message_type", "summary"},

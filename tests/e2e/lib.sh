@@ -56,6 +56,17 @@ skip() {
   exit 77
 }
 require_root() { [[ $(id -u) -eq 0 ]] || skip "needs root: $*"; }
+# wait_until SECONDS WHAT CMD...: polls CMD every 0.05 s; fails the test
+# naming WHAT if it has not succeeded within SECONDS.
+wait_until() {
+  local limit=$1 what=$2 i
+  shift 2
+  for ((i = 0; i < limit * 20; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  fail "timed out after ${limit}s waiting for: $what"
+}
 
 # Points the lifeboat environment at repository DIR with the test password.
 use_repo() {

@@ -51,12 +51,9 @@ add_cleanup "kill -9 $pb"
 exec 3>"$W/big.fifo"
 # Once these bytes are through the pipe, the backup has started reading.
 head -c $((5 * MIB)) "$W/big.bin" >&3
-for _ in $(seq 1 500); do
-  [[ $(find "$REPO/locks" -type f | wc -l) -ge 1 ]] && break
-  sleep 0.01
-done
+holds_lock() { [[ -n $(find "$REPO/locks" -type f) ]]; }
+wait_until 5 "the running backup's lock file" holds_lock
 kill -0 "$pb" 2>/dev/null || fail "the stdin backup ended before its input did"
-[[ $(find "$REPO/locks" -type f | wc -l) -ge 1 ]] || fail "the running backup holds no lock file"
 expect_rc 1 lb prune
 assert_matches "$ERR" 'lock' "prune's refusal"
 expect_rc 1 lb forget --keep-last 1 --prune

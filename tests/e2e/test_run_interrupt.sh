@@ -48,6 +48,20 @@ snap_count() { # REPO
   "$LIFEBOAT" --repo "$1" --password-file "$PWFILE" --json snapshots | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
 lock_count() { find "$1/locks" -type f | wc -l; }
+holds_lock() { [[ $(lock_count "$1") -ge 1 ]]; }
+group_gone() { ! pgrep -g "$1" >/dev/null; }
+# start_in_group NAME MARKER CMD...: CMD in a session (and process group)
+# of its own, output in $W/NAME.out|err; RUN_PID is its pid (= its group).
+# Returns once the file MARKER exists.
+start_in_group() {
+  local name=$1 marker=$2
+  shift 2
+  rm -f "$marker"
+  setsid "$@" >"$W/$name.out" 2>"$W/$name.err" &
+  RUN_PID=$!
+  add_cleanup "kill -9 -$RUN_PID 2>/dev/null"
+  wait_until 10 "$marker to appear" test -e "$marker"
+}
 
 step "a run that is not interrupted backs up and copies"
 expect_ok "$LIFEBOAT" run --config "$CONFIG"
@@ -55,15 +69,7 @@ assert_eq 1 "$(snap_count "$REPO1")" "snapshots onsite"
 assert_eq 1 "$(snap_count "$REPO2")" "snapshots offsite"
 
 step "SIGTERM to the run's process group while the dump runs"
-rm -f "$STARTED"
-setsid "$LIFEBOAT" run --config "$CONFIG" >"$W/run.out" 2>"$W/run.err" &
-RUN_PID=$!
-add_cleanup "kill -9 -$RUN_PID 2>/dev/null"
-for _ in $(seq 1 200); do
-  [[ -e $STARTED ]] && break
-  sleep 0.05
-done
-[[ -e $STARTED ]] || fail "the dump command did not start"
+start_in_group run "$STARTED" "$LIFEBOAT" --json run --config "$CONFIG"
 kill -TERM -- "-$RUN_PID"
 rc=0
 wait "$RUN_PID" || rc=$?
@@ -72,7 +78,9 @@ LEFT=$(pgrep -g "$RUN_PID" -a || true)
 [[ -z $LEFT ]] || fail "processes of the run's group outlived it:
 $LEFT"
 assert_eq 1 "$rc" "run's exit code after SIGTERM (143 would mean it died at once)"
-assert_contains "$(cat "$W/run.err")" "interrupted" "run's message"
+SUMMARY=$(grep '"message_type":"summary"' "$W/run.out" || true)
+assert_eq true "$(jget "$SUMMARY" 'j["interrupted"]')" "run's summary: interrupted"
+assert_eq false "$(jget "$SUMMARY" 'j["ok"]')" "run's summary: ok"
 assert_eq 0 "$(lock_count "$REPO1")" "locks left onsite"
 assert_eq 0 "$(lock_count "$REPO2")" "locks left offsite"
 assert_eq 1 "$(snap_count "$REPO2")" "snapshots offsite (nothing copied after the signal)"
@@ -81,15 +89,7 @@ expect_ok "$LIFEBOAT" --repo "$REPO1" --password-file "$PWFILE" check
 expect_ok "$LIFEBOAT" --repo "$REPO2" --password-file "$PWFILE" check
 
 step "a second SIGTERM ends run at once"
-rm -f "$STARTED"
-setsid "$LIFEBOAT" run --config "$CONFIG" >"$W/run2.out" 2>"$W/run2.err" &
-RUN_PID=$!
-add_cleanup "kill -9 -$RUN_PID 2>/dev/null"
-for _ in $(seq 1 200); do
-  [[ -e $STARTED ]] && break
-  sleep 0.05
-done
-[[ -e $STARTED ]] || fail "the dump command did not start"
+start_in_group run2 "$STARTED" "$LIFEBOAT" run --config "$CONFIG"
 kill -TERM -- "-$RUN_PID"
 sleep 0.3
 T0=$(date +%s%N)
@@ -100,15 +100,28 @@ T1=$(date +%s%N)
 assert_eq 143 "$rc" "run's exit status after a second SIGTERM (killed by it)"
 [[ $(((T1 - T0) / 1000000)) -lt 2000 ]] || fail "run took $(((T1 - T0) / 1000000)) ms to end after the second SIGTERM"
 # Its backup got one SIGTERM and winds down on its own once the dump ends.
-for _ in $(seq 1 200); do
-  [[ -z $(pgrep -g "$RUN_PID" || true) ]] && break
-  sleep 0.05
-done
-[[ -z $(pgrep -g "$RUN_PID" || true) ]] || fail "the interrupted backup did not end"
+wait_until 10 "the interrupted backup to end" group_gone "$RUN_PID"
 # (With run gone, the backup may die of SIGPIPE writing its output and leave
 # its lock file; its process is gone, so the lock is stale: an exclusive
 # lock is granted at once.)
 expect_ok "$LIFEBOAT" --repo "$REPO1" --password-file "$PWFILE" prune
+
+step "SIGTERM to a drill's process group during its check"
+CHECKING=$W/check-started
+CONFIG3=$W/lifeboat-slow-check.toml
+sed "s|^rpo = \"1h\"\$|rpo = \"1h\"\nverify = [\"touch '$CHECKING'; sleep 20\"]|" "$CONFIG" >"$CONFIG3"
+printf '\n[drill]\nevery = "1h"\nsandbox = "%s"\n' "$W/sandbox3" >>"$CONFIG3"
+grep -q "sleep 20" "$CONFIG3" || fail "the slow check was not added to $CONFIG3"
+SNAPS_BEFORE=$(snap_count "$REPO1")
+start_in_group drill "$CHECKING" "$LIFEBOAT" drill --config "$CONFIG3"
+kill -TERM -- "-$RUN_PID"
+rc=0
+wait "$RUN_PID" || rc=$?
+wait_until 2 "the drill's group to be gone after it exited" group_gone "$RUN_PID"
+assert_eq 1 "$rc" "drill's exit code after SIGTERM"
+assert_contains "$(cat "$W/drill.err")" "drill interrupted; no report stored" "drill's message"
+assert_eq "$SNAPS_BEFORE" "$(snap_count "$REPO1")" "snapshots onsite (no drill report stored)"
+assert_eq "" "$(find "$W/sandbox3" -mindepth 1 -maxdepth 1 2>/dev/null)" "what the drill left in its sandbox"
 
 step "the agent's prune waits for a lock another process holds"
 # A first agent run with an empty state backs the component up at once.
@@ -123,11 +136,7 @@ HOLD_PID=$!
 add_cleanup "kill -9 $HOLD_PID 2>/dev/null"
 exec 3>"$W/hold.fifo"
 echo "first line" >&3
-for _ in $(seq 1 200); do
-  [[ $(lock_count "$REPO2") -ge 1 ]] && break
-  sleep 0.05
-done
-[[ $(lock_count "$REPO2") -ge 1 ]] || fail "the FIFO backup holds no lock"
+wait_until 10 "the FIFO backup's lock" holds_lock "$REPO2"
 # The first prune is a day after the agent's first start: make it due.
 python3 - "$STATE/state.json" <<'PY'
 import json, os, sys
