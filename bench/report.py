@@ -108,6 +108,7 @@ def build(out_dir):
         ("backup_mutated", f"backup after ~{meta.get('mutate_pct', '5')}% of files changed"),
         ("restore", "full restore (+ sync)"),
         ("check", "check, reading all data"),
+        ("prune", "forget all but the last snapshot + prune (repack all)"),
         ("small_initial", f"{small_n:,} small files: initial backup"),
         ("small_nochange", f"{small_n:,} small files: backup, nothing changed"),
     ]
@@ -127,6 +128,7 @@ def build(out_dir):
             row(label if i == 0 else "", measure, values, fmt)
     for what, label in (("repo_initial", "repository size after initial backup"),
                         ("repo_final", "repository size after the 3 backups"),
+                        ("repo_pruned", "repository size after the prune"),
                         ("repo_small", "repository size, small files")):
         if not any((t, what) in size_of for t in tools):
             continue

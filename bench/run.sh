@@ -201,7 +201,7 @@ order() {
 repo_of() { echo "$REPOS/$1-$2-$3"; }  # TOOL SET RUN
 
 # tool_cmd TOOL OP REPO [ARG] [NAME]: sets CMD to the command line.
-#   init | backup SRC NAME | restore TARGET NAME | check | stats
+#   init | backup SRC NAME | restore TARGET NAME | check | prune | stats
 tool_cmd() {
   local tool=$1 op=$2 repo=$3 arg=${4:-} name=${5:-}
   case $tool in
@@ -212,6 +212,7 @@ tool_cmd() {
         backup) CMD=("${b[@]}" backup --quiet "$arg") ;;
         restore) CMD=("${b[@]}" restore latest --target "$arg") ;;
         check) CMD=("${b[@]}" check --read-data) ;;
+        prune) CMD=("${b[@]}" forget --keep-last 1 --prune --max-unused 0) ;;
         stats) CMD=("${b[@]}" stats --mode raw-data --json) ;;
       esac ;;
     borg)
@@ -220,6 +221,9 @@ tool_cmd() {
         backup) CMD=(borg create -C lz4 "$repo::$name" "$arg") ;;
         restore) CMD=(borg extract "$repo::$name") ;;  # into the current dir
         check) CMD=(borg check --verify-data "$repo") ;;
+        # compact --threshold 0: free every segment with any unused space.
+        prune) CMD=(bash -c 'borg prune --keep-last 1 "$1" && borg compact --threshold 0 "$1"' \
+                      _ "$repo") ;;
         stats) CMD=(borg info --json "$repo") ;;
       esac ;;
     lifeboat)
@@ -229,6 +233,7 @@ tool_cmd() {
         backup) CMD=("${b[@]}" backup --quiet "$arg") ;;
         restore) CMD=("${b[@]}" restore latest --target "$arg") ;;
         check) CMD=("${b[@]}" check --read-data) ;;
+        prune) CMD=("${b[@]}" forget --keep-last 1 --prune --max-unused 0) ;;
         stats) CMD=("${b[@]}" stats --json) ;;
       esac ;;
   esac
@@ -461,6 +466,22 @@ if [[ " $PHASES " == *" main "* ]]; then
       prepare "$repo" "$CACHE"
       tool_cmd "$t" check "$repo"
       timed "$t" check "$r" "${CMD[@]}" || true
+    done
+  done
+
+  # Last: it changes the repositories. The ~5 % of the data only the first
+  # snapshots held is spread over many packs: every partly used pack is
+  # rewritten (--max-unused 0; Borg: compact --threshold 0).
+  say "phase: forget all but the last snapshot + prune"
+  for ((r = 1; r <= RUNS; r++)); do
+    for t in $(order "$r"); do
+      [ -n "${OK[$t-$r]:-}" ] || continue
+      repo=$(repo_of "$t" main "$r")
+      prepare "$repo" "$CACHE"
+      tool_cmd "$t" prune "$repo"
+      if timed "$t" prune "$r" "${CMD[@]}"; then
+        record_size "$t" repo_pruned "$r" "$repo"
+      fi
     done
   done
 

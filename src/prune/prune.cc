@@ -1,13 +1,15 @@
 #include "prune/prune.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "model/tree.h"
-#include "repo/compression.h"
 #include "repo/lock.h"
 
 namespace lifeboat {
@@ -488,72 +490,106 @@ class Pruner {
 
   // ---------------------------------------------------------------- execute
 
-  Status StorePack(std::unique_ptr<PackWriter>& writer) {
-    auto finished = writer->Finish();
-    writer.reset();
-    if (!finished.ok()) return finished.status().WithContext("unable to finish a repacked pack");
-    FinishedPack& pack = *finished;
-    Status s = repo_.backend().Save({ObjectType::kPack, pack.id.Hex()}, pack.data);
-    if (!s.ok()) return s.WithContext("unable to store repacked pack " + pack.id.Short());
-    result_.packs_written++;
-    result_.bytes_written += pack.data.size();
-    new_packs_.push_back({pack.id, std::move(pack.salt), std::move(pack.blobs)});
-    return Status::Ok();
-  }
-
+  // Copies the used blobs of the packs being rewritten into new packs.
+  // Several threads read packs at once (opening and checking each blob is
+  // CPU work; with a remote repository each read also waits for the
+  // network). A blob keeps its stored form: decrypted, its id checked, and
+  // sealed again under a new pack's key without being compressed again. The
+  // repository's pack writers and uploaders store the new packs and write
+  // index files for them, as for a backup; WriteIndex then folds those into
+  // the new index and supersedes them with the old files.
   Status Repack() {
     if (result_.plan.repack_packs.empty()) return Status::Ok();
     Log("repacking " + std::to_string(result_.plan.repack_packs.size()) + " packs");
-    const int level = repo_.config().compression_level;
-    // One writer per blob type: trees keep packs of their own (see
-    // Repository::PackLimit), as a backup writes them.
-    std::unique_ptr<PackWriter> writers[2];
+    std::vector<uint32_t> todo;
     for (uint32_t p = 0; p < packs_.size(); ++p) {
-      const PackState& pack = packs_[p];
-      if (pack.action != Action::kRepack) continue;
-      auto data = repo_.backend().Load({ObjectType::kPack, pack.pack.id.Hex()});
-      if (!data.ok()) {
-        return data.status().WithContext("unable to read pack " + pack.pack.id.Short() +
-                                         " for repacking");
-      }
-      for (uint32_t e = 0; e < pack.pack.blobs.size(); ++e) {
-        if (!IsAssigned(p, e)) continue;
-        const PackedBlob& b = pack.pack.blobs[e];
-        if (uint64_t(b.offset) + b.length > data->size()) {
-          return Status(Code::kCorrupt,
-                        "pack " + pack.pack.id.Short() + " is shorter than its index says",
-                        kCheckHint);
-        }
-        auto plain = OpenPackedBlob(repo_.keys(), pack.pack.salt, b,
-                                    ByteView(*data).subspan(b.offset, b.length));
-        if (!plain.ok() || repo_.ComputeBlobId(*plain) != b.id) {
-          return Status(
-              Code::kCorrupt,
-              "unable to repack " + std::string(format::BlobTypeName(b.type)) + " blob " +
-                  b.id.Short() + " from pack " + pack.pack.id.Short() + ": " +
-                  (plain.ok() ? "content does not match its id" : plain.status().message()),
-              kCheckHint);
-        }
-        // Blobs that did not compress before are stored raw again.
-        RawBuffer compressed;
-        ByteView stored = *plain;
-        format::Compression compression = format::Compression::kNone;
-        if (b.compression == format::Compression::kZstd && level > 0 &&
-            CompressForStorage(*plain, level, &compressed)) {
-          stored = compressed.view();
-          compression = format::Compression::kZstd;
-        }
-        std::unique_ptr<PackWriter>& writer = writers[static_cast<size_t>(b.type)];
-        if (!writer) writer = std::make_unique<PackWriter>(repo_.keys());
-        LB_RETURN_IF_ERROR(
-            writer->Add(b.type, b.id, compression, stored, static_cast<uint32_t>(plain->size())));
-        if (writer->size() >= repo_.PackLimit(b.type)) LB_RETURN_IF_ERROR(StorePack(writer));
-      }
+      if (packs_[p].action == Action::kRepack) todo.push_back(p);
     }
-    for (auto& writer : writers) {
-      if (writer && writer->blob_count() > 0) LB_RETURN_IF_ERROR(StorePack(writer));
+    const WriteStats& stats = repo_.write_stats();
+    const uint64_t packs_before = stats.packs_written;
+    const uint64_t bytes_before = stats.pack_bytes_written;
+    const std::vector<Id> index_before = repo_.LoadedIndexFiles();
+
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    Status first_error;
+    auto work = [&] {
+      RawBuffer bytes;  // reused: one pack range at a time per thread
+      StoredBlob blob;
+      for (size_t i; (i = next++) < todo.size();) {
+        {
+          std::lock_guard lock(mu);
+          if (!first_error.ok()) return;
+        }
+        Status s = RepackPack(todo[i], &bytes, &blob);
+        if (!s.ok()) {
+          std::lock_guard lock(mu);
+          if (first_error.ok()) first_error = std::move(s);
+          return;
+        }
+      }
+    };
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const size_t n = std::min<size_t>(todo.size(), std::clamp(cores, 2u, 4u));
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    // Packs already stored stay unindexed then: the next prune deletes them.
+    LB_RETURN_IF_ERROR(first_error);
+    Status flushed = repo_.Flush();
+    if (!flushed.ok()) return flushed.WithContext("unable to store the repacked blobs");
+
+    result_.packs_written = stats.packs_written - packs_before;
+    result_.bytes_written = stats.pack_bytes_written - bytes_before;
+    const std::unordered_set<Id> before(index_before.begin(), index_before.end());
+    for (const Id& id : repo_.LoadedIndexFiles()) {
+      if (!before.count(id)) repack_index_files_.push_back(id);
     }
     Log("wrote " + std::to_string(result_.packs_written) + " new packs");
+    return Status::Ok();
+  }
+
+  // Repacks the blobs assigned to pack `p`, read in one range from the first
+  // of them to the end of the last.
+  Status RepackPack(uint32_t p, RawBuffer* bytes, StoredBlob* blob) {
+    const PackState& pack = packs_[p];
+    const std::vector<PackedBlob>& blobs = pack.pack.blobs;
+    uint64_t begin = UINT64_MAX, end = 0;
+    for (uint32_t e = 0; e < blobs.size(); ++e) {
+      if (!IsAssigned(p, e)) continue;
+      begin = std::min<uint64_t>(begin, blobs[e].offset);
+      end = std::max<uint64_t>(end, uint64_t(blobs[e].offset) + blobs[e].length);
+    }
+    if (begin >= end) return Status::Ok();
+    Status loaded =
+        repo_.backend().LoadInto({ObjectType::kPack, pack.pack.id.Hex()}, begin, end - begin, bytes);
+    if (!loaded.ok()) {
+      return loaded.WithContext("unable to read pack " + pack.pack.id.Short() + " for repacking");
+    }
+    if (bytes->size() != end - begin) {
+      return Status(Code::kCorrupt,
+                    "pack " + pack.pack.id.Short() + " is shorter than its index says", kCheckHint);
+    }
+    for (uint32_t e = 0; e < blobs.size(); ++e) {
+      if (!IsAssigned(p, e)) continue;
+      const PackedBlob& b = blobs[e];
+      Status s = OpenPackedBlobStoredInto(repo_.keys(), pack.pack.salt, b,
+                                          bytes->view().subspan(b.offset - begin, b.length),
+                                          &blob->data);
+      if (s.ok()) {
+        blob->compression = b.compression;
+        blob->raw_length = b.raw_length;
+        s = repo_.VerifyStoredBlob(b.id, *blob);
+      }
+      if (!s.ok()) {
+        return Status(Code::kCorrupt,
+                      "unable to repack " + std::string(format::BlobTypeName(b.type)) + " blob " +
+                          b.id.Short() + " from pack " + pack.pack.id.Short() + ": " + s.message(),
+                      kCheckHint);
+      }
+      LB_RETURN_IF_ERROR(repo_.SaveRepackedBlob(b.type, b.id, *blob));
+    }
     return Status::Ok();
   }
 
@@ -562,14 +598,31 @@ class Pruner {
     for (uint32_t p = 0; p < packs_.size(); ++p) {
       if (!missing_.count(p) && packs_[p].action == Action::kKeep) keep.push_back(&packs_[p].pack);
     }
-    for (const IndexedPack& p : new_packs_) keep.push_back(&p);
+    // The files the repository wrote for the repacked packs: their packs go
+    // into the new index, and the files themselves go with the old ones.
+    std::vector<IndexFile> repacked;
+    for (const Id& id : repack_index_files_) {
+      auto f = repo_.LoadIndexFile(id);
+      if (!f.ok()) {
+        return f.status().WithContext("unable to read back index/" + id.Hex() +
+                                      " of the repacked packs");
+      }
+      repacked.push_back(std::move(*f));
+    }
+    for (const IndexFile& f : repacked) {
+      for (const IndexedPack& p : f.packs) keep.push_back(&p);
+    }
     IndexFile file;
     file.supersedes = old_index_ids_;
+    file.supersedes.insert(file.supersedes.end(), repack_index_files_.begin(),
+                           repack_index_files_.end());
     size_t blobs = 0;
+    size_t written = 0;
     auto flush = [&]() -> Status {
       auto id = repo_.SaveIndexFile(file);
       if (!id.ok()) return id.status().WithContext("unable to write the new index");
       result_.new_index_files.push_back(*id);
+      ++written;
       file.packs.clear();
       blobs = 0;
       return Status::Ok();
@@ -582,8 +635,8 @@ class Pruner {
       blobs += p->blobs.size();
     }
     // Also when nothing is kept: the file records what it supersedes.
-    if (!file.packs.empty() || result_.new_index_files.empty()) LB_RETURN_IF_ERROR(flush());
-    Log("wrote " + std::to_string(result_.new_index_files.size()) + " index files");
+    if (!file.packs.empty() || written == 0) LB_RETURN_IF_ERROR(flush());
+    Log("wrote " + std::to_string(written) + " index files");
     return Status::Ok();
   }
 
@@ -596,6 +649,13 @@ class Pruner {
                              " (the new index is complete; run prune again to finish)");
       }
       result_.index_files_deleted++;
+    }
+    for (const Id& id : repack_index_files_) {  // folded into the new index
+      Status s = repo_.backend().Remove({ObjectType::kIndex, id.Hex()});
+      if (!s.ok() && s.code() != Code::kNotFound) {
+        return s.WithContext("unable to delete index/" + id.Hex() +
+                             " (the new index is complete; run prune again to finish)");
+      }
     }
     return Status::Ok();
   }
@@ -639,7 +699,7 @@ class Pruner {
   std::unordered_map<BlobKey, Copies, BlobKeyHash> copies_;  // blobs in present packs
   std::unordered_set<BlobKey, BlobKeyHash> used_;
   std::unordered_map<BlobKey, Copy, BlobKeyHash> assigned_;  // the copy kept of each used blob
-  std::vector<IndexedPack> new_packs_;
+  std::vector<Id> repack_index_files_;  // written by the repository for the repacked packs
   PruneResult result_;
 };
 

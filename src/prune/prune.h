@@ -11,10 +11,11 @@
 // `max_unused_fraction` of the repository; packs in the backend that no index
 // lists are deleted. The order of writes makes every step crash-safe
 // (docs/FORMAT.md "Crash safety"):
-//   1. store the new packs (repacked blobs);
+//   1. store the new packs (repacked blobs, in their stored form, read and
+//      checked by several threads) and index files listing them;
 //   2. write a new, complete index (kept + new packs) whose files name every
-//      old index file in `supersedes`;
-//   3. delete the old index files;
+//      old index file and those of step 1 in `supersedes`;
+//   3. delete the old index files and those of step 1;
 //   4. delete the unused, repacked and unreferenced packs.
 // Stopped anywhere, every blob a snapshot references is still listed by some
 // index file in a pack that exists; what is left over (extra packs, old index

@@ -280,6 +280,131 @@ TEST_F(PruneTest, RepackingKeepsTreesAndDataInSeparatePacks) {
   ExpectAllLoad(blobs_b_);
 }
 
+// Snapshot A interleaves files of its own with files B shares, over many
+// 64 KiB packs, so forgetting A leaves every one of them partly used.
+// Half of the shared files compress, half do not.
+void InterleavedSnapshots(Repository& repo, SnapshotBlobs* a, SnapshotBlobs* b, Id* snap_a) {
+  std::vector<testing_repo::TestFile> files_a, files_b;
+  for (uint32_t i = 0; i < 12; ++i) {
+    const std::string n = std::to_string(10 + i);
+    Bytes shared = Pattern(20000, 200 + i);
+    if (i % 2 == 0) {
+      std::string text;
+      while (text.size() < 20000) text += "row " + std::to_string(text.size() % 977) + " of " + n + "\n";
+      shared = Bytes(text.begin(), text.end());
+    }
+    files_a.push_back({"a" + n, Pattern(20000, 100 + i)});
+    files_a.push_back({"s" + n, shared});
+    files_b.push_back({"s" + n, shared});
+    files_b.push_back({"b" + n, Pattern(6000, 300 + i)});
+  }
+  auto sa = AddSnapshot(repo, files_a, 1000, a);
+  ASSERT_TRUE(sa.ok()) << sa.status().ToString();
+  *snap_a = *sa;
+  ASSERT_TRUE(AddSnapshot(repo, files_b, 2000, b).ok());
+}
+
+TEST_F(PruneTest, ManyPacksRepackedAtOnceKeepTheirStoredFormInOneNewIndex) {
+  SnapshotBlobs a, b;
+  Id snap_a;
+  ASSERT_NO_FATAL_FAILURE(InterleavedSnapshots(repo(), &a, &b, &snap_a));
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a).ok());
+  std::map<Id, PackedBlob> before;
+  size_t zstd = 0, raw = 0;
+  for (const Id& id : b.data) {
+    auto loc = repo().index().Find(format::BlobType::kData, id);
+    ASSERT_TRUE(loc);
+    before[id] = loc->blob;
+    (loc->blob.compression == format::Compression::kZstd ? zstd : raw)++;
+  }
+  ASSERT_GT(zstd, 0u);
+  ASSERT_GT(raw, 0u);
+
+  PruneOptions o;
+  o.max_unused_fraction = 0;
+  auto r = Prune(repo(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GE(r->plan.packs_repack, 6u) << "enough packs for every repacking thread";
+  EXPECT_EQ(r->plan.bytes_unused_after, 0u);
+  EXPECT_GT(r->packs_written, 0u);
+
+  // The index files the repository wrote for the new packs were folded in:
+  // what is left is exactly the new index prune reports.
+  std::set<std::string> reported;
+  for (const Id& id : r->new_index_files) reported.insert(id.Hex());
+  auto names = mr_.Names(ObjectType::kIndex);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), reported);
+
+  auto after = mr_.Reopen();
+  ASSERT_TRUE(after.ok());
+  for (const auto& [id, old] : before) {
+    auto loc = (*after)->index().Find(format::BlobType::kData, id);
+    ASSERT_TRUE(loc);
+    EXPECT_EQ(loc->blob.compression, old.compression) << id.Short();
+    EXPECT_EQ(loc->blob.length, old.length) << id.Short() << ": stored form changed";
+    EXPECT_EQ(loc->blob.raw_length, old.raw_length) << id.Short();
+  }
+  for (const Id& id : OnlyIn(a, b)) {
+    EXPECT_FALSE((*after)->index().Find(format::BlobType::kData, id)) << id.Short();
+  }
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(b);
+}
+
+TEST_F(PruneTest, ADamagedBlobStopsTheRepackAndRemovesNothing) {
+  SnapshotBlobs a, b;
+  Id snap_a;
+  ASSERT_NO_FATAL_FAILURE(InterleavedSnapshots(repo(), &a, &b, &snap_a));
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a).ok());
+  PruneOptions o;
+  o.max_unused_fraction = 0;
+  PruneOptions plan_only = o;
+  plan_only.dry_run = true;
+  auto plan = Prune(repo(), plan_only);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_GE(plan->plan.repack_packs.size(), 4u);
+  // Damage a blob B uses in the last pack to be repacked.
+  const Id victim_pack = plan->plan.repack_packs.back();
+  std::optional<BlobLocation> victim;
+  for (const Id& id : b.data) {
+    auto loc = repo().index().Find(format::BlobType::kData, id);
+    if (loc && loc->pack_id == victim_pack) victim = loc;
+  }
+  ASSERT_TRUE(victim);
+  const ObjectName pack_name{ObjectType::kPack, victim_pack.Hex()};
+  auto original = mr_.mem().Load(pack_name);
+  ASSERT_TRUE(original.ok());
+  Bytes damaged = *original;
+  damaged[victim->blob.offset + victim->blob.length / 2] ^= 0x40;
+  ASSERT_TRUE(mr_.mem().Save(pack_name, damaged).ok());
+  auto objects = AllObjects(mr_);
+
+  auto r = Prune(repo(), o);
+  EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("unable to repack data blob " + victim->blob.id.Short()),
+            std::string::npos)
+      << r.status().ToString();
+  EXPECT_NE(r.status().hint().find("check"), std::string::npos);
+  auto now = AllObjects(mr_);
+  for (const auto& [type, names] : objects) {
+    if (type == ObjectType::kLock) continue;
+    for (const std::string& name : names) {
+      EXPECT_TRUE(now[type].count(name)) << "removed: " << ObjectName{type, name}.ToString();
+    }
+  }
+
+  // Mended, the next prune does the job.
+  ASSERT_TRUE(mr_.mem().Save(pack_name, *original).ok());
+  auto reopened = mr_.Reopen();
+  ASSERT_TRUE(reopened.ok());
+  auto second = Prune(**reopened, o);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(b);
+}
+
 TEST_F(PruneTest, MaxUnusedThreshold) {
   TwoSnapshots();
   ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());

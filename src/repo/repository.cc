@@ -444,6 +444,11 @@ Result<bool> Repository::SaveStoredBlob(format::BlobType type, const Id& id, con
   return true;
 }
 
+Status Repository::SaveRepackedBlob(format::BlobType type, const Id& id, const StoredBlob& blob) {
+  LB_RETURN_IF_ERROR(UploadError());
+  return StoreEncoded(type, id, blob.compression, blob.data.view(), blob.raw_length);
+}
+
 bool Repository::ReserveBlob(format::BlobType type, const Id& id) {
   if (index_.Has(type, id)) return false;
   std::lock_guard lock(inflight_mu_);
@@ -591,6 +596,7 @@ Status Repository::PackStored(FinishedPack pack, const Status& saved) {
     if (upload_error_.ok()) upload_error_ = result;
   } else {
     write_stats_.packs_written++;
+    write_stats_.pack_bytes_written += pack.size;
     IndexedPack indexed{pack.id, std::move(pack.salt), std::move(pack.blobs)};
     index_.AddPack(indexed);
     {

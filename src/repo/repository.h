@@ -96,6 +96,7 @@ struct WriteStats {
   std::atomic<uint64_t> bytes_added{0};         // plaintext
   std::atomic<uint64_t> bytes_added_stored{0};  // sealed bytes in packs
   std::atomic<uint64_t> packs_written{0};
+  std::atomic<uint64_t> pack_bytes_written{0};  // whole packs: header, blobs, trailer
 };
 
 class Repository {
@@ -165,6 +166,12 @@ class Repository {
                               bool verify_id);
   // The decompress-and-hash check of SaveStoredBlob on its own.
   Status VerifyStoredBlob(const Id& id, const StoredBlob& blob) const;
+  // Stores a blob of this repository in stored form again although the index
+  // lists it: prune copying a used blob out of a pack it will delete. The
+  // bytes stay as they are (no recompression). The caller has checked them
+  // (VerifyStoredBlob) and stores each blob once; the new packs are indexed
+  // like a backup's (index files written as they fill and by Flush).
+  Status SaveRepackedBlob(format::BlobType type, const Id& id, const StoredBlob& blob);
   // Finishes open packs, waits for uploads, writes the index for them.
   Status Flush();
   const WriteStats& write_stats() const { return write_stats_; }
