@@ -562,8 +562,8 @@ class Pruner {
       end = std::max<uint64_t>(end, uint64_t(blobs[e].offset) + blobs[e].length);
     }
     if (begin >= end) return Status::Ok();
-    Status loaded =
-        repo_.backend().LoadInto({ObjectType::kPack, pack.pack.id.Hex()}, begin, end - begin, bytes);
+    Status loaded = repo_.backend().LoadInto({ObjectType::kPack, pack.pack.id.Hex()}, begin,
+                                             end - begin, bytes);
     if (!loaded.ok()) {
       return loaded.WithContext("unable to read pack " + pack.pack.id.Short() + " for repacking");
     }
@@ -574,9 +574,9 @@ class Pruner {
     for (uint32_t e = 0; e < blobs.size(); ++e) {
       if (!IsAssigned(p, e)) continue;
       const PackedBlob& b = blobs[e];
-      Status s = OpenPackedBlobStoredInto(repo_.keys(), pack.pack.salt, b,
-                                          bytes->view().subspan(b.offset - begin, b.length),
-                                          &blob->data);
+      Status s =
+          OpenPackedBlobStoredInto(repo_.keys(), pack.pack.salt, b,
+                                   bytes->view().subspan(b.offset - begin, b.length), &blob->data);
       if (s.ok()) {
         blob->compression = b.compression;
         blob->raw_length = b.raw_length;

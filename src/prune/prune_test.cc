@@ -290,7 +290,8 @@ void InterleavedSnapshots(Repository& repo, SnapshotBlobs* a, SnapshotBlobs* b, 
     Bytes shared = Pattern(20000, 200 + i);
     if (i % 2 == 0) {
       std::string text;
-      while (text.size() < 20000) text += "row " + std::to_string(text.size() % 977) + " of " + n + "\n";
+      while (text.size() < 20000)
+        text += "row " + std::to_string(text.size() % 977) + " of " + n + "\n";
       shared = Bytes(text.begin(), text.end());
     }
     files_a.push_back({"a" + n, Pattern(20000, 100 + i)});
