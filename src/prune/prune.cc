@@ -111,6 +111,44 @@ class Pruner {
     if (log_) log_(line);
   }
 
+  // Threads that read packs to repack: each holds a pack's range (16 MiB by
+  // default) and a blob.
+  static size_t RepackThreads() { return std::clamp(std::thread::hardware_concurrency(), 2u, 4u); }
+  // Threads that load trees: small reads, often waiting for a remote backend.
+  static size_t TreeThreads() {
+    return std::clamp(2 * std::thread::hardware_concurrency(), 2u, 8u);
+  }
+
+  // Runs fn(i, worker) for i in [0, n) on up to `threads` threads (worker in
+  // [0, threads): per-thread state). After a failure no further items are
+  // started; returns the failure of the lowest item among those that failed.
+  static Status ParallelFor(size_t n, size_t threads,
+                            const std::function<Status(size_t i, size_t worker)>& fn) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mu;
+    size_t failed_item = SIZE_MAX;
+    Status failure;
+    auto work = [&](size_t worker) {
+      for (size_t i; !failed && (i = next++) < n;) {
+        Status s = fn(i, worker);
+        if (s.ok()) continue;
+        std::lock_guard lock(mu);
+        if (i < failed_item) {
+          failed_item = i;
+          failure = std::move(s);
+        }
+        failed = true;
+      }
+    };
+    threads = std::max<size_t>(1, std::min(threads, n));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    work(0);
+    for (auto& t : pool) t.join();
+    return failure;
+  }
+
   // ---------------------------------------------------------------- plan
 
   Status LoadIndex() {
@@ -209,8 +247,18 @@ class Pruner {
     return last;
   }
 
+  // A tree to visit: its id, where it is, and in which snapshot (for errors).
+  struct TreeVisit {
+    Id id;
+    std::string path;
+    const std::string* snapshot;
+  };
+
   Status MarkUsed() {
     LB_ASSIGN_OR_RETURN(auto names, ListNames(repo_.backend(), ObjectType::kSnapshot));
+    std::vector<std::string> labels;  // "snapshot 1a2b3c4d", pointed to by TreeVisit
+    labels.reserve(names.size());
+    std::vector<TreeVisit> level;
     for (const std::string& name : names) {
       auto id = Id::FromHex(name);
       Result<Snapshot> snapshot = id.ok() ? repo_.LoadSnapshot(*id) : Result<Snapshot>(id.status());
@@ -221,42 +269,56 @@ class Pruner {
             "prune cannot tell which data that snapshot needs; forget it if it is "
             "damaged, or run 'lifeboat check'");
       }
-      LB_RETURN_IF_ERROR(WalkTree(snapshot->tree, "snapshot " + name.substr(0, 8)));
+      labels.push_back("snapshot " + name.substr(0, 8));
+      level.push_back({snapshot->tree, "/", &labels.back()});
+    }
+    // Level by level: the trees of one level are loaded and decoded by
+    // several threads (each is a read and a decryption, a network round trip
+    // for a remote repository); what they name is merged in level order.
+    while (!level.empty()) {
+      std::vector<TreeVisit> todo;
+      for (TreeVisit& v : level) {
+        if (used_.insert({format::BlobType::kTree, v.id}).second) todo.push_back(std::move(v));
+      }
+      std::vector<std::vector<TreeVisit>> subtrees(todo.size());
+      std::vector<std::vector<Id>> data(todo.size());
+      LB_RETURN_IF_ERROR(ParallelFor(todo.size(), TreeThreads(), [&](size_t i, size_t) {
+        return VisitTree(todo[i], &subtrees[i], &data[i]);
+      }));
+      level.clear();
+      for (size_t i = 0; i < todo.size(); ++i) {
+        for (const Id& id : data[i]) used_.insert({format::BlobType::kData, id});
+        for (TreeVisit& v : subtrees[i]) level.push_back(std::move(v));
+      }
     }
     Log("marked " + std::to_string(used_.size()) + " blobs used by " +
         std::to_string(names.size()) + " snapshots");
     return Status::Ok();
   }
 
-  Status WalkTree(const Id& root, const std::string& snapshot) {
-    std::vector<std::pair<Id, std::string>> stack{{root, "/"}};
-    while (!stack.empty()) {
-      auto [tree_id, path] = std::move(stack.back());
-      stack.pop_back();
-      BlobKey key{format::BlobType::kTree, tree_id};
-      if (!used_.insert(key).second) continue;
-      auto plain = LoadBlob(key);
-      Result<Tree> tree = plain.ok() ? DecodeTree(*plain) : Result<Tree>(plain.status());
-      if (!tree.ok()) {
-        return Status(Code::kCorrupt,
-                      "unable to load tree " + tree_id.Short() + " (" + path + " in " + snapshot +
-                          "): " + tree.status().message(),
-                      kCheckHint);
-      }
-      for (const Node& node : tree->nodes) {
-        std::string child = path == "/" ? "/" + node.name : path + "/" + node.name;
-        if (node.subtree) stack.emplace_back(*node.subtree, child);
-        for (const Id& blob : node.content) {
-          BlobKey data{format::BlobType::kData, blob};
-          if (!copies_.count(data)) {
-            return Status(Code::kCorrupt,
-                          "data blob " + blob.Short() + " used by " + child + " in " + snapshot +
-                              " is missing",
-                          kCheckHint);
-          }
-          used_.insert(data);
+  // Loads one tree; lists its subtrees and the data blobs it uses, each of
+  // which must be in a present pack. Reads only state no thread changes.
+  Status VisitTree(const TreeVisit& v, std::vector<TreeVisit>* subtrees, std::vector<Id>* data) {
+    auto plain = LoadBlob({format::BlobType::kTree, v.id});
+    Result<Tree> tree = plain.ok() ? DecodeTree(*plain) : Result<Tree>(plain.status());
+    if (!tree.ok()) {
+      return Status(Code::kCorrupt,
+                    "unable to load tree " + v.id.Short() + " (" + v.path + " in " + *v.snapshot +
+                        "): " + tree.status().message(),
+                    kCheckHint);
+    }
+    for (const Node& node : tree->nodes) {
+      std::string child = v.path == "/" ? "/" + node.name : v.path + "/" + node.name;
+      for (const Id& blob : node.content) {
+        if (!copies_.count({format::BlobType::kData, blob})) {
+          return Status(Code::kCorrupt,
+                        "data blob " + blob.Short() + " used by " + child + " in " + *v.snapshot +
+                            " is missing",
+                        kCheckHint);
         }
+        data->push_back(blob);
       }
+      if (node.subtree) subtrees->push_back({*node.subtree, std::move(child), v.snapshot});
     }
     return Status::Ok();
   }
@@ -510,33 +572,15 @@ class Pruner {
     const uint64_t bytes_before = stats.pack_bytes_written;
     const std::vector<Id> index_before = repo_.LoadedIndexFiles();
 
-    std::atomic<size_t> next{0};
-    std::mutex mu;
-    Status first_error;
-    auto work = [&] {
-      RawBuffer bytes;  // reused: one pack range at a time per thread
-      StoredBlob blob;
-      for (size_t i; (i = next++) < todo.size();) {
-        {
-          std::lock_guard lock(mu);
-          if (!first_error.ok()) return;
-        }
-        Status s = RepackPack(todo[i], &bytes, &blob);
-        if (!s.ok()) {
-          std::lock_guard lock(mu);
-          if (first_error.ok()) first_error = std::move(s);
-          return;
-        }
-      }
-    };
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const size_t n = std::min<size_t>(todo.size(), std::clamp(cores, 2u, 4u));
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
-    work();
-    for (auto& t : threads) t.join();
+    // Per worker, reused: the pack range read and the blob being copied.
+    const size_t threads = std::min(todo.size(), RepackThreads());
+    std::vector<RawBuffer> bytes(threads);
+    std::vector<StoredBlob> blobs(threads);
+    Status repacked = ParallelFor(todo.size(), threads, [&](size_t i, size_t worker) {
+      return RepackPack(todo[i], &bytes[worker], &blobs[worker]);
+    });
     // Packs already stored stay unindexed then: the next prune deletes them.
-    LB_RETURN_IF_ERROR(first_error);
+    LB_RETURN_IF_ERROR(repacked);
     Status flushed = repo_.Flush();
     if (!flushed.ok()) return flushed.WithContext("unable to store the repacked blobs");
 

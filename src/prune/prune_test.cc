@@ -522,6 +522,41 @@ TEST_F(PruneTest, RefusesOnADamagedRepository) {
   EXPECT_EQ(Prune(repo(), {.max_unused_fraction = 2}).status().code(), Code::kInvalidArgument);
 }
 
+TEST_F(PruneTest, ADamagedTreeIsReportedWithItsPath) {
+  auto snap = AddSnapshot(repo(), {{"dir/sub/f", Pattern(5000, 1)}, {"g", Pattern(3000, 2)}}, 1000);
+  ASSERT_TRUE(snap.ok());
+  // Find /dir/sub's tree: the root names dir, dir names sub.
+  auto subtree_of = [&](const Id& tree_id, const std::string& name) -> Id {
+    auto plain = repo().LoadBlob(format::BlobType::kTree, tree_id);
+    EXPECT_TRUE(plain.ok());
+    auto tree = DecodeTree(*plain);
+    EXPECT_TRUE(tree.ok());
+    for (const Node& n : tree->nodes)
+      if (n.name == name && n.subtree) return *n.subtree;
+    ADD_FAILURE() << "no subtree " << name;
+    return {};
+  };
+  auto snapshot = repo().LoadSnapshot(*snap);
+  ASSERT_TRUE(snapshot.ok());
+  const Id sub = subtree_of(subtree_of(snapshot->tree, "dir"), "sub");
+  auto loc = repo().index().Find(format::BlobType::kTree, sub);
+  ASSERT_TRUE(loc);
+  const ObjectName pack_name{ObjectType::kPack, loc->pack_id.Hex()};
+  auto bytes = mr_.mem().Load(pack_name);
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[loc->blob.offset + 3] ^= 0x01;
+  ASSERT_TRUE(mr_.mem().Save(pack_name, *bytes).ok());
+  auto before = AllObjects(mr_);
+
+  auto r = Prune(repo(), {});
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  EXPECT_NE(r.status().message().find("unable to load tree " + sub.Short() + " (/dir/sub in snapshot " +
+                                      snap->Short()),
+            std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(AllObjects(mr_), before);
+}
+
 TEST_F(PruneTest, EverythingForgottenEmptiesTheRepository) {
   TwoSnapshots();
   ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
