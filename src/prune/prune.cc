@@ -661,12 +661,10 @@ class Pruner {
     file.supersedes.insert(file.supersedes.end(), repack_index_files_.begin(),
                            repack_index_files_.end());
     size_t blobs = 0;
-    size_t written = 0;
     auto flush = [&]() -> Status {
       auto id = repo_.SaveIndexFile(file);
       if (!id.ok()) return id.status().WithContext("unable to write the new index");
       result_.new_index_files.push_back(*id);
-      ++written;
       file.packs.clear();
       blobs = 0;
       return Status::Ok();
@@ -679,8 +677,8 @@ class Pruner {
       blobs += p->blobs.size();
     }
     // Also when nothing is kept: the file records what it supersedes.
-    if (!file.packs.empty() || written == 0) LB_RETURN_IF_ERROR(flush());
-    Log("wrote " + std::to_string(written) + " index files");
+    if (!file.packs.empty() || result_.new_index_files.empty()) LB_RETURN_IF_ERROR(flush());
+    Log("wrote " + std::to_string(result_.new_index_files.size()) + " index files");
     return Status::Ok();
   }
 
@@ -694,7 +692,11 @@ class Pruner {
       }
       result_.index_files_deleted++;
     }
-    for (const Id& id : repack_index_files_) {  // folded into the new index
+    // Folded into the new index. With Object Lock they were locked as they
+    // were written: they stay, superseded, until a later prune finds them
+    // unlocked (as for old index files under a lock).
+    if (repo_.backend().Capabilities().object_lock) return Status::Ok();
+    for (const Id& id : repack_index_files_) {
       Status s = repo_.backend().Remove({ObjectType::kIndex, id.Hex()});
       if (!s.ok() && s.code() != Code::kNotFound) {
         return s.WithContext("unable to delete index/" + id.Hex() +

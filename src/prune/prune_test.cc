@@ -740,6 +740,41 @@ TEST_F(PruneObjectLockTest, LockedPacksAreNeitherDeletedNorRepacked) {
   ExpectAllLoad(blobs_b_);
 }
 
+TEST_F(PruneObjectLockTest, RepackIndexFilesStaySupersededUntilALaterPrune) {
+  // With Object Lock, the index files written for repacked packs were locked
+  // as they were written: prune leaves them (superseded) instead of failing
+  // to delete them, and a later prune removes them.
+  SnapshotBlobs a, b;
+  Id snap_a;
+  ASSERT_NO_FATAL_FAILURE(InterleavedSnapshots(repo(), &a, &b, &snap_a));
+  ASSERT_TRUE(repo().RemoveSnapshot(snap_a).ok());
+  LockingBackend locking(&mr_.mem());
+  auto opened = Repository::Open(std::make_unique<Borrowed>(&locking), "secret");
+  ASSERT_TRUE(opened.ok());
+  ASSERT_TRUE((*opened)->LoadIndex().ok());
+  PruneOptions o;
+  o.max_unused_fraction = 0;
+  auto r = Prune(**opened, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GT(r->packs_written, 0u);
+  const auto index_after = mr_.Names(ObjectType::kIndex);
+  EXPECT_GT(index_after.size(), r->new_index_files.size()) << "the repack's index files stay";
+  CheckReport check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(b);
+
+  std::vector<std::string> log;
+  auto again = PruneThrough(locking, &log);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto index_now = mr_.Names(ObjectType::kIndex);
+  std::set<std::string> reported;
+  for (const Id& id : again->new_index_files) reported.insert(id.Hex());
+  EXPECT_EQ(std::set<std::string>(index_now.begin(), index_now.end()), reported);
+  check = CheckNow();
+  EXPECT_TRUE(check.findings.empty()) << Dump(check);
+  ExpectAllLoad(b);
+}
+
 TEST_F(PruneObjectLockTest, LockedIndexFilesStayWithEveryPackTheyList) {
   TwoSnapshots();
   ASSERT_TRUE(repo().RemoveSnapshot(snap_a_).ok());
