@@ -6,7 +6,8 @@
 # used to die at once, leaving its backup or copy running on its own with
 # the repositories locked: the agent's next prune found them locked.)
 # A second SIGTERM ends it at once. Also: the agent's jobs wait for a lock
-# held by another process, and what a job leaves running is stopped with it.
+# held by another process, what a job leaves running is stopped with it, and
+# `recover` stopped mid-restore goes no further than the component it was in.
 source "$(dirname "$0")/lib.sh"
 
 REPO1=$W/repo-onsite
