@@ -47,6 +47,7 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global, CommandRunner* selected
               s.files_done = progress.packs_done;
               s.files_total = progress.packs_total;
               s.bytes_done = progress.bytes_done;
+              s.unit = "packs";
               return s;
             },
             nullptr);

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/snapshot_filter.h"
 #include "policy/retention.h"
 #include "prune/prune.h"
@@ -64,9 +65,27 @@ int RunPrune(const GlobalOptions& global, Repository& repo, const PruneOpts& o) 
   PruneOptions popt;
   popt.max_unused_fraction = *fraction;
   popt.dry_run = o.dry_run;
-  auto result = Prune(repo, popt, [&global](std::string_view line) {
-    if (global.verbose > 0) Say(global, std::string(line));
-  });
+  PruneProgress progress;
+  popt.progress = &progress;
+  Result<PruneResult> result = Status(Code::kInternal, "not run");
+  {
+    ProgressReporter reporter(
+        global, "repacking",
+        [&progress] {
+          ProgressSample s;
+          s.files_done = progress.packs_done;
+          s.files_total = progress.packs_total;
+          s.bytes_done = progress.bytes_done;
+          s.bytes_total = progress.bytes_total;
+          s.total_known = progress.packs_total > 0;
+          s.unit = "packs";
+          return s;
+        },
+        nullptr);
+    result = Prune(repo, popt, [&global](std::string_view line) {
+      if (global.verbose > 0) Say(global, std::string(line));
+    });
+  }
   if (!result.ok()) return ReportError(global, result.status());
   const PrunePlan& p = result->plan;
 

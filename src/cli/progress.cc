@@ -72,8 +72,9 @@ void ProgressReporter::Draw(const ProgressSample& s, double elapsed, bool) {
     std::fflush(stdout);
     return;
   }
-  std::string line = fmt::format("[{}] {} {} / {} files, {} / {}, {}/s", FormatSeconds(elapsed),
-                                  verb_, s.files_done, s.files_total, FormatBytes(s.bytes_done),
+  std::string line = fmt::format("[{}] {} {} / {} {}, {} / {}, {}/s", FormatSeconds(elapsed),
+                                  verb_, s.files_done, s.files_total, s.unit,
+                                  FormatBytes(s.bytes_done),
                                   FormatBytes(s.bytes_total), FormatBytes(static_cast<uint64_t>(rate)));
   if (s.total_known && s.bytes_total > 0)
     line += fmt::format(" ({:.1f}%)", 100.0 * static_cast<double>(s.bytes_done) /

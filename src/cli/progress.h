@@ -20,6 +20,7 @@ struct ProgressSample {
   uint64_t bytes_done = 0, bytes_total = 0;
   uint64_t errors = 0;
   bool total_known = false;  // totals are final (walk finished)
+  const char* unit = "files";  // what files_done counts, on the terminal line
   std::string extra;         // e.g. "added 1.2 GiB"
 };
 

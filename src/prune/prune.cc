@@ -571,13 +571,23 @@ class Pruner {
     const uint64_t packs_before = stats.packs_written;
     const uint64_t bytes_before = stats.pack_bytes_written;
     const std::vector<Id> index_before = repo_.LoadedIndexFiles();
+    PruneProgress* progress = options_.progress;
+    if (progress) {
+      progress->packs_total = todo.size();
+      progress->bytes_total = result_.plan.bytes_repack;
+    }
 
     // Per worker, reused: the pack range read and the blob being copied.
     const size_t threads = std::min(todo.size(), RepackThreads());
     std::vector<RawBuffer> bytes(threads);
     std::vector<StoredBlob> blobs(threads);
     Status repacked = ParallelFor(todo.size(), threads, [&](size_t i, size_t worker) {
-      return RepackPack(todo[i], &bytes[worker], &blobs[worker]);
+      Status s = RepackPack(todo[i], &bytes[worker], &blobs[worker]);
+      if (s.ok() && progress) {
+        progress->packs_done++;
+        progress->bytes_done += packs_[todo[i]].used_bytes;
+      }
+      return s;
     });
     // Packs already stored stay unindexed then: the next prune deletes them.
     LB_RETURN_IF_ERROR(repacked);

@@ -38,6 +38,7 @@
 // Thread-safety: one Prune per repository at a time (the lock enforces it).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -50,6 +51,15 @@
 
 namespace lifeboat {
 
+// Live counters of the repacking, for a progress display (read from another
+// thread while prune runs).
+struct PruneProgress {
+  std::atomic<uint64_t> packs_total{0};  // packs to repack, set once planned
+  std::atomic<uint64_t> packs_done{0};
+  std::atomic<uint64_t> bytes_total{0};  // used bytes to copy
+  std::atomic<uint64_t> bytes_done{0};
+};
+
 struct PruneOptions {
   // Repack partly used packs only while the unused space left exceeds this
   // fraction of the repository's size after prune (restic --max-unused 5%).
@@ -59,6 +69,8 @@ struct PruneOptions {
   uint64_t max_repack_bytes = UINT64_MAX;
   // Plan only: report what would happen, change nothing.
   bool dry_run = false;
+  // Updated while repacking when set; must outlive the call.
+  PruneProgress* progress = nullptr;
 };
 
 struct PrunePlan {

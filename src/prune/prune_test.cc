@@ -323,9 +323,15 @@ TEST_F(PruneTest, ManyPacksRepackedAtOnceKeepTheirStoredFormInOneNewIndex) {
 
   PruneOptions o;
   o.max_unused_fraction = 0;
+  PruneProgress progress;
+  o.progress = &progress;
   auto r = Prune(repo(), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GE(r->plan.packs_repack, 6u) << "enough packs for every repacking thread";
+  EXPECT_EQ(progress.packs_total, r->plan.packs_repack);
+  EXPECT_EQ(progress.packs_done, r->plan.packs_repack);
+  EXPECT_EQ(progress.bytes_total, r->plan.bytes_repack);
+  EXPECT_EQ(progress.bytes_done, r->plan.bytes_repack);
   EXPECT_EQ(r->plan.bytes_unused_after, 0u);
   EXPECT_GT(r->packs_written, 0u);
 
