@@ -2,6 +2,7 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <set>
 
@@ -455,6 +456,56 @@ TEST_F(RestoreTest, MissingSubtreeIsAnErrorAndTheRestContinues) {
   ASSERT_TRUE(failures.ok());
   ASSERT_EQ(failures->size(), 1u);
   EXPECT_EQ((*failures)[0].path, Target() + "/broken");
+}
+
+// A directory that cannot be created (its path is longer than PATH_MAX) is
+// one error; what lies below it is not attempted (no error of its own) and
+// everything else is restored, including the other name of a hardlinked
+// file below it. The same into an empty target (directories made on a
+// thread of their own) and with allow_existing (made in walk order).
+TEST_F(RestoreTest, ADirectoryThatCannotBeCreatedIsOneErrorAndTheRestIsRestored) {
+  const std::string long_name(250, 'd');
+  // f has a second name at the top, which the walk meets after f.
+  Node f = File("f", {Pattern(3000, 80)});
+  f.links = 2;
+  f.inode = 77;
+  f.device_id = 1;
+  Node f_link = f;
+  f_link.name = "z_link";
+  Node bottom = Dir(long_name, {f, Symlink("l", "f"), Dir("sub", {File("g", {Pattern(2000, 81)})})});
+  for (int depth = 0; depth < 20; ++depth) {
+    std::vector<Node> children{bottom};
+    if (depth == 17) children.push_back(File("mid", {Pattern(1000, 82)}));
+    bottom = Dir(long_name, std::move(children));
+  }
+  root_ = TreeOf({bottom, File("ok", {Pattern(100, 83)}), f_link});
+  Flush();
+
+  std::vector<std::string> error_paths[2];
+  for (int allow_existing = 0; allow_existing < 2; ++allow_existing) {
+    SCOPED_TRACE(allow_existing ? "allow_existing" : "empty target");
+    const std::string t = Target(allow_existing ? "existing" : "empty");
+    if (allow_existing) {
+      ASSERT_EQ(::mkdir(t.c_str(), 0755), 0);
+    }
+    RestorerOptions o = Options(t);
+    o.allow_existing = allow_existing;
+    auto r = RunRestore(o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->errors.size(), 1u) << Errors(*r);
+    EXPECT_GT(r->errors[0].path.size(), size_t{PATH_MAX});
+    EXPECT_EQ((r->errors[0].path.size() - t.size()) % 251, 0u) << "a directory's path";
+    error_paths[allow_existing].push_back(r->errors[0].path);
+    EXPECT_EQ(ReadFileBytes(t + "/ok"), Pattern(100, 83));
+    std::string mid = t;
+    for (int depth = 0; depth < 3; ++depth) mid += "/" + long_name;
+    EXPECT_EQ(ReadFileBytes(mid + "/mid"), Pattern(1000, 82));
+    EXPECT_EQ(ReadFileBytes(t + "/z_link"), Pattern(3000, 80));
+    EXPECT_EQ(r->files, 3u);
+  }
+  // The same directory failed both ways (its path relative to the target).
+  EXPECT_EQ(error_paths[0][0].substr(Target("empty").size()),
+            error_paths[1][0].substr(Target("existing").size()));
 }
 
 // Files of 1 MiB and more are written with O_DIRECT (file_writer.h): chunk

@@ -10,10 +10,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -237,6 +239,7 @@ struct DirEntry {
   int depth = 0;
   enum State { kPending, kCreated, kFailed } state = kPending;
   bool apply_metadata = true;  // false for the target directory itself
+  bool queued = false;         // handed to the DirMaker (asynchronous creation)
 };
 
 class Selection {
@@ -364,16 +367,109 @@ class Selection {
 };
 
 // ---------------------------------------------------------------------------
+// DirMaker: creates a restore's directories on a thread of its own, in the
+// order they are queued (a parent before its children), while the walk goes
+// on planning files. mkdir is ext4's inode allocation: on the web app
+// (18,000 directories) it was half of the planning phase, which runs on one
+// core before any file is written (0.65 s; 0.35 s with the directories
+// already there).
+
+class DirMaker {
+ public:
+  enum Outcome : uint8_t { kPending, kMade, kFailed };
+  // Creates one directory; false if it could not be (and reports why).
+  using MakeFn = std::function<bool(const std::string& path)>;
+
+  explicit DirMaker(MakeFn make) : make_(std::move(make)), thread_([this] { Loop(); }) {}
+  ~DirMaker() { Finish(); }
+
+  // Directory `index` exists already (the target itself).
+  void Exists(int index) {
+    std::lock_guard lock(mu_);
+    Set(index, kMade);
+  }
+  // Queues directory `index`, whose parent (if any) is queued or exists.
+  void Add(int index, int parent, std::string path) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back({index, parent, std::move(path)});
+    }
+    work_cv_.notify_one();
+  }
+  // Waits until queued directory `index` is done; true if it exists.
+  bool Wait(int index) {
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, [&] { return Get(index) != kPending; });
+    return Get(index) == kMade;
+  }
+  // Creates what is still queued and stops; the outcome per index.
+  std::vector<Outcome> Finish() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    return std::move(outcome_);
+  }
+
+ private:
+  struct Item {
+    int index;
+    int parent;
+    std::string path;
+  };
+  // REQUIRES: mu_.
+  Outcome Get(int index) const {
+    return static_cast<size_t>(index) < outcome_.size() ? outcome_[index] : kPending;
+  }
+  void Set(int index, Outcome o) {
+    if (outcome_.size() <= static_cast<size_t>(index)) outcome_.resize(index + 1, kPending);
+    outcome_[index] = o;
+  }
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopped, and everything is done
+      Item item = std::move(queue_.front());
+      queue_.pop_front();
+      // Below a directory that could not be created nothing is (its error
+      // was reported once).
+      const bool parent_made = item.parent < 0 || Get(item.parent) == kMade;
+      lock.unlock();
+      const bool made = parent_made && make_(item.path);
+      lock.lock();
+      Set(item.index, made ? kMade : kFailed);
+      done_cv_.notify_all();
+    }
+  }
+
+  MakeFn make_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // the thread waits for directories to create
+  std::condition_variable done_cv_;  // Wait waits for one to be done
+  std::deque<Item> queue_;
+  std::vector<Outcome> outcome_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// ---------------------------------------------------------------------------
 // One Restore call.
 
 struct FileEntry {
   std::string target_path;
-  Node node;  // metadata and content list
+  int dir = 0;  // its directory (index in Selection::dirs)
+  Node node;    // metadata and content list
   uint64_t size = 0;
   std::vector<std::string> links;  // further hardlinks to this file
+  std::vector<int> link_dirs;      // their directories (index in Selection::dirs)
   std::atomic<uint64_t> remaining{0};
   std::atomic<bool> failed{false};
-  std::mutex mu;  // guards fd, created, written_end and direct
+  bool dropped = false;  // below a directory that could not be created: never attempted
+  std::mutex mu;         // guards fd, created, written_end and direct
   int fd = -1;
   bool created = false;
   uint64_t written_end = 0;  // end of the furthest write; a shorter file gets its size at the end
@@ -421,15 +517,27 @@ class RestoreRun {
   }
 
   Result<RestoreResult> Run(const Id& root, std::string_view subpath) {
+    // Into an empty target nothing is in the way of what is created (no
+    // PrepareSlot work): directories can be made on the side. Restores into
+    // an existing tree keep making them in walk order.
+    if (!options_.allow_existing) {
+      dir_maker_ = std::make_unique<DirMaker>([this](const std::string& path) {
+        Status s = CreateSpecialNode(path, DirNode());  // mode 0700 until phase 3
+        if (!s.ok()) Error(path, s);
+        return s.ok();
+      });
+      dir_maker_->Exists(0);
+    }
     LB_RETURN_IF_ERROR(selection_.Run(root, subpath));
-    progress_.files_total = files_.size() + hardlinks_planned_ + files_unchanged_;
+    if (dir_maker_) CollectDirs();
+    progress_.files_total = files_.size() - files_dropped_ + hardlinks_planned_ + files_unchanged_;
     progress_.bytes_total = bytes_planned_ + bytes_unchanged_;
 
     direct_io_ = options_.direct_io && DirectWritesPayOff(options_.target);
     max_read_ = repo_.backend().Capabilities().local ? kMaxLocalReadSize : kMaxRemoteReadSize;
     // Phase 2: empty files are complete already; everything else comes from packs.
     for (size_t i = 0; i < files_.size(); ++i) {
-      if (files_[i].size == 0) FinishFile(files_[i]);
+      if (files_[i].size == 0 && !files_[i].failed) FinishFile(files_[i]);
     }
     for (auto& pack : packs_) {
       std::sort(pack.blobs.begin(), pack.blobs.end(),
@@ -461,7 +569,7 @@ class RestoreRun {
       if (!file.failed && file.remaining.load() != 0) {
         Fail(file, Internal("content of " + Quote(file.target_path) + " is incomplete"));
       }
-      if (!file.failed) continue;
+      if (!file.failed || file.dropped) continue;
       if (::unlink(file.target_path.c_str()) != 0 && errno != ENOENT) {
         Error(file.target_path, ErrnoStatus(errno, "unable to remove incompletely restored " +
                                                        Quote(file.target_path)));
@@ -533,6 +641,13 @@ class RestoreRun {
   // not be created (the error was recorded once).
   bool EnsureDir(int index) {
     DirEntry& d = selection_.dirs[index];
+    if (dir_maker_) {  // queued here (ancestors first), created by dir_maker_
+      if (d.state == DirEntry::kCreated || d.queued) return true;
+      if (d.parent >= 0) EnsureDir(d.parent);
+      d.queued = true;
+      dir_maker_->Add(index, d.parent, d.target_path);
+      return true;
+    }
     if (d.state == DirEntry::kCreated) return true;
     if (d.state == DirEntry::kFailed) return false;
     if (d.parent >= 0 && !EnsureDir(d.parent)) {
@@ -556,9 +671,11 @@ class RestoreRun {
     if (node.type == NodeType::kSocket) return;  // belongs to a running process
     if (!EnsureDir(parent)) return;
     if (node.type == NodeType::kFile) {
-      PlanFile(target, node);
+      PlanFile(target, node, parent);
       return;
     }
+    // Created now: its directory must exist.
+    if (dir_maker_ && !dir_maker_->Wait(parent)) return;
     Status s = PrepareSlot(target, false);
     if (s.ok()) s = CreateSpecialNode(target, node);
     if (!s.ok()) {
@@ -570,7 +687,7 @@ class RestoreRun {
     if (!s.ok()) Error(target, s);
   }
 
-  void PlanFile(const std::string& target, const Node& node) {
+  void PlanFile(const std::string& target, const Node& node, int dir) {
     // Delta: an unchanged file keeps its content; only metadata is applied.
     if (unchanged_.count(target) > 0) {
       Status s = ApplyMetadata(target, node, names_, meta_options_);
@@ -598,6 +715,7 @@ class RestoreRun {
             return;
           }
           first.links.push_back(target);
+          first.link_dirs.push_back(dir);
           ++hardlinks_planned_;
           return;
         }
@@ -632,6 +750,7 @@ class RestoreRun {
     size_t index = files_.size();
     FileEntry& file = files_.emplace_back();
     file.target_path = target;
+    file.dir = dir;
     file.node = node;
     file.size = size;
     file.remaining = size;
@@ -650,6 +769,60 @@ class RestoreRun {
       }
       packs_[it->second.first].blobs[it->second.second].targets.push_back({index, offset});
       offset += loc.blob.raw_length;
+    }
+  }
+
+  static const Node& DirNode() {
+    static const Node node = [] {
+      Node n;
+      n.type = NodeType::kDir;
+      return n;
+    }();
+    return node;
+  }
+
+  // Waits for dir_maker_ and records what it created. Files planned below a
+  // directory that could not be created are dropped without an error of
+  // their own (the directory's was reported), as a walk that creates
+  // directories itself never plans them; so are such hardlink names, and a
+  // hardlinked file's next name in a directory that exists takes its place.
+  void CollectDirs() {
+    const std::vector<DirMaker::Outcome> outcome = dir_maker_->Finish();
+    for (size_t i = 0; i < selection_.dirs.size(); ++i) {
+      DirEntry& d = selection_.dirs[i];
+      if (!d.queued) continue;
+      const bool made = i < outcome.size() && outcome[i] == DirMaker::kMade;
+      d.state = made ? DirEntry::kCreated : DirEntry::kFailed;
+      if (made) ++dirs_created_;
+    }
+    auto failed = [this](int dir) { return selection_.dirs[dir].state == DirEntry::kFailed; };
+    for (FileEntry& file : files_) {
+      // Its other names: those in directories that exist stay planned.
+      std::vector<std::string> links;
+      std::vector<int> link_dirs;
+      for (size_t i = 0; i < file.links.size(); ++i) {
+        if (failed(file.link_dirs[i])) {
+          --hardlinks_planned_;
+          continue;
+        }
+        links.push_back(std::move(file.links[i]));
+        link_dirs.push_back(file.link_dirs[i]);
+      }
+      file.links = std::move(links);
+      file.link_dirs = std::move(link_dirs);
+      if (!failed(file.dir)) continue;
+      if (!file.links.empty()) {  // the next name becomes the file's own
+        file.target_path = std::move(file.links.front());
+        file.dir = file.link_dirs.front();
+        file.links.erase(file.links.begin());
+        file.link_dirs.erase(file.link_dirs.begin());
+        --hardlinks_planned_;
+        continue;
+      }
+      file.failed = true;
+      file.dropped = true;
+      bytes_planned_ -= file.size;
+      ++files_dropped_;
     }
   }
 
@@ -867,6 +1040,7 @@ class RestoreRun {
   uint64_t bytes_unchanged_ = 0;
   uint64_t dirs_created_ = 0;
   uint64_t specials_ = 0;
+  uint64_t files_dropped_ = 0;  // planned below a directory that could not be created
 
   std::atomic<int> open_fds_{0};
   bool direct_io_ = false;                   // large files are written with O_DIRECT
@@ -876,6 +1050,8 @@ class RestoreRun {
   std::atomic<uint64_t> bytes_restored_{0};
   std::mutex errors_mu_;
   std::vector<RestoreError> errors_;
+  // Last: its thread uses the members above until it is stopped.
+  std::unique_ptr<DirMaker> dir_maker_;
 };
 
 Status PrepareTarget(const RestorerOptions& options) {
