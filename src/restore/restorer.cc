@@ -638,7 +638,8 @@ class RestoreRun {
   }
 
   // Creates directory `index` and its missing ancestors. False if it could
-  // not be created (the error was recorded once).
+  // not be created (the error was recorded once). With dir_maker_ it queues
+  // them instead and returns true (CollectDirs records the outcome).
   bool EnsureDir(int index) {
     DirEntry& d = selection_.dirs[index];
     if (dir_maker_) {  // queued here (ancestors first), created by dir_maker_
