@@ -619,7 +619,13 @@ class Pruner {
     Status loaded = repo_.backend().LoadInto({ObjectType::kPack, pack.pack.id.Hex()}, begin,
                                              end - begin, bytes);
     if (!loaded.ok()) {
-      return loaded.WithContext("unable to read pack " + pack.pack.id.Short() + " for repacking");
+      const std::string what = "unable to read pack " + pack.pack.id.Short() + " for repacking";
+      // Damage (a pack shorter than its index says) is check's to report;
+      // other errors (I/O, network) keep their own hint.
+      if (loaded.code() == Code::kCorrupt) {
+        return Status(Code::kCorrupt, what + ": " + loaded.message(), kCheckHint);
+      }
+      return loaded.WithContext(what);
     }
     if (bytes->size() != end - begin) {
       return Status(Code::kCorrupt,

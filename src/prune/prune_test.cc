@@ -359,7 +359,10 @@ TEST_F(PruneTest, ManyPacksRepackedAtOnceKeepTheirStoredFormInOneNewIndex) {
   ExpectAllLoad(b);
 }
 
-TEST_F(PruneTest, ADamagedBlobStopsTheRepackAndRemovesNothing) {
+// A blob that fails to authenticate, or a pack shorter than its index says,
+// stops the repack with kCorrupt naming it; nothing is removed, and the next
+// prune after mending does the job.
+TEST_F(PruneTest, ADamagedBlobOrPackStopsTheRepackAndRemovesNothing) {
   SnapshotBlobs a, b;
   Id snap_a;
   ASSERT_NO_FATAL_FAILURE(InterleavedSnapshots(repo(), &a, &b, &snap_a));
@@ -382,24 +385,28 @@ TEST_F(PruneTest, ADamagedBlobStopsTheRepackAndRemovesNothing) {
   const ObjectName pack_name{ObjectType::kPack, victim_pack.Hex()};
   auto original = mr_.mem().Load(pack_name);
   ASSERT_TRUE(original.ok());
-  Bytes damaged = *original;
-  damaged[victim->blob.offset + victim->blob.length / 2] ^= 0x40;
-  ASSERT_TRUE(mr_.mem().Save(pack_name, damaged).ok());
-  auto objects = AllObjects(mr_);
 
-  auto r = Prune(repo(), o);
-  EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("unable to repack data blob " + victim->blob.id.Short()),
-            std::string::npos)
-      << r.status().ToString();
-  EXPECT_NE(r.status().hint().find("check"), std::string::npos);
-  auto now = AllObjects(mr_);
-  for (const auto& [type, names] : objects) {
-    if (type == ObjectType::kLock) continue;
-    for (const std::string& name : names) {
-      EXPECT_TRUE(now[type].count(name)) << "removed: " << ObjectName{type, name}.ToString();
+  auto expect_stopped = [&](const Bytes& damaged, const std::string& says) {
+    SCOPED_TRACE(says);
+    ASSERT_TRUE(mr_.mem().Save(pack_name, damaged).ok());
+    auto objects = AllObjects(mr_);
+    auto r = Prune(repo(), o);
+    EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status().ToString();
+    EXPECT_NE(r.status().hint().find("check"), std::string::npos) << r.status().ToString();
+    auto now = AllObjects(mr_);
+    for (const auto& [type, names] : objects) {
+      if (type == ObjectType::kLock) continue;
+      for (const std::string& name : names) {
+        EXPECT_TRUE(now[type].count(name)) << "removed: " << ObjectName{type, name}.ToString();
+      }
     }
-  }
+  };
+  Bytes flipped = *original;
+  flipped[victim->blob.offset + victim->blob.length / 2] ^= 0x40;
+  expect_stopped(flipped, "unable to repack data blob " + victim->blob.id.Short());
+  const Bytes truncated(original->begin(), original->begin() + victim->blob.offset + 1);
+  expect_stopped(truncated, "unable to read pack " + victim_pack.Short() + " for repacking");
 
   // Mended, the next prune does the job.
   ASSERT_TRUE(mr_.mem().Save(pack_name, *original).ok());
