@@ -176,6 +176,20 @@ secs() {
 }
 read_tree() { tar -cf - "$1" 2>/dev/null | cat >/dev/null || true; }
 
+# median_secs WARM CMD...: CMD timed RUNS times, each after `prepare WARM`
+# (the tools' protocol; WARM "" = nothing read back), prints the median. A
+# limit measured once swung 20 % between runs (zstd -1 -T2: 2.34-2.82 s).
+median_secs() {
+  local warm=$1 i ts=()
+  shift
+  for ((i = 0; i < RUNS; i++)); do
+    prepare ${warm:+"$warm"}
+    ts+=("$(secs "$@")")
+  done
+  printf '%s\n' "${ts[@]}" | sort -g | awk '{ a[NR] = $1 }
+    END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
 # prepare [PATH...]: the warm-up before every timed run (BENCHMARKING.md):
 # free the page cache, write and delete a scratch file so the VM has handed us
 # the memory again, then read PATHs back into the cache.
@@ -330,12 +344,11 @@ say "tools: ${ACTIVE[*]}; dataset: $data_files files, $data_bytes bytes; runs: $
 # ------------------------------------------------------------ machine limits
 
 if [[ " $PHASES " == *" limits "* ]]; then
-  say "measuring the machine's limits"
-  prepare
-  t=$(secs read_tree "$DATA")
+  say "measuring the machine's limits (medians of $RUNS, each after the warm-up)"
+  t=$(median_secs "" read_tree "$DATA")
   limit read_cold "$t" s \
     "tar cf - DATA | cat, after dropping the page cache: $(awk -v b="$data_bytes" -v t="$t" 'BEGIN { printf "%.0f", b / t / 1e6 }') MB/s"
-  t=$(secs read_tree "$DATA")
+  t=$(median_secs "$DATA" read_tree "$DATA")
   limit read_warm "$t" s \
     "tar cf - DATA | cat, warm: $(awk -v b="$data_bytes" -v t="$t" 'BEGIN { printf "%.0f", b / t / 1e6 }') MB/s"
   for alg in sha256 aes-256-gcm; do
@@ -344,23 +357,20 @@ if [[ " $PHASES " == *" limits "* ]]; then
     limit "openssl_$alg" "$v" MB/s "openssl speed -evp $alg, 1 core, 16 KiB blocks"
   done
   tar -cf "$TARBALL" "$DATA" 2>/dev/null
-  read_tree "$TARBALL"
   tb=$(stat -c %s "$TARBALL")
   zs=$BENCH_DIR/zstd.out
-  t=$(secs bash -c 'zstd -q -1 -T2 -c "$1" | wc -c > "$2"' _ "$TARBALL" "$zs")
+  t=$(median_secs "$TARBALL" bash -c 'zstd -q -1 -T2 -c "$1" | wc -c > "$2"' _ "$TARBALL" "$zs")
   limit zstd1_t2_tar "$(awk -v b="$tb" -v t="$t" 'BEGIN { printf "%.0f", b / t / 1e6 }')" MB/s \
     "zstd -1 -T2 on the dataset tarball: $t s, ratio $(awk -v a="$tb" -v b="$(cat "$zs")" 'BEGIN { printf "%.2f", a / b }')"
   sql=$(find "$DATA/db" -name '*.sql' | head -n 1)
   if [ -n "$sql" ]; then
     sb=$(stat -c %s "$sql")
-    read_tree "$sql"
-    t=$(secs bash -c 'zstd -q -1 -T1 -c "$1" | wc -c > "$2"' _ "$sql" "$zs")
+    t=$(median_secs "$sql" bash -c 'zstd -q -1 -T1 -c "$1" | wc -c > "$2"' _ "$sql" "$zs")
     limit zstd1_t1_sql "$(awk -v b="$sb" -v t="$t" 'BEGIN { printf "%.0f", b / t / 1e6 }')" MB/s \
       "zstd -1 -T1 on the SQL dump (1 core): ratio $(awk -v a="$sb" -v b="$(cat "$zs")" 'BEGIN { printf "%.2f", a / b }')"
   fi
   rm -f "$TARBALL" "$zs"
-  sync
-  t=$(secs dd if=/dev/zero of="$BENCH_DIR/fdatasync.tmp" bs=1M count=1024 conv=fdatasync status=none)
+  t=$(median_secs "" dd if=/dev/zero of="$BENCH_DIR/fdatasync.tmp" bs=1M count=1024 conv=fdatasync status=none)
   limit fdatasync_write "$(awk -v t="$t" 'BEGIN { printf "%.0f", 1073741824 / t / 1e6 }')" MB/s \
     "dd 1 GiB conv=fdatasync: $t s"
   rm -f "$BENCH_DIR/fdatasync.tmp"
