@@ -55,6 +55,10 @@ struct BackendCapabilities {
   // Objects may be under a retention lock (S3 Object Lock) that refuses their
   // removal until a date: ask RetainUntil before removing anything.
   bool object_lock = false;
+  // Requests the store serves at once (a remote backend's connection pool:
+  // s3.connections, sftp.connections). Loaders of many small objects (index
+  // files, snapshots) fan out to this many threads on remote storage.
+  int connections = 1;
 };
 
 class Backend {

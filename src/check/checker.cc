@@ -6,9 +6,11 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/parallel_for.h"
 #include "crypto/hash.h"
 #include "model/tree.h"
 #include "repo/key_file.h"
@@ -305,7 +307,15 @@ class Checker {
   Status CheckSnapshots() {
     LB_ASSIGN_OR_RETURN(auto names, ListNames(repo_.backend(), ObjectType::kSnapshot));
     report_.snapshots = names.size();
-    for (const std::string& name : names) {
+    // Loaded up front on several threads (a round trip each on remote
+    // storage); their trees are then checked in name order.
+    std::vector<std::optional<Result<Snapshot>>> loaded(names.size());
+    (void)ParallelFor(names.size(), repo_.MetadataThreads(), [&](size_t i, size_t) {
+      if (auto id = Id::FromHex(names[i]); id.ok()) loaded[i] = repo_.LoadSnapshot(*id);
+      return Status::Ok();
+    });
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& name = names[i];
       std::string label = "snapshot " + name.substr(0, 8);
       auto id = Id::FromHex(name);
       if (!id.ok()) {
@@ -313,7 +323,7 @@ class Checker {
             "remove snapshots/" + name + " if it is not yours");
         continue;
       }
-      auto snapshot = repo_.LoadSnapshot(*id);
+      Result<Snapshot>& snapshot = *loaded[i];
       if (!snapshot.ok()) {
         Add(Severity::kError, label, "unable to load: " + snapshot.status().message(),
             "the snapshot is lost; 'lifeboat forget " + id->Short() + "' removes it");

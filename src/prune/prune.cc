@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/parallel_for.h"
 #include "model/tree.h"
 #include "repo/lock.h"
 
@@ -119,56 +120,39 @@ class Pruner {
     return std::clamp(2 * std::thread::hardware_concurrency(), 2u, 8u);
   }
 
-  // Runs fn(i, worker) for i in [0, n) on up to `threads` threads (worker in
-  // [0, threads): per-thread state). After a failure no further items are
-  // started; returns the failure of the lowest item among those that failed.
-  static Status ParallelFor(size_t n, size_t threads,
-                            const std::function<Status(size_t i, size_t worker)>& fn) {
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    std::mutex mu;
-    size_t failed_item = SIZE_MAX;
-    Status failure;
-    auto work = [&](size_t worker) {
-      for (size_t i; !failed && (i = next++) < n;) {
-        Status s = fn(i, worker);
-        if (s.ok()) continue;
-        std::lock_guard lock(mu);
-        if (i < failed_item) {
-          failed_item = i;
-          failure = std::move(s);
-        }
-        failed = true;
-      }
-    };
-    threads = std::max<size_t>(1, std::min(threads, n));
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
-    work(0);
-    for (auto& t : pool) t.join();
-    return failure;
-  }
-
   // ---------------------------------------------------------------- plan
 
   Status LoadIndex() {
     LB_ASSIGN_OR_RETURN(index_names_, ListNames(repo_.backend(), ObjectType::kIndex));
     result_.plan.index_files = index_names_.size();
+    // Loaded on several threads (a round trip each on remote storage), then
+    // taken in name order so pack numbers do not depend on scheduling.
+    std::vector<IndexFile> files(index_names_.size());
+    LB_RETURN_IF_ERROR(
+        ParallelFor(index_names_.size(), repo_.MetadataThreads(), [&](size_t i, size_t) {
+          const std::string& name = index_names_[i];
+          auto id = Id::FromHex(name);
+          if (!id.ok()) {
+            return Status(Code::kCorrupt, "index/" + name + " is not an index file name",
+                          kCheckHint);
+          }
+          auto file = repo_.LoadIndexFile(*id);
+          if (!file.ok()) {
+            return Status(Code::kCorrupt,
+                          "unable to load index/" + name + ": " + file.status().message(),
+                          kCheckHint);
+          }
+          files[i] = std::move(*file);
+          return Status::Ok();
+        }));
     std::unordered_set<Id> superseded;
-    for (const std::string& name : index_names_) {
-      auto id = Id::FromHex(name);
-      if (!id.ok()) {
-        return Status(Code::kCorrupt, "index/" + name + " is not an index file name", kCheckHint);
-      }
-      auto file = repo_.LoadIndexFile(*id);
-      if (!file.ok()) {
-        return Status(Code::kCorrupt,
-                      "unable to load index/" + name + ": " + file.status().message(), kCheckHint);
-      }
-      old_index_ids_.push_back(*id);
-      for (const Id& old : file->supersedes) superseded.insert(old);
-      std::vector<Id>& listed = index_packs_[*id];
-      for (IndexedPack& pack : file->packs) {
+    for (size_t i = 0; i < index_names_.size(); ++i) {
+      const Id id = *Id::FromHex(index_names_[i]);
+      IndexFile& file = files[i];
+      old_index_ids_.push_back(id);
+      for (const Id& old : file.supersedes) superseded.insert(old);
+      std::vector<Id>& listed = index_packs_[id];
+      for (IndexedPack& pack : file.packs) {
         listed.push_back(pack.id);
         if (pack_numbers_.count(pack.id)) continue;  // listed twice: one record
         pack_numbers_[pack.id] = static_cast<uint32_t>(packs_.size());
@@ -258,8 +242,9 @@ class Pruner {
     LB_ASSIGN_OR_RETURN(auto names, ListNames(repo_.backend(), ObjectType::kSnapshot));
     std::vector<std::string> labels;  // "snapshot 1a2b3c4d", pointed to by TreeVisit
     labels.reserve(names.size());
-    std::vector<TreeVisit> level;
-    for (const std::string& name : names) {
+    std::vector<Id> roots(names.size());
+    LB_RETURN_IF_ERROR(ParallelFor(names.size(), repo_.MetadataThreads(), [&](size_t i, size_t) {
+      const std::string& name = names[i];
       auto id = Id::FromHex(name);
       Result<Snapshot> snapshot = id.ok() ? repo_.LoadSnapshot(*id) : Result<Snapshot>(id.status());
       if (!snapshot.ok()) {
@@ -269,8 +254,13 @@ class Pruner {
             "prune cannot tell which data that snapshot needs; forget it if it is "
             "damaged, or run 'lifeboat check'");
       }
-      labels.push_back("snapshot " + name.substr(0, 8));
-      level.push_back({snapshot->tree, "/", &labels.back()});
+      roots[i] = snapshot->tree;
+      return Status::Ok();
+    }));
+    std::vector<TreeVisit> level;
+    for (size_t i = 0; i < names.size(); ++i) {
+      labels.push_back("snapshot " + names[i].substr(0, 8));
+      level.push_back({roots[i], "/", &labels.back()});
     }
     // Level by level: the trees of one level are loaded and decoded by
     // several threads (each is a read and a decryption, a network round trip

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "base/parallel_for.h"
 #include "crypto/hash.h"
 #include "repo/compression.h"
 #include "repo/sealed_object.h"
@@ -264,31 +265,24 @@ void Repository::StartUploader() {
 
 // ---------------------------------------------------------------- index
 
+size_t Repository::MetadataThreads() const {
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const BackendCapabilities caps = backend_->Capabilities();
+  if (caps.local) return std::min<size_t>(cores, 8);
+  return std::clamp<size_t>(std::max<size_t>(cores, caps.connections), 1, 64);
+}
+
 Status Repository::LoadIndex() {
   LB_ASSIGN_OR_RETURN(auto names, ListNames(*backend_, ObjectType::kIndex));
-  // Decrypting and decoding index files is CPU-bound: spread it over threads.
-  std::mutex mu;
-  Status first_error;
-  std::atomic<size_t> next{0};
+  // Each file is a read (a round trip on remote storage) and a decryption.
   std::vector<IndexFile> files(names.size());
-  auto work = [&] {
-    for (size_t i; (i = next++) < names.size();) {
-      auto id = Id::FromHex(names[i]);
-      Result<IndexFile> f = id.ok() ? LoadIndexFile(*id) : Result<IndexFile>(id.status());
-      if (!f.ok()) {
-        std::lock_guard lock(mu);
-        if (first_error.ok()) first_error = f.status().WithContext("index/" + names[i]);
-        continue;
-      }
-      files[i] = std::move(*f);
-    }
-  };
-  unsigned n_threads = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8);
-  std::vector<std::thread> threads;
-  for (unsigned t = 1; t < n_threads && t < names.size(); ++t) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-  LB_RETURN_IF_ERROR(first_error);
+  LB_RETURN_IF_ERROR(ParallelFor(names.size(), MetadataThreads(), [&](size_t i, size_t) {
+    auto id = Id::FromHex(names[i]);
+    Result<IndexFile> f = id.ok() ? LoadIndexFile(*id) : Result<IndexFile>(id.status());
+    if (!f.ok()) return f.status().WithContext("index/" + names[i]);
+    files[i] = std::move(*f);
+    return Status::Ok();
+  }));
   {
     std::lock_guard lock(loaded_mu_);
     for (size_t i = 0; i < names.size(); ++i) {
@@ -688,18 +682,25 @@ Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
 Result<std::vector<SnapshotEntry>> Repository::ListSnapshots(
     const std::function<void(const std::string&, const Status&)>& on_error) {
   LB_ASSIGN_OR_RETURN(auto names, ListNames(*backend_, ObjectType::kSnapshot));
+  // One read each: with hundreds of snapshots on remote storage, loading
+  // them one by one took one round trip per snapshot.
+  std::vector<std::optional<Result<Snapshot>>> loaded(names.size());
+  Status failed = ParallelFor(names.size(), MetadataThreads(), [&](size_t i, size_t) {
+    auto id = Id::FromHex(names[i]);
+    loaded[i] = id.ok() ? LoadSnapshot(*id) : Result<Snapshot>(id.status());
+    // Without on_error the first failure ends the listing.
+    return on_error || loaded[i]->ok() ? Status::Ok() : loaded[i]->status();
+  });
+  if (!failed.ok()) return failed;
   std::vector<SnapshotEntry> out;
-  for (const std::string& name : names) {
-    auto id = Id::FromHex(name);
-    Result<Snapshot> snap = id.ok() ? LoadSnapshot(*id) : Result<Snapshot>(id.status());
+  out.reserve(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    Result<Snapshot>& snap = *loaded[i];
     if (!snap.ok()) {
-      if (on_error) {
-        on_error(name, snap.status());
-        continue;
-      }
-      return snap.status();
+      on_error(names[i], snap.status());
+      continue;
     }
-    out.push_back({*id, std::move(*snap)});
+    out.push_back({*Id::FromHex(names[i]), std::move(*snap)});
   }
   std::sort(out.begin(), out.end(), [](const SnapshotEntry& a, const SnapshotEntry& b) {
     return a.snapshot.time_ns != b.snapshot.time_ns ? a.snapshot.time_ns < b.snapshot.time_ns

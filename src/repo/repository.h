@@ -115,6 +115,10 @@ class Repository {
                                                   std::string_view password);
 
   Backend& backend() { return *backend_; }
+  // Threads for loading many small objects (index files, snapshots, trees):
+  // on local storage the cores (the work is decryption); on remote storage
+  // at least the backend's connections (the work is waiting for replies).
+  size_t MetadataThreads() const;
   const RepoConfig& config() const { return config_; }
   // The size at which a pack of `type` blobs is finished: the configured pack
   // size for data; trees get small packs of their own (so a cache can hold
@@ -188,8 +192,10 @@ class Repository {
   // ---- snapshots ----
   Result<Id> SaveSnapshot(const Snapshot& snapshot);
   Result<Snapshot> LoadSnapshot(const Id& id);
-  // All snapshots, oldest first. Unreadable ones are reported through
-  // `on_error` (if given) and skipped; otherwise the first error is returned.
+  // All snapshots, oldest first, loaded on MetadataThreads() threads.
+  // Unreadable ones are reported through `on_error` (if given; called from
+  // this thread, in name order) and skipped; otherwise the error of the first
+  // unreadable one by name is returned.
   Result<std::vector<SnapshotEntry>> ListSnapshots(
       const std::function<void(const std::string& name, const Status&)>& on_error = nullptr);
   // "latest", a full id or a unique prefix of at least 4 hex digits.

@@ -285,6 +285,91 @@ TEST_F(RepositoryTest, SnapshotsSaveListFind) {
   EXPECT_EQ(bad.size(), 1u);
 }
 
+// A remote store with a few connections and a round trip per read: the
+// snapshots and index files are loaded by several threads at once (one by
+// one, 40 of each took 40 round trips each), with the same results.
+TEST_F(RepositoryTest, SnapshotsAndIndexFilesOfARemoteStoreAreLoadedInParallel) {
+  struct RemoteView : SharedBackend {
+    using SharedBackend::SharedBackend;
+    BackendCapabilities Capabilities() const override {
+      return {.durable = true, .local = false, .connections = 6};
+    }
+    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
+      const bool metadata = n.type == ObjectType::kSnapshot || n.type == ObjectType::kIndex;
+      if (metadata) {
+        const int now = ++in_flight;
+        for (int seen = max_in_flight;
+             now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      auto r = SharedBackend::Load(n, o, l);
+      if (metadata) --in_flight;
+      return r;
+    }
+    std::atomic<int> in_flight{0}, max_in_flight{0};
+  };
+  Snapshot s;
+  s.hostname = "h";
+  s.paths = {"/srv"};
+  std::vector<Id> ids;
+  for (int i = 0; i < 40; ++i) {
+    s.time_ns = 5000 - i;  // saved newest first: the listing must sort them
+    s.tree = Sha256(AsBytes("tree " + std::to_string(i)));
+    auto id = repo_->SaveSnapshot(s);
+    ASSERT_TRUE(id.ok());
+    ids.push_back(*id);
+    IndexFile index;
+    index.packs.push_back({Sha256(AsBytes("pack " + std::to_string(i))), Bytes(32, 7), {}});
+    ASSERT_TRUE(repo_->SaveIndexFile(index).ok());
+  }
+  auto view = std::make_unique<RemoteView>(mem_);
+  RemoteView* remote = view.get();
+  auto opened = Repository::Open(std::move(view), "secret");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Repository& repo = **opened;
+  EXPECT_GE(repo.MetadataThreads(), 6u);
+
+  auto all = repo.ListSnapshots();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 40u);
+  for (size_t i = 0; i < 40; ++i) {
+    EXPECT_EQ((*all)[i].id, ids[39 - i]) << i;  // oldest first
+    EXPECT_EQ((*all)[i].snapshot.tree, Sha256(AsBytes("tree " + std::to_string(39 - i))));
+  }
+  EXPECT_GT(remote->max_in_flight.load(), 1);
+  EXPECT_LE(remote->max_in_flight.load(), static_cast<int>(repo.MetadataThreads()));
+
+  remote->max_in_flight = 0;
+  Status loaded = repo.LoadIndex();
+  ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  EXPECT_EQ(repo.LoadedIndexFiles().size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_TRUE(repo.index().HasPack(Sha256(AsBytes("pack " + std::to_string(i))))) << i;
+  }
+  EXPECT_GT(remote->max_in_flight.load(), 1);
+
+  // Two damaged snapshots: without on_error the one first by name is the
+  // error, whatever thread got to it first; with on_error both are reported,
+  // in name order, and the other 38 listed.
+  std::vector<std::string> damaged = {ids[7].Hex(), ids[23].Hex()};
+  std::sort(damaged.begin(), damaged.end());
+  for (const std::string& name : damaged) {
+    ASSERT_TRUE(mem_->Save({ObjectType::kSnapshot, name}, AsBytes("garbage")).ok());
+  }
+  auto failed = repo.ListSnapshots();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kCorrupt);
+  EXPECT_NE(failed.status().ToString().find(damaged[0].substr(0, 8)), std::string::npos)
+      << failed.status().ToString();
+  std::vector<std::string> reported;
+  auto listed =
+      repo.ListSnapshots([&](const std::string& n, const Status&) { reported.push_back(n); });
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 38u);
+  EXPECT_EQ(reported, damaged);
+}
+
 TEST_F(RepositoryTest, KeysAddRemovePasswd) {
   KdfParams fast = NewKdfParams();
   fast.ops_limit = 1;

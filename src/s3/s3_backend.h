@@ -70,7 +70,8 @@ class S3Backend final : public Backend {
   BackendCapabilities Capabilities() const override {
     return {.durable = true,
             .local = false,
-            .object_lock = config_.options.lock_mode != ObjectLockMode::kNone};
+            .object_lock = config_.options.lock_mode != ObjectLockMode::kNone,
+            .connections = config_.options.connections};
   }
 
   Status Create() override;

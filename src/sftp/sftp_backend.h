@@ -53,7 +53,9 @@ class SftpBackend final : public Backend {
 
   // "sftp:user@host:port:/abs/path".
   std::string Location() const override { return location_; }
-  BackendCapabilities Capabilities() const override { return {.durable = true, .local = false}; }
+  BackendCapabilities Capabilities() const override {
+    return {.durable = true, .local = false, .connections = max_connections_};
+  }
 
   // mkdir -p of the root and the layout (the 256 data/NN shards included).
   // kAlreadyExists if ROOT/config exists, ROOT is not a directory, or ROOT
