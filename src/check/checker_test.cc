@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "check/test_repo.h"
 #include "crypto/hash.h"
@@ -253,6 +256,77 @@ TEST_F(CheckerTest, UnreferencedPackIsOnlyAWarning) {
   EXPECT_EQ(r.findings[0].object, "data/" + p.id.Hex());
   EXPECT_NE(r.findings[0].message.find("unreferenced pack"), std::string::npos);
   EXPECT_EQ(r.warnings(), 1u);
+}
+
+// On a remote store (a few connections, a round trip per read) the trees are
+// read ahead of the walk by several threads at once; the report is the same,
+// finding for finding, as the one from the local store. One tree is damaged,
+// so the findings' order and wording are compared too.
+TEST_F(CheckerTest, TreesOfARemoteStoreAreReadAheadWithTheSameFindings) {
+  struct RemoteView : Backend {
+    explicit RemoteView(Backend* inner) : inner(inner) {}
+    std::string Location() const override { return "remote view"; }
+    BackendCapabilities Capabilities() const override {
+      return {.durable = true, .local = false, .connections = 6};
+    }
+    Status Create() override { return inner->Create(); }
+    Status Save(const ObjectName& n, ByteView d) override { return inner->Save(n, d); }
+    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
+      const bool pack = n.type == ObjectType::kPack;
+      if (pack) {
+        ++reads;
+        const int now = ++in_flight;
+        for (int seen = max_in_flight;
+             now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      auto r = inner->Load(n, o, l);
+      if (pack) --in_flight;
+      return r;
+    }
+    Result<uint64_t> Stat(const ObjectName& n) override { return inner->Stat(n); }
+    Status Remove(const ObjectName& n) override { return inner->Remove(n); }
+    Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
+      return inner->List(t, fn);
+    }
+    Backend* inner;
+    std::atomic<int> in_flight{0}, max_in_flight{0}, reads{0};
+  };
+  // Ten more snapshots, each with folders of its own two and three deep.
+  SnapshotBlobs damaged_snapshot;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<testing_repo::TestFile> files = files_;
+    const std::string d = "d" + std::to_string(i);
+    files.push_back({d + "/x/file", Pattern(5000, 10 + i)});
+    files.push_back({d + "/y/z/file", Pattern(6000, 30 + i)});
+    files.push_back({d + "/w", Pattern(7000, 50 + i)});
+    auto id = AddSnapshot(repo(), files, 3000 + i, i == 4 ? &damaged_snapshot : nullptr);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+  }
+  // d4/y (second of the snapshot's trees, stored deepest first: y/z, y, x, ...).
+  ASSERT_GE(damaged_snapshot.trees.size(), 2u);
+  FlipByteInBlob(format::BlobType::kTree, damaged_snapshot.trees[1]);
+
+  CheckReport local = Check();
+  EXPECT_FALSE(local.ok());
+  EXPECT_EQ(Count(local, Severity::kError, "tree " + damaged_snapshot.trees[1].Short(), ""), 1u)
+      << Dump(local);
+
+  RemoteView remote(&mr_.mem());
+  auto reopened = mr_.Reopen(&remote);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  CheckOptions o;
+  o.threads = 2;
+  auto far = CheckRepository(**reopened, o);
+  ASSERT_TRUE(far.ok()) << far.status().ToString();
+  EXPECT_EQ(Dump(*far), Dump(local));
+  EXPECT_EQ(far->trees, local.trees);
+  EXPECT_EQ(far->snapshots, 12u);
+  EXPECT_GT(remote.max_in_flight.load(), 1);
+  EXPECT_EQ(remote.reads.load(), static_cast<int>(far->trees));  // each tree read once
+  // The readers, plus the walk reading a tree it was not ahead for.
+  EXPECT_LE(remote.max_in_flight.load(), static_cast<int>((*reopened)->MetadataThreads()) + 1);
 }
 
 TEST_F(CheckerTest, DamagedConfigAndKeyFile) {
