@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -341,14 +340,12 @@ class Checker {
       if (record.present && options_.read_data_subset.Selects(id)) selected.push_back(&record);
     }
     if (progress_) progress_->packs_total += selected.size();
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i; (i = next++) < selected.size();) {
-        VerifyPack(*selected[i]);
-        if (progress_) progress_->packs_done++;
-      }
-    };
-    RunThreads(selected.size(), work);
+    const size_t threads = std::clamp<size_t>(options_.threads > 0 ? options_.threads : 1, 1, 64);
+    (void)ParallelFor(selected.size(), threads, [&](size_t i, size_t) {
+      VerifyPack(*selected[i]);
+      if (progress_) progress_->packs_done++;
+      return Status::Ok();
+    });
   }
 
   void VerifyPack(const PackRecord& record) {
@@ -429,7 +426,6 @@ class Checker {
     });
     TreeReadAhead read_ahead([this](const Id& id) { return LoadTree(id); }, repo_.MetadataThreads(),
                              kTreesAhead);
-    read_ahead_ = &read_ahead;
     for (size_t i = names.size(); i-- > 0;) {  // the first snapshot's root on top
       if (loaded[i] && loaded[i]->ok()) read_ahead.Queue((*loaded[i])->tree);
     }
@@ -448,7 +444,7 @@ class Checker {
             "the snapshot is lost; 'lifeboat forget " + id->Short() + "' removes it");
         continue;
       }
-      if (!CheckTree(snapshot->tree, "/", label)) {
+      if (!CheckTree(read_ahead, snapshot->tree, "/", label)) {
         Add(Severity::kError, label,
             "cannot be restored completely: files or folders in it refer to missing or damaged "
             "data (see the findings above)",
@@ -456,18 +452,18 @@ class Checker {
             "snapshot, and back up again so the data is stored anew");
       }
     }
-    read_ahead_ = nullptr;
     return Status::Ok();
   }
 
   // Returns true if the tree and everything under it is intact. Each tree is
   // checked once; findings name the first snapshot and path reaching it.
-  bool CheckTree(const Id& tree_id, const std::string& path, const std::string& snapshot) {
+  bool CheckTree(TreeReadAhead& read_ahead, const Id& tree_id, const std::string& path,
+                 const std::string& snapshot) {
     if (auto it = tree_ok_.find(tree_id); it != tree_ok_.end()) return it->second;
     report_.trees++;
     std::string object = "tree " + tree_id.Short();
     std::string where = " (" + path + " in " + snapshot + ")";
-    auto tree = read_ahead_ != nullptr ? read_ahead_->Take(tree_id) : LoadTree(tree_id);
+    auto tree = read_ahead.Take(tree_id);
     if (!tree.ok()) {
       Add(Severity::kError, object, tree.status().message() + where);
       tree_ok_[tree_id] = false;
@@ -480,7 +476,7 @@ class Checker {
         if (!node.subtree) {
           Add(Severity::kError, object, "folder " + child + " has no subtree" + where);
           intact = false;
-        } else if (!CheckTree(*node.subtree, child, snapshot)) {
+        } else if (!CheckTree(read_ahead, *node.subtree, child, snapshot)) {
           intact = false;
         }
       }
@@ -527,15 +523,6 @@ class Checker {
     return tree;
   }
 
-  template <typename F>
-  void RunThreads(size_t items, F& work) {
-    size_t n = std::clamp<size_t>(options_.threads > 0 ? options_.threads : 1, 1, 64);
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < n && t < items; ++t) threads.emplace_back(work);
-    work();
-    for (auto& t : threads) t.join();
-  }
-
   struct DamageKey {
     Id pack;
     uint32_t offset;
@@ -560,7 +547,6 @@ class Checker {
   // Trees read ahead of the walk and not yet taken: a few MB for typical
   // trees (a folder's tree holds ~100 bytes per entry).
   static constexpr size_t kTreesAhead = 256;
-  TreeReadAhead* read_ahead_ = nullptr;  // set while CheckSnapshots runs
 };
 
 }  // namespace

@@ -1,10 +1,8 @@
 #include "prune/prune.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>

@@ -159,6 +159,26 @@ TEST_F(PruneTest, PruneWithoutForgetChangesNothing) {
   EXPECT_EQ(AllObjects(mr_), before);
 }
 
+// Index files are loaded on several threads: with two of them damaged, the
+// error names the first by name (not whichever thread failed first), and
+// nothing is written or removed.
+TEST_F(PruneTest, DamagedIndexFilesStopPruneNamingTheFirstByName) {
+  TwoSnapshots();
+  auto names = mr_.Names(ObjectType::kIndex);
+  ASSERT_GE(names.size(), 3u);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : {names[1], names.back()}) {
+    ASSERT_TRUE(mr_.mem().Save({ObjectType::kIndex, name}, AsBytes("garbage")).ok());
+  }
+  auto before = AllObjects(mr_);
+  auto r = Prune(repo(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  EXPECT_NE(r.status().message().find("unable to load index/" + names[1]), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(AllObjects(mr_), before);
+}
+
 TEST_F(PruneTest, DuplicateBlobsAreReclaimed) {
   TwoSnapshots();
   // A pack holding second copies of three used blobs, and one holding copies

@@ -349,6 +349,26 @@ TEST_F(RepositoryTest, SnapshotsAndIndexFilesOfARemoteStoreAreLoadedInParallel) 
   }
   EXPECT_GT(remote->max_in_flight.load(), 1);
 
+  // A damaged index file among them: LoadIndex fails naming it and adds
+  // nothing to the index.
+  {
+    std::vector<std::string> index_names;
+    ASSERT_TRUE(mem_->List(ObjectType::kIndex,
+                           [&](const ObjectInfo& o) {
+                             index_names.push_back(o.name);
+                             return Status::Ok();
+                           })
+                    .ok());
+    std::sort(index_names.begin(), index_names.end());
+    ASSERT_TRUE(mem_->Save({ObjectType::kIndex, index_names[5]}, AsBytes("garbage")).ok());
+    auto again = Repository::Open(std::make_unique<RemoteView>(mem_), "secret");
+    ASSERT_TRUE(again.ok());
+    Status s = (*again)->LoadIndex();
+    EXPECT_EQ(s.code(), Code::kCorrupt);
+    EXPECT_NE(s.ToString().find("index/" + index_names[5]), std::string::npos) << s.ToString();
+    EXPECT_TRUE((*again)->LoadedIndexFiles().empty());
+  }
+
   // Two damaged snapshots: without on_error the one first by name is the
   // error, whatever thread got to it first; with on_error both are reported,
   // in name order, and the other 38 listed.
