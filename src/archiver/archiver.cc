@@ -16,6 +16,7 @@
 
 #include "base/bounded_queue.h"
 #include "base/raw_buffer.h"
+#include "crypto/hash.h"
 #include "env/fs_meta.h"
 #include "model/tree.h"
 
@@ -447,15 +448,20 @@ struct Archiver::Impl {
   // Bytes are read straight into the buffer of the chunk they belong to; a
   // new chunk's buffer is handed to the savers as is, so each byte is copied
   // once (by the kernel) and only the few bytes read past a cut move again.
+  // Each read is scanned and hashed while it is still in the CPU's cache.
   Result<std::vector<Id>> ChunkStream(int fd, int64_t size_hint, uint64_t* bytes_read) {
     ChunkScanner scanner(repo.chunker());
+    BlobIdStream hasher(repo.keys().blob_ids());
+    size_t hashed = 0;  // the first bytes of `chunk` already given to `hasher`
     RawBuffer chunk = TakeBuffer();
     std::vector<Id> ids;
     *bytes_read = 0;
     // Ends the chunk at its first `length` bytes; the rest starts the next.
     auto emit = [&](size_t length) {
       const ByteView data(chunk.data(), length);
-      const Id id = repo.ComputeBlobId(data);
+      hasher.Update(data.subspan(hashed));
+      hashed = 0;
+      const Id id = hasher.Finish();
       ids.push_back(id);
       const size_t rest = chunk.size() - length;
       if (Known(format::BlobType::kData, id)) {
@@ -501,6 +507,8 @@ struct Archiver::Impl {
         emit(offset + cut);
         offset = 0;
       }
+      hasher.Update(ByteView(chunk.data() + hashed, chunk.size() - hashed));
+      hashed = chunk.size();
     }
     if (!chunk.empty()) emit(chunk.size());
     ReturnBuffer(std::move(chunk));

@@ -96,6 +96,29 @@ TEST(HmacTest, KeyMattersAndRekeyingWorks) {
   EXPECT_NE(HmacSha256(a, data), Sha256(data));
 }
 
+TEST(HmacTest, BlobIdStreamInPiecesMatchesComputeAndStartsOverAfterFinish) {
+  BlobIdHasher hasher(ZeroPaddedKey("Jefe"));
+  BlobIdStream stream(hasher);
+  // RFC 4231 case 2 in three pieces, one of them empty.
+  stream.Update(AsBytes("what do ya "));
+  stream.Update(ByteView());
+  stream.Update(AsBytes("want for nothing?"));
+  EXPECT_EQ(stream.Finish().Hex(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // After Finish the next id covers only what follows, with the same key.
+  Bytes data(300000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7919 >> 3);
+  const ByteView all(data.data(), data.size());
+  for (size_t piece : {size_t{1}, size_t{63}, size_t{64}, size_t{4096}, size_t{131072}}) {
+    for (size_t at = 0; at < all.size(); at += piece) {
+      stream.Update(all.subspan(at, std::min(piece, all.size() - at)));
+    }
+    EXPECT_EQ(stream.Finish(), hasher.Compute(all)) << "pieces of " << piece;
+  }
+  EXPECT_EQ(stream.Finish(), hasher.Compute(ByteView()));
+  EXPECT_NE(hasher.Compute(ByteView()), BlobIdHasher(ZeroPaddedKey("b")).Compute(ByteView()));
+}
+
 TEST(HkdfTest, Rfc5869Case1) {
   Bytes ikm(22, 0x0b);
   Bytes salt = Hex("000102030405060708090a0b0c");

@@ -39,7 +39,29 @@ class BlobIdHasher {
   Id Compute(ByteView plaintext) const { return HmacSha256(key_, plaintext); }
 
  private:
+  friend class BlobIdStream;
   Key32 key_;
+};
+
+// A blob id computed over pieces: Finish() equals Compute() of everything
+// given to Update() since the start or the last Finish(). A reader can hash
+// each piece right after reading it, while it is still in the CPU's cache;
+// hashing a whole chunk afterwards (chunks run to 8 MiB) reads much of it
+// back from memory, which on the benchmark VM runs SHA-256 at ~1.15 GB/s
+// instead of ~1.9 GB/s. Used by one thread at a time; must not outlive the
+// hasher.
+class BlobIdStream {
+ public:
+  explicit BlobIdStream(const BlobIdHasher& hasher);
+  ~BlobIdStream();
+  BlobIdStream(const BlobIdStream&) = delete;
+  BlobIdStream& operator=(const BlobIdStream&) = delete;
+  void Update(ByteView data);
+  Id Finish();  // and starts the next id
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // HKDF-SHA-256 (RFC 5869) producing out.size() bytes.
