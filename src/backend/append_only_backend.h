@@ -43,6 +43,10 @@ class AppendOnlyBackend final : public Backend {
                   RawBuffer* out) override {
     return inner_->LoadInto(name, offset, length, out);
   }
+  Status LoadInPieces(const ObjectName& name, RawBuffer* out,
+                      const std::function<Status(size_t loaded)>& on_loaded) override {
+    return inner_->LoadInPieces(name, out, on_loaded);
+  }
   Result<uint64_t> Stat(const ObjectName& name) override { return inner_->Stat(name); }
   Status Remove(const ObjectName& name) override;
   Status List(ObjectType type, const std::function<Status(const ObjectInfo&)>& fn) override {

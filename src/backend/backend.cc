@@ -56,6 +56,12 @@ Status Backend::LoadInto(const ObjectName& name, uint64_t offset, uint64_t lengt
   return Status::Ok();
 }
 
+Status Backend::LoadInPieces(const ObjectName& name, RawBuffer* out,
+                             const std::function<Status(size_t loaded)>& on_loaded) {
+  LB_RETURN_IF_ERROR(LoadInto(name, 0, 0, out));
+  return out->size() > 0 ? on_loaded(out->size()) : Status::Ok();
+}
+
 Result<std::optional<int64_t>> Backend::RetainUntil(const ObjectName&) {
   return std::optional<int64_t>();
 }

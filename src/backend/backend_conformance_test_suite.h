@@ -213,6 +213,45 @@ TEST_P(BackendConformanceTest, LoadIntoGivesWhatLoadGivesAndReusesItsBuffer) {
             Code::kNotFound);
 }
 
+TEST_P(BackendConformanceTest, LoadInPiecesGivesWhatLoadGivesAPrefixAtATime) {
+  const ObjectName name{ObjectType::kPack, conformance::HexName(10)};
+  const Bytes data = conformance::Pattern(1300000, 10);  // more than two local pieces
+  MustSave(name, data);
+  RawBuffer buf;
+  std::vector<size_t> calls;
+  Status s = b().LoadInPieces(name, &buf, [&](size_t loaded) {
+    // What is reported loaded is already the object's prefix.
+    EXPECT_TRUE(std::equal(buf.data(), buf.data() + loaded, data.begin())) << loaded;
+    EXPECT_TRUE(calls.empty() || loaded > calls.back()) << loaded;
+    calls.push_back(loaded);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), data.size());
+  EXPECT_TRUE(Bytes(buf.data(), buf.data() + buf.size()) == data);
+
+  // A failing callback stops the load and is what it returns.
+  size_t after_failure = 0;
+  s = b().LoadInPieces(name, &buf, [&](size_t) {
+    ++after_failure;
+    return Status(Code::kCancelled, "enough");
+  });
+  EXPECT_EQ(s.code(), Code::kCancelled);
+  EXPECT_EQ(after_failure, 1u);
+
+  // An empty object loads as nothing; a missing one is kNotFound.
+  const ObjectName empty{ObjectType::kPack, conformance::HexName(12)};
+  MustSave(empty, Bytes());
+  buf.Append(AsBytes("stale"));
+  EXPECT_TRUE(b().LoadInPieces(empty, &buf, [](size_t) { return Status::Ok(); }).ok());
+  EXPECT_EQ(buf.size(), 0u);
+  EXPECT_EQ(b().LoadInPieces({ObjectType::kPack, conformance::HexName(13)}, &buf,
+                             [](size_t) { return Status::Ok(); })
+                .code(),
+            Code::kNotFound);
+}
+
 TEST_P(BackendConformanceTest, MissingObjectsAreNotFound) {
   for (ObjectType type : conformance::kAllTypes) {
     SCOPED_TRACE(std::string(ObjectTypeName(type)));

@@ -310,6 +310,27 @@ Status LocalBackend::LoadInto(const ObjectName& name, uint64_t offset, uint64_t 
   return read;
 }
 
+Status LocalBackend::LoadInPieces(const ObjectName& name, RawBuffer* out,
+                                  const std::function<Status(size_t loaded)>& on_loaded) {
+  constexpr uint64_t kPiece = 512 << 10;
+  UniqueFd fd;
+  std::string path;
+  LB_ASSIGN_OR_RETURN(uint64_t n, OpenRange(name, 0, 0, &fd, &path));
+  out->Clear();
+  out->Resize(n);  // uninitialized: each piece is read in before on_loaded sees it
+  for (uint64_t done = 0; done < n;) {
+    const uint64_t piece = std::min(kPiece, n - done);
+    Status read = ReadAll(fd.get(), out->data() + done, piece, done, path);
+    if (!read.ok()) {
+      out->Clear();
+      return read;
+    }
+    done += piece;
+    LB_RETURN_IF_ERROR(on_loaded(done));
+  }
+  return Status::Ok();
+}
+
 Result<uint64_t> LocalBackend::Stat(const ObjectName& name) {
   LB_RETURN_IF_ERROR(ValidateObjectName(name));
   const std::string path = PathOf(name);

@@ -246,6 +246,23 @@ TEST_F(LocalBackendTest, ShortFileIsCorruptNotShortData) {
   EXPECT_EQ(whole->size(), 100u);
 }
 
+TEST_F(LocalBackendTest, LoadInPiecesReadsHalfMebibytesAtATime) {
+  CreateRepo();
+  const ObjectName name{ObjectType::kPack, kPackName};
+  Bytes data((1 << 20) + 1000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 31 + i / 4096);
+  ASSERT_TRUE(backend_->Save(name, data).ok());
+  RawBuffer buf;
+  std::vector<size_t> calls;
+  Status s = backend_->LoadInPieces(name, &buf, [&](size_t loaded) {
+    calls.push_back(loaded);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(calls, (std::vector<size_t>{512 << 10, 1 << 20, (1 << 20) + 1000}));
+  EXPECT_TRUE(Bytes(buf.data(), buf.data() + buf.size()) == data);
+}
+
 TEST_F(LocalBackendTest, DirectoryInPlaceOfAnObjectIsAnError) {
   CreateRepo();
   ASSERT_EQ(::mkdir((root_ + "/snapshots/s1").c_str(), 0700), 0);

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -348,22 +349,52 @@ class Checker {
     });
   }
 
+  // Reads one pack and verifies its name (SHA-256 of its bytes), its
+  // trailer against the index, and every blob where the index (what restore
+  // uses) says it is. The pack is hashed piece by piece as it is read, and
+  // each blob verified as soon as the read has passed its end, while its
+  // bytes are still in cache; findings are reported once the whole pack is
+  // in, in the same order as before.
   void VerifyPack(const PackRecord& record) {
     const Id& id = record.pack.id;
     const std::string object = PackObject(id);
-    auto data = repo_.backend().Load({ObjectType::kPack, id.Hex()});
-    if (!data.ok()) {
-      Add(Severity::kError, object, "unable to read: " + data.status().message());
+    const std::vector<PackedBlob>& blobs = record.pack.blobs;
+    std::vector<size_t> by_end(blobs.size());
+    std::iota(by_end.begin(), by_end.end(), size_t{0});
+    std::sort(by_end.begin(), by_end.end(), [&](size_t a, size_t b) {
+      return uint64_t{blobs[a].offset} + blobs[a].length <
+             uint64_t{blobs[b].offset} + blobs[b].length;
+    });
+    std::vector<std::string> problems(blobs.size());
+    size_t verified = 0;  // the first entries of by_end
+
+    thread_local RawBuffer data;  // reused: one pack at a time per worker
+    Sha256Stream hash;
+    size_t hashed = 0;
+    auto on_loaded = [&](size_t loaded) {
+      hash.Update(ByteView(data.data() + hashed, loaded - hashed));
+      hashed = loaded;
+      for (; verified < by_end.size(); ++verified) {
+        const PackedBlob& b = blobs[by_end[verified]];
+        if (uint64_t{b.offset} + b.length > loaded) break;
+        problems[by_end[verified]] =
+            VerifyBlob(b, record.pack.salt, ByteView(data.data() + b.offset, b.length));
+      }
+      return Status::Ok();
+    };
+    Status loaded = repo_.backend().LoadInPieces({ObjectType::kPack, id.Hex()}, &data, on_loaded);
+    if (!loaded.ok()) {
+      Add(Severity::kError, object, "unable to read: " + loaded.message());
       return;
     }
     {
       std::lock_guard lock(mu_);
       report_.packs_read++;
-      report_.bytes_read += data->size();
+      report_.bytes_read += data.size();
     }
-    if (progress_) progress_->bytes_done += data->size();
-    ByteView all(*data);
-    if (Sha256(all) != id) {
+    if (progress_) progress_->bytes_done += data.size();
+    const ByteView all = data.view();
+    if (hash.Finish() != id) {
       Add(Severity::kError, object, "content does not match its name (damaged file)",
           "restore the pack from another copy of the repository if you have one");
     }
@@ -376,40 +407,40 @@ class Checker {
         Add(Severity::kError, object,
             "unable to read the pack trailer: " + layout.status().message());
       } else if (layout->salt != record.pack.salt ||
-                 SortedByOffset(layout->blobs) != SortedByOffset(record.pack.blobs)) {
+                 SortedByOffset(layout->blobs) != SortedByOffset(blobs)) {
         Add(Severity::kError, object,
             "pack trailer (" + std::to_string(layout->blobs.size()) + " blobs) and index/" +
-                record.index_file + " (" + std::to_string(record.pack.blobs.size()) +
-                " blobs) disagree");
+                record.index_file + " (" + std::to_string(blobs.size()) + " blobs) disagree");
       }
     }
-    // Verify every blob where the index (what restore uses) says it is.
+    for (; verified < by_end.size(); ++verified) {
+      problems[by_end[verified]] = "lies beyond the end of the pack";
+    }
     size_t bad = 0;
-    for (const PackedBlob& b : record.pack.blobs) {
-      std::string problem;
-      if (uint64_t(b.offset) + b.length > all.size()) {
-        problem = "lies beyond the end of the pack";
-      } else {
-        thread_local RawBuffer plain;  // reused: one blob at a time per worker
-        Status opened = OpenPackedBlobInto(repo_.keys(), record.pack.salt, b,
-                                           all.subspan(b.offset, b.length), &plain);
-        if (!opened.ok()) {
-          problem = opened.message();
-        } else if (repo_.ComputeBlobId(plain.view()) != b.id) {
-          problem = "content does not match its id";
-        }
-      }
-      if (problem.empty()) continue;
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      if (problems[i].empty()) continue;
+      const PackedBlob& b = blobs[i];
       MarkDamaged(id, b);
       if (++bad <= kMaxFindingsPerPack) {
         Add(Severity::kError, object,
-            std::string(format::BlobTypeName(b.type)) + " blob " + b.id.Short() + ": " + problem);
+            std::string(format::BlobTypeName(b.type)) + " blob " + b.id.Short() + ": " +
+                problems[i]);
       }
     }
     if (bad > kMaxFindingsPerPack) {
       Add(Severity::kError, object,
           std::to_string(bad - kMaxFindingsPerPack) + " more damaged blobs in this pack");
     }
+  }
+
+  // Decrypts and decompresses one blob and checks its id: empty when it is
+  // sound, else what is wrong.
+  std::string VerifyBlob(const PackedBlob& b, ByteView pack_salt, ByteView sealed) {
+    thread_local RawBuffer plain;  // reused: one blob at a time per worker
+    Status opened = OpenPackedBlobInto(repo_.keys(), pack_salt, b, sealed, &plain);
+    if (!opened.ok()) return opened.message();
+    if (repo_.ComputeBlobId(plain.view()) != b.id) return "content does not match its id";
+    return {};
   }
 
   // ---------------------------------------------------------------- snapshots
