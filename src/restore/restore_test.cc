@@ -2,9 +2,12 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <climits>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "backend/fault_backend.h"
 #include "restore/restore_test_util.h"
@@ -650,6 +653,84 @@ TEST_F(RestoreTest, WideDeepAndRepeatedSubtrees) {
     EXPECT_EQ(ReadFileBytes(d + "/same/y.txt"), Pattern(800, 201)) << d;
     EXPECT_FALSE(Exists(d + "/same/inner")) << d;
   }
+}
+
+// Remote storage without a cache: each tree read is a round trip, so the
+// prefetcher reads trees on several threads; the restore is the same.
+TEST_F(RestoreTest, TreesOfARemoteStoreAreReadOnSeveralThreads) {
+  struct RemoteView : Backend {
+    explicit RemoteView(Backend* inner) : inner(inner) {}
+    std::string Location() const override { return "remote view"; }
+    BackendCapabilities Capabilities() const override {
+      return {.durable = true, .local = false, .connections = 6};
+    }
+    Status Create() override { return inner->Create(); }
+    Status Save(const ObjectName& n, ByteView d) override { return inner->Save(n, d); }
+    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
+      const bool tree = n.type == ObjectType::kPack && tree_packs.count(n.name) > 0;
+      if (tree) {
+        ++tree_reads;
+        const int now = ++in_flight;
+        for (int seen = max_in_flight;
+             now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      auto r = inner->Load(n, o, l);
+      if (tree) --in_flight;
+      return r;
+    }
+    Result<uint64_t> Stat(const ObjectName& n) override { return inner->Stat(n); }
+    Status Remove(const ObjectName& n) override { return inner->Remove(n); }
+    Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
+      return inner->List(t, fn);
+    }
+    Backend* inner;
+    std::set<std::string> tree_packs;  // set before the restore, read only during it
+    std::atomic<int> in_flight{0}, max_in_flight{0}, tree_reads{0};
+  };
+  // 30 top directories, each with a chain five deep and a subtree shared by all.
+  const Node same = Dir("same", {Dir("inner", {File("x.txt", {Pattern(700, 200)})})});
+  std::vector<Node> tops;
+  for (int n = 0; n < 30; ++n) {
+    Node chain = File("leaf.txt", {Pattern(100 + n, 300 + n)});
+    for (int depth = 4; depth >= 0; --depth) chain = Dir("c" + std::to_string(depth), {chain});
+    tops.push_back(Dir("d" + std::to_string(n), {same, chain}));
+  }
+  root_ = TreeOf(tops);
+  Flush();
+
+  auto view = std::make_unique<RemoteView>(mem_);
+  RemoteView* remote = view.get();
+  repo_->index().ForEachBlob([&](const Id& pack, const PackedBlob& blob) {
+    if (blob.type == format::BlobType::kTree) remote->tree_packs.insert(pack.Hex());
+  });
+  auto far = Repository::Open(std::move(view), "secret");
+  ASSERT_TRUE(far.ok()) << far.status().ToString();
+  ASSERT_TRUE((*far)->LoadIndex().ok());
+  ASSERT_EQ((*far)->MetadataThreads(), std::max<size_t>(6, std::thread::hardware_concurrency()));
+
+  RestorerOptions o = Options(Target());
+  o.threads = 2;
+  Restorer restorer(**far, o);
+  auto r = restorer.Restore(root_, "");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(r->files, 60u);
+  EXPECT_EQ(r->dirs, 30u * (1 + 2 + 5));
+  for (int n = 0; n < 30; ++n) {
+    std::string d = Target() + "/d" + std::to_string(n);
+    EXPECT_EQ(ReadFileBytes(d + "/same/inner/x.txt"), Pattern(700, 200)) << d;
+    EXPECT_EQ(ReadFileBytes(d + "/c0/c1/c2/c3/c4/leaf.txt"), Pattern(100 + n, 300 + n)) << d;
+  }
+  // The walk reads a tree itself only when the prefetchers are behind; with
+  // one prefetcher at most two reads would overlap.
+  EXPECT_GT(remote->max_in_flight.load(), 2);
+  EXPECT_LE(remote->max_in_flight.load(), static_cast<int>((*far)->MetadataThreads()) + 1);
+  // Every distinct tree is read, and none more often than it is visited
+  // (visits of the shared "same" that are expected at once share a read).
+  EXPECT_GE(remote->tree_reads.load(), 1 + 30 * (1 + 5) + 2);
+  EXPECT_LE(remote->tree_reads.load(), 1 + 30 * (1 + 5 + 2));
 }
 
 TEST_F(RestoreTest, ReadsEachPackOnceForSharedAndRepeatedBlobs) {

@@ -58,11 +58,15 @@ void RunWorkers(int n, const std::function<void()>& fn) {
 }
 
 // ---------------------------------------------------------------------------
-// TreePrefetcher: loads and decodes, on a thread of its own and ahead of a
+// TreePrefetcher: loads and decodes, on threads of its own and ahead of a
 // depth-first walk, the trees the walk is going to ask for, so the walk itself
 // (creating directories, planning files) does not wait for pack reads,
 // decryption and decompression. A snapshot of many small directories
-// otherwise spends its whole planning phase on one core.
+// otherwise spends its whole planning phase on one core. One thread keeps up
+// with local storage; remote storage gets one per connection the backend
+// allows (Repository::MetadataThreads), as each tree read is a round trip
+// there when the cache does not hold its pack (a first restore on a new
+// machine: one round trip per directory, one after the other).
 
 struct TreeToWalk {
   Id id;
@@ -77,14 +81,17 @@ class TreePrefetcher {
                                         std::vector<TreeToWalk>& out)>;
 
   TreePrefetcher(Repository& repo, ChildrenFn children)
-      : repo_(repo), children_(std::move(children)), thread_([this] { Loop(); }) {}
+      : repo_(repo), children_(std::move(children)) {
+    const size_t threads = repo.backend().Capabilities().local ? 1 : repo.MetadataThreads();
+    for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
   ~TreePrefetcher() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
     }
-    loader_cv_.notify_one();
-    thread_.join();
+    loader_cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
   }
 
   // The walk starts at `tree`: everything below it that it descends into is
@@ -153,7 +160,7 @@ class TreePrefetcher {
         added = true;
       }
     }
-    if (added) loader_cv_.notify_one();
+    if (added) loader_cv_.notify_all();
   }
 
   // REQUIRES: mu_.
@@ -171,7 +178,7 @@ class TreePrefetcher {
     if (--it->second.wanted > 0) return;
     // kLoading and no longer wanted: whoever loads it erases it.
     if (it->second.state == Slot::kLoading) return;
-    if (it->second.state == Slot::kLoaded && loaded_-- == kMaxLoaded) loader_cv_.notify_one();
+    if (it->second.state == Slot::kLoaded && loaded_-- == kMaxLoaded) loader_cv_.notify_all();
     slots_.erase(it);
   }
 
@@ -210,7 +217,7 @@ class TreePrefetcher {
         slots_.erase(next.id);
         continue;
       }
-      walker_cv_.notify_one();
+      walker_cv_.notify_all();
     }
   }
 
@@ -223,7 +230,7 @@ class TreePrefetcher {
   std::deque<TreeToWalk> pending_;
   size_t loaded_ = 0;
   bool stop_ = false;
-  std::thread thread_;  // last: starts after the members it uses exist
+  std::vector<std::thread> threads_;  // started last, in the constructor's body
 };
 
 // ---------------------------------------------------------------------------
