@@ -342,8 +342,12 @@ class Checker {
     }
     if (progress_) progress_->packs_total += selected.size();
     const size_t threads = std::clamp<size_t>(options_.threads > 0 ? options_.threads : 1, 1, 64);
-    (void)ParallelFor(selected.size(), threads, [&](size_t i, size_t) {
-      VerifyPack(*selected[i]);
+    // A pack's bytes per worker, reused from pack to pack and freed with the
+    // check (not thread_local: the caller's thread works too, and a
+    // long-running process would keep its buffer).
+    std::vector<RawBuffer> buffers(threads);
+    (void)ParallelFor(selected.size(), threads, [&](size_t i, size_t worker) {
+      VerifyPack(*selected[i], buffers[worker]);
       if (progress_) progress_->packs_done++;
       return Status::Ok();
     });
@@ -355,7 +359,7 @@ class Checker {
   // each blob verified as soon as the read has passed its end, while its
   // bytes are still in cache; findings are reported once the whole pack is
   // in, in the same order as before.
-  void VerifyPack(const PackRecord& record) {
+  void VerifyPack(const PackRecord& record, RawBuffer& data) {
     const Id& id = record.pack.id;
     const std::string object = PackObject(id);
     const std::vector<PackedBlob>& blobs = record.pack.blobs;
@@ -368,7 +372,6 @@ class Checker {
     std::vector<std::string> problems(blobs.size());
     size_t verified = 0;  // the first entries of by_end
 
-    thread_local RawBuffer data;  // reused: one pack at a time per worker
     Sha256Stream hash;
     size_t hashed = 0;
     auto on_loaded = [&](size_t loaded) {
