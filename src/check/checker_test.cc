@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
+#include <cstring>
 #include <set>
-#include <thread>
 
+#include "backend/test_remote_view.h"
 #include "check/test_repo.h"
 #include "crypto/hash.h"
 
@@ -34,6 +34,44 @@ size_t Count(const CheckReport& r, Severity sev, std::string_view object, std::s
   }
   return n;
 }
+
+// Hands out each object 997 bytes at a time through LoadInPieces, the bytes
+// not yet "read" holding garbage, so a blob verified before all of it is in
+// fails; the read of `fail_pack` breaks once `fail_at` bytes are in.
+struct PieceView : Backend {
+  explicit PieceView(Backend* inner) : inner(inner) {}
+  std::string Location() const override { return "piece view"; }
+  BackendCapabilities Capabilities() const override { return inner->Capabilities(); }
+  Status Create() override { return inner->Create(); }
+  Status Save(const ObjectName& n, ByteView d) override { return inner->Save(n, d); }
+  Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
+    return inner->Load(n, o, l);
+  }
+  Status LoadInPieces(const ObjectName& n, RawBuffer* out,
+                      const std::function<Status(size_t)>& on_loaded) override {
+    LB_ASSIGN_OR_RETURN(Bytes whole, inner->Load(n));
+    out->Clear();
+    std::memset(out->Grow(whole.size()), 0xEE, whole.size());
+    for (size_t done = 0; done < whole.size();) {
+      if (n.name == fail_pack && done >= fail_at) return IoError("connection reset");
+      const size_t piece = std::min<size_t>(997, whole.size() - done);
+      std::memcpy(out->data() + done, whole.data() + done, piece);
+      done += piece;
+      ++pieces;
+      LB_RETURN_IF_ERROR(on_loaded(done));
+    }
+    return Status::Ok();
+  }
+  Result<uint64_t> Stat(const ObjectName& n) override { return inner->Stat(n); }
+  Status Remove(const ObjectName& n) override { return inner->Remove(n); }
+  Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner->List(t, fn);
+  }
+  Backend* inner;
+  std::atomic<int> pieces{0};
+  std::string fail_pack;  // set before a check, read only during it
+  size_t fail_at = 0;
+};
 
 class CheckerTest : public ::testing::Test {
  protected:
@@ -263,36 +301,6 @@ TEST_F(CheckerTest, UnreferencedPackIsOnlyAWarning) {
 // finding for finding, as the one from the local store. One tree is damaged,
 // so the findings' order and wording are compared too.
 TEST_F(CheckerTest, TreesOfARemoteStoreAreReadAheadWithTheSameFindings) {
-  struct RemoteView : Backend {
-    explicit RemoteView(Backend* inner) : inner(inner) {}
-    std::string Location() const override { return "remote view"; }
-    BackendCapabilities Capabilities() const override {
-      return {.durable = true, .local = false, .connections = 6};
-    }
-    Status Create() override { return inner->Create(); }
-    Status Save(const ObjectName& n, ByteView d) override { return inner->Save(n, d); }
-    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
-      const bool pack = n.type == ObjectType::kPack;
-      if (pack) {
-        ++reads;
-        const int now = ++in_flight;
-        for (int seen = max_in_flight;
-             now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-      auto r = inner->Load(n, o, l);
-      if (pack) --in_flight;
-      return r;
-    }
-    Result<uint64_t> Stat(const ObjectName& n) override { return inner->Stat(n); }
-    Status Remove(const ObjectName& n) override { return inner->Remove(n); }
-    Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
-      return inner->List(t, fn);
-    }
-    Backend* inner;
-    std::atomic<int> in_flight{0}, max_in_flight{0}, reads{0};
-  };
   // Ten more snapshots, each with folders of its own two and three deep.
   SnapshotBlobs damaged_snapshot;
   for (int i = 0; i < 10; ++i) {
@@ -313,7 +321,8 @@ TEST_F(CheckerTest, TreesOfARemoteStoreAreReadAheadWithTheSameFindings) {
   EXPECT_EQ(Count(local, Severity::kError, "tree " + damaged_snapshot.trees[1].Short(), ""), 1u)
       << Dump(local);
 
-  RemoteView remote(&mr_.mem());
+  TestRemoteView remote(&mr_.mem(),
+                        [](const ObjectName& n) { return n.type == ObjectType::kPack; });
   auto reopened = mr_.Reopen(&remote);
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   CheckOptions o;
@@ -330,39 +339,6 @@ TEST_F(CheckerTest, TreesOfARemoteStoreAreReadAheadWithTheSameFindings) {
 }
 
 TEST_F(CheckerTest, PacksReadInPiecesGiveTheSameFindings) {
-  // Hands out each object 997 bytes at a time, the bytes not yet "read"
-  // holding garbage, so a blob verified before all of it is in fails.
-  struct PieceView : Backend {
-    explicit PieceView(Backend* inner) : inner(inner) {}
-    std::string Location() const override { return "piece view"; }
-    BackendCapabilities Capabilities() const override { return inner->Capabilities(); }
-    Status Create() override { return inner->Create(); }
-    Status Save(const ObjectName& n, ByteView d) override { return inner->Save(n, d); }
-    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
-      return inner->Load(n, o, l);
-    }
-    Status LoadInPieces(const ObjectName& n, RawBuffer* out,
-                        const std::function<Status(size_t)>& on_loaded) override {
-      LB_ASSIGN_OR_RETURN(Bytes whole, inner->Load(n));
-      out->Clear();
-      std::memset(out->Grow(whole.size()), 0xEE, whole.size());
-      for (size_t done = 0; done < whole.size();) {
-        const size_t piece = std::min<size_t>(997, whole.size() - done);
-        std::memcpy(out->data() + done, whole.data() + done, piece);
-        done += piece;
-        ++pieces;
-        LB_RETURN_IF_ERROR(on_loaded(done));
-      }
-      return Status::Ok();
-    }
-    Result<uint64_t> Stat(const ObjectName& n) override { return inner->Stat(n); }
-    Status Remove(const ObjectName& n) override { return inner->Remove(n); }
-    Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
-      return inner->List(t, fn);
-    }
-    Backend* inner;
-    std::atomic<int> pieces{0};
-  };
   // A flipped byte in one blob and a pack cut short (blobs past its end).
   const std::string flipped = FlipByteInBlob(format::BlobType::kData, blobs1_.data[0]);
   auto loc = repo().index().Find(format::BlobType::kData, blobs2_.data.back());
@@ -399,6 +375,30 @@ TEST_F(CheckerTest, PacksReadInPiecesGiveTheSameFindings) {
   EXPECT_EQ(sorted_lines(*pieces), sorted_lines(whole)) << Dump(*pieces) << "\n" << Dump(whole);
   EXPECT_EQ(pieces->bytes_read, whole.bytes_read);
   EXPECT_GT(viewed->pieces.load(), static_cast<int>(2 * pieces->packs_read));
+}
+
+// A read that breaks part-way reports only that: the blobs verified before
+// it are not reported (as when a whole read failed), even a damaged one.
+TEST_F(CheckerTest, APackWhoseReadBreaksPartWayIsOnlyUnreadable) {
+  const std::string flipped = FlipByteInBlob(format::BlobType::kData, blobs1_.data[0]);
+  auto loc = repo().index().Find(format::BlobType::kData, blobs1_.data[0]);
+  ASSERT_TRUE(loc);
+  auto view = std::make_unique<PieceView>(&mr_.mem());
+  view->fail_pack = flipped;
+  view->fail_at = loc->blob.offset + loc->blob.length + 997;  // the damaged blob was verified
+  auto reopened = Repository::Open(std::move(view), "secret");
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  ASSERT_TRUE((*reopened)->LoadIndex().ok());
+  CheckOptions o;
+  o.read_data = true;
+  auto r = CheckRepository(**reopened, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Count(*r, Severity::kError, "data/" + flipped, "unable to read: connection reset"), 1u)
+      << Dump(*r);
+  EXPECT_EQ(Count(*r, Severity::kError, "data/" + flipped, ""), 1u) << Dump(*r);
+  EXPECT_EQ(Count(*r, Severity::kError, "data blob " + blobs1_.data[0].Short(), ""), 0u)
+      << Dump(*r);
+  EXPECT_EQ(r->packs_read + 1, r->packs);
 }
 
 TEST_F(CheckerTest, DamagedConfigAndKeyFile) {

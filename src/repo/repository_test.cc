@@ -11,6 +11,7 @@
 
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
+#include "backend/test_remote_view.h"
 #include "backend/test_temp_dir.h"
 #include "crypto/hash.h"
 #include "repo/compression.h"
@@ -289,25 +290,8 @@ TEST_F(RepositoryTest, SnapshotsSaveListFind) {
 // snapshots and index files are loaded by several threads at once (one by
 // one, 40 of each took 40 round trips each), with the same results.
 TEST_F(RepositoryTest, SnapshotsAndIndexFilesOfARemoteStoreAreLoadedInParallel) {
-  struct RemoteView : SharedBackend {
-    using SharedBackend::SharedBackend;
-    BackendCapabilities Capabilities() const override {
-      return {.durable = true, .local = false, .connections = 6};
-    }
-    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
-      const bool metadata = n.type == ObjectType::kSnapshot || n.type == ObjectType::kIndex;
-      if (metadata) {
-        const int now = ++in_flight;
-        for (int seen = max_in_flight;
-             now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-      auto r = SharedBackend::Load(n, o, l);
-      if (metadata) --in_flight;
-      return r;
-    }
-    std::atomic<int> in_flight{0}, max_in_flight{0};
+  auto metadata = [](const ObjectName& n) {
+    return n.type == ObjectType::kSnapshot || n.type == ObjectType::kIndex;
   };
   Snapshot s;
   s.hostname = "h";
@@ -323,8 +307,8 @@ TEST_F(RepositoryTest, SnapshotsAndIndexFilesOfARemoteStoreAreLoadedInParallel) 
     index.packs.push_back({Sha256(AsBytes("pack " + std::to_string(i))), Bytes(32, 7), {}});
     ASSERT_TRUE(repo_->SaveIndexFile(index).ok());
   }
-  auto view = std::make_unique<RemoteView>(mem_);
-  RemoteView* remote = view.get();
+  auto view = std::make_unique<TestRemoteView>(mem_.get(), metadata);
+  TestRemoteView* remote = view.get();
   auto opened = Repository::Open(std::move(view), "secret");
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   Repository& repo = **opened;
@@ -361,7 +345,7 @@ TEST_F(RepositoryTest, SnapshotsAndIndexFilesOfARemoteStoreAreLoadedInParallel) 
                     .ok());
     std::sort(index_names.begin(), index_names.end());
     ASSERT_TRUE(mem_->Save({ObjectType::kIndex, index_names[5]}, AsBytes("garbage")).ok());
-    auto again = Repository::Open(std::make_unique<RemoteView>(mem_), "secret");
+    auto again = Repository::Open(std::make_unique<TestRemoteView>(mem_.get(), metadata), "secret");
     ASSERT_TRUE(again.ok());
     Status s = (*again)->LoadIndex();
     EXPECT_EQ(s.code(), Code::kCorrupt);

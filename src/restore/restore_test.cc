@@ -2,14 +2,13 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <climits>
 #include <filesystem>
 #include <set>
 #include <thread>
 
 #include "backend/fault_backend.h"
+#include "backend/test_remote_view.h"
 #include "restore/restore_test_util.h"
 #include "restore/restorer.h"
 #include "restore/tree_walk.h"
@@ -78,6 +77,32 @@ class RestoreTest : public RepoFixture {
     o.target = target;
     o.threads = 3;
     return o;
+  }
+
+  // Stores, as root_, 40 top directories d0..d39, each holding a chain of
+  // directories c0/../c5 down to its own leaf.txt and the same subtree
+  // "same" (same/inner/x.txt, same/y.txt: one tree id under every top).
+  void StoreWideDeepSnapshot() {
+    const Node same = Dir("same", {Dir("inner", {File("x.txt", {Pattern(700, 200)})}),
+                                   File("y.txt", {Pattern(800, 201)})});
+    std::vector<Node> tops;
+    for (int n = 0; n < kTops; ++n) {
+      Node chain = File("leaf.txt", {Pattern(100 + n, 300 + n)});
+      for (int depth = kDepth - 1; depth >= 0; --depth) {
+        chain = Dir("c" + std::to_string(depth), {chain});
+      }
+      tops.push_back(Dir("d" + std::to_string(n), {same, chain}));
+    }
+    root_ = TreeOf(tops);
+    Flush();
+  }
+  static constexpr int kTops = 40;
+  static constexpr int kDepth = 6;
+  // The path of top n's leaf.txt in that snapshot.
+  static std::string Leaf(int n) {
+    std::string p = "/d" + std::to_string(n);
+    for (int depth = 0; depth < kDepth; ++depth) p += "/c" + std::to_string(depth);
+    return p + "/leaf.txt";
   }
 
   static std::string Errors(const RestoreResult& r) {
@@ -608,21 +633,7 @@ TEST_F(RestoreTest, ManyFilesAcrossManyPacksWithThreads) {
 // directory (the same tree id, with subtrees of its own): the tree prefetcher
 // must hand every visit its tree, with and without an include filter.
 TEST_F(RestoreTest, WideDeepAndRepeatedSubtrees) {
-  const Node same = Dir("same", {Dir("inner", {File("x.txt", {Pattern(700, 200)})}),
-                                 File("y.txt", {Pattern(800, 201)})});
-  std::vector<Node> tops;
-  for (int n = 0; n < 40; ++n) {
-    Node chain = File("leaf.txt", {Pattern(100 + n, 300 + n)});
-    for (int depth = 5; depth >= 0; --depth) chain = Dir("c" + std::to_string(depth), {chain});
-    tops.push_back(Dir("d" + std::to_string(n), {same, chain}));
-  }
-  root_ = TreeOf(tops);
-  Flush();
-  auto leaf = [](int n) {
-    std::string p = "/d" + std::to_string(n);
-    for (int depth = 0; depth <= 5; ++depth) p += "/c" + std::to_string(depth);
-    return p + "/leaf.txt";
-  };
+  StoreWideDeepSnapshot();
 
   RestorerOptions all = Options(Target("all"));
   all.threads = 2;
@@ -635,7 +646,7 @@ TEST_F(RestoreTest, WideDeepAndRepeatedSubtrees) {
     std::string d = all.target + "/d" + std::to_string(n);
     EXPECT_EQ(ReadFileBytes(d + "/same/inner/x.txt"), Pattern(700, 200)) << d;
     EXPECT_EQ(ReadFileBytes(d + "/same/y.txt"), Pattern(800, 201)) << d;
-    EXPECT_EQ(ReadFileBytes(all.target + leaf(n)), Pattern(100 + n, 300 + n)) << n;
+    EXPECT_EQ(ReadFileBytes(all.target + Leaf(n)), Pattern(100 + n, 300 + n)) << n;
   }
 
   auto include = IncludeFilter::Create({"/d7/c0", "y.txt"});
@@ -646,8 +657,8 @@ TEST_F(RestoreTest, WideDeepAndRepeatedSubtrees) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->errors.empty()) << Errors(*r);
   EXPECT_EQ(r->files, 41u);
-  EXPECT_EQ(ReadFileBytes(some.target + leaf(7)), Pattern(107, 307));
-  EXPECT_FALSE(Exists(some.target + leaf(8)));
+  EXPECT_EQ(ReadFileBytes(some.target + Leaf(7)), Pattern(107, 307));
+  EXPECT_FALSE(Exists(some.target + Leaf(8)));
   for (int n = 0; n < 40; ++n) {
     std::string d = some.target + "/d" + std::to_string(n);
     EXPECT_EQ(ReadFileBytes(d + "/same/y.txt"), Pattern(800, 201)) << d;
@@ -658,53 +669,16 @@ TEST_F(RestoreTest, WideDeepAndRepeatedSubtrees) {
 // Remote storage without a cache: each tree read is a round trip, so the
 // prefetcher reads trees on several threads; the restore is the same.
 TEST_F(RestoreTest, TreesOfARemoteStoreAreReadOnSeveralThreads) {
-  struct RemoteView : Backend {
-    explicit RemoteView(Backend* inner) : inner(inner) {}
-    std::string Location() const override { return "remote view"; }
-    BackendCapabilities Capabilities() const override {
-      return {.durable = true, .local = false, .connections = 6};
-    }
-    Status Create() override { return inner->Create(); }
-    Status Save(const ObjectName& n, ByteView d) override { return inner->Save(n, d); }
-    Result<Bytes> Load(const ObjectName& n, uint64_t o, uint64_t l) override {
-      const bool tree = n.type == ObjectType::kPack && tree_packs.count(n.name) > 0;
-      if (tree) {
-        ++tree_reads;
-        const int now = ++in_flight;
-        for (int seen = max_in_flight;
-             now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-      auto r = inner->Load(n, o, l);
-      if (tree) --in_flight;
-      return r;
-    }
-    Result<uint64_t> Stat(const ObjectName& n) override { return inner->Stat(n); }
-    Status Remove(const ObjectName& n) override { return inner->Remove(n); }
-    Status List(ObjectType t, const std::function<Status(const ObjectInfo&)>& fn) override {
-      return inner->List(t, fn);
-    }
-    Backend* inner;
-    std::set<std::string> tree_packs;  // set before the restore, read only during it
-    std::atomic<int> in_flight{0}, max_in_flight{0}, tree_reads{0};
-  };
-  // 30 top directories, each with a chain five deep and a subtree shared by all.
-  const Node same = Dir("same", {Dir("inner", {File("x.txt", {Pattern(700, 200)})})});
-  std::vector<Node> tops;
-  for (int n = 0; n < 30; ++n) {
-    Node chain = File("leaf.txt", {Pattern(100 + n, 300 + n)});
-    for (int depth = 4; depth >= 0; --depth) chain = Dir("c" + std::to_string(depth), {chain});
-    tops.push_back(Dir("d" + std::to_string(n), {same, chain}));
-  }
-  root_ = TreeOf(tops);
-  Flush();
+  StoreWideDeepSnapshot();
 
-  auto view = std::make_unique<RemoteView>(mem_);
-  RemoteView* remote = view.get();
+  std::set<std::string> tree_packs;
   repo_->index().ForEachBlob([&](const Id& pack, const PackedBlob& blob) {
-    if (blob.type == format::BlobType::kTree) remote->tree_packs.insert(pack.Hex());
+    if (blob.type == format::BlobType::kTree) tree_packs.insert(pack.Hex());
   });
+  auto view = std::make_unique<TestRemoteView>(mem_, [&](const ObjectName& n) {
+    return n.type == ObjectType::kPack && tree_packs.count(n.name) > 0;
+  });
+  TestRemoteView* remote = view.get();
   auto far = Repository::Open(std::move(view), "secret");
   ASSERT_TRUE(far.ok()) << far.status().ToString();
   ASSERT_TRUE((*far)->LoadIndex().ok());
@@ -716,21 +690,22 @@ TEST_F(RestoreTest, TreesOfARemoteStoreAreReadOnSeveralThreads) {
   auto r = restorer.Restore(root_, "");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->errors.empty()) << Errors(*r);
-  EXPECT_EQ(r->files, 60u);
-  EXPECT_EQ(r->dirs, 30u * (1 + 2 + 5));
-  for (int n = 0; n < 30; ++n) {
+  EXPECT_EQ(r->files, 3u * kTops);
+  EXPECT_EQ(r->dirs, static_cast<uint64_t>(kTops * (1 + 2 + kDepth)));
+  for (int n = 0; n < kTops; ++n) {
     std::string d = Target() + "/d" + std::to_string(n);
     EXPECT_EQ(ReadFileBytes(d + "/same/inner/x.txt"), Pattern(700, 200)) << d;
-    EXPECT_EQ(ReadFileBytes(d + "/c0/c1/c2/c3/c4/leaf.txt"), Pattern(100 + n, 300 + n)) << d;
+    EXPECT_EQ(ReadFileBytes(Target() + Leaf(n)), Pattern(100 + n, 300 + n)) << d;
   }
   // The walk reads a tree itself only when the prefetchers are behind; with
   // one prefetcher at most two reads would overlap.
   EXPECT_GT(remote->max_in_flight.load(), 2);
   EXPECT_LE(remote->max_in_flight.load(), static_cast<int>((*far)->MetadataThreads()) + 1);
-  // Every distinct tree is read, and none more often than it is visited
-  // (visits of the shared "same" that are expected at once share a read).
-  EXPECT_GE(remote->tree_reads.load(), 1 + 30 * (1 + 5) + 2);
-  EXPECT_LE(remote->tree_reads.load(), 1 + 30 * (1 + 5 + 2));
+  // Every distinct tree is read (the root by the caller), and none more
+  // often than it is visited (visits of the shared "same" and "inner" that
+  // are expected at once share a read).
+  EXPECT_GE(remote->reads.load(), 1 + kTops * (1 + kDepth) + 2);
+  EXPECT_LE(remote->reads.load(), 1 + kTops * (1 + kDepth + 2));
 }
 
 TEST_F(RestoreTest, ReadsEachPackOnceForSharedAndRepeatedBlobs) {
