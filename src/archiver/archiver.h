@@ -3,13 +3,13 @@
 //
 // Pipeline (bounded at every stage, so memory does not grow with the size of
 // the data or of any one file):
-//   walker (calling thread): lists and stats directories depth-first, reuses
-//     the chunk list of files unchanged since the parent snapshot, and queues
-//     the rest →
-//   readers (N threads): read each file once, cut it into chunks (FastCDC),
+//   walkers (the calling thread and more): list and stat directories
+//     depth-first, reuse the chunk list of files unchanged since the parent
+//     snapshot, and queue the rest →
+//   readers (threads): read each file once, cut it into chunks (FastCDC),
 //     compute blob ids (keyed hash) — ids are known immediately, so trees
 //     complete without waiting for compression →
-//   savers (N threads): compress, encrypt and pack new chunks
+//   savers (one per core): compress, encrypt and pack new chunks
 //     (Repository::SaveBlob), which hands full packs to the uploaders.
 // A directory's tree blob is encoded and stored by whichever thread completes
 // its last child.
@@ -48,9 +48,12 @@ struct ArchiverOptions {
   // bytes, so progress can show a percentage and ETA (costs one extra stat
   // per file; worth it for interactive use only).
   bool scan_totals = false;
-  int walker_threads = 0;  // directories listed and stat'ed at once; 0 = number of cores
-  int reader_threads = 0;  // 0 = number of cores
-  int saver_threads = 0;   // 0 = number of cores
+  // 0 = the default: walkers max(cores, 16); readers one per core, and 2
+  // more while files are read from the disk rather than the page cache (both
+  // walkers and readers then wait more than they compute); savers one per core.
+  int walker_threads = 0;  // directories listed and stat'ed at once
+  int reader_threads = 0;  // files read at once
+  int saver_threads = 0;   // chunks compressed and encrypted at once
 };
 
 struct ArchiveProgress {
@@ -59,6 +62,8 @@ struct ArchiveProgress {
   std::atomic<bool> walk_finished{false};
   std::atomic<uint64_t> bytes_added{0};  // plaintext of new blobs
   std::atomic<uint64_t> errors{0};
+  // Files whose first read waited for the disk (not in the page cache).
+  std::atomic<uint64_t> files_read_uncached{0};
   // From the counting scan (scan_totals): final once scan_finished.
   std::atomic<uint64_t> scan_files{0}, scan_bytes{0};
   std::atomic<bool> scan_finished{false};

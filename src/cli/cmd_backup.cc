@@ -40,6 +40,7 @@ struct BackupOpts {
   std::string stdin_filename;  // default "stdin", or the command's name + ".out"
   bool full = false, differential = false;
   bool no_xattrs = false;
+  int read_concurrency = 0;  // 0 = the archiver's default
 };
 
 Result<PathFilter> BuildExcludeFilter(const BackupOpts& o) {
@@ -172,6 +173,7 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
   if (*parent) aopt.parent_tree = (*parent)->snapshot.tree;
   aopt.dry_run = o.dry_run;
   aopt.read_xattrs = !o.no_xattrs;
+  aopt.reader_threads = o.read_concurrency;
   if (*parent) {
     const auto& info = (*parent)->snapshot.source_info;
     auto it = info.find(kXattrsRecorded);
@@ -343,6 +345,11 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, CommandRunner* selecte
   cmd->add_flag("--differential", o->differential,
                 "compare with the latest full snapshot instead of the latest one");
   cmd->add_flag("--no-xattrs", o->no_xattrs, "do not record extended attributes");
+  cmd->add_option("--read-concurrency", o->read_concurrency,
+                  "files read at once (default: one per core, two more while files come from "
+                  "the disk rather than the page cache); fewer suit a spinning disk, more a "
+                  "network filesystem")
+      ->check(CLI::Range(1, 256));
   CLI::App* postgres = RegisterBackupPostgres(*cmd, global, selected);  // backup postgres
   // backup sqlite|redis|git
   CLI::App* mariadb = RegisterBackupMariaDb(*cmd, global, selected);    // backup mariadb

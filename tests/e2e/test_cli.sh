@@ -222,6 +222,17 @@ else
   echo "note: cannot mount a tmpfs; not testing --one-file-system"
 fi
 
+step "backup --read-concurrency: one reader stores the same tree as the default; 0 is refused"
+new_repo "$W/repo-readers"
+backup_json --read-concurrency 1 "$SRC"
+one=$SNAP
+backup_json --full "$SRC"
+tree_of() { jget "$(snapshots_json)" "[s['tree'] for s in j if s['id'] == '$1'][0]"; }
+assert_eq "$(tree_of "$one")" "$(tree_of "$SNAP")" "tree of snapshots made with 1 reader and the default"
+expect_fail lb backup --read-concurrency 0 "$SRC"
+assert_contains "$ERR" "read-concurrency" "error for --read-concurrency 0"
+use_repo "$REPO"
+
 step "exit code 3 when a file cannot be read (as a non-root user)"
 if [[ $(id -u) -ne 0 ]] || ! setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
   echo "note: cannot switch to user nobody; not testing exit code 3"
