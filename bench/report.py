@@ -104,7 +104,9 @@ def build(out_dir):
     small_n = int(meta.get("small_files", "0") or 0)
     ops = [
         ("backup_initial", "initial backup"),
+        ("backup_initial_cold", "initial backup, page cache dropped"),
         ("backup_nochange", "backup, nothing changed"),
+        ("backup_nochange_cold", "backup, nothing changed, page cache dropped"),
         ("backup_mutated", f"backup after ~{meta.get('mutate_pct', '5')}% of files changed"),
         ("restore", "full restore (+ sync)"),
         ("check", "check, reading all data"),
@@ -127,7 +129,7 @@ def build(out_dir):
                     values[t + "!"] = None  # partial failures noted below
             row(label if i == 0 else "", measure, values, fmt)
     for what, label in (("repo_initial", "repository size after initial backup"),
-                        ("repo_final", "repository size after the 3 backups"),
+                        ("repo_final", "repository size after the last backup (~5% changed)"),
                         ("repo_pruned", "repository size after the prune"),
                         ("repo_small", "repository size, small files")):
         if not any((t, what) in size_of for t in tools):

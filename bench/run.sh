@@ -3,8 +3,9 @@
 #
 # Installs what is missing (Debian packages), builds lifeboat in Release if its
 # binary is missing, generates the datasets, measures the machine's limits,
-# then for each tool: initial backup, no-change backup, backup after changing
-# ~5% of the files, full restore (+ sync, verified), check reading all data,
+# then for each tool: initial backup, no-change backup (both also from a
+# dropped page cache, when run as root), backup after changing ~5% of the
+# files, full restore (+ sync, verified), check reading all data,
 # and the 200k-small-files case. Prints a markdown table and writes it into
 # docs/BENCHMARKS.md between <!-- bench:begin --> / <!-- bench:end -->.
 # Protocol and knobs: bench/README.md. Run as root (drops the page cache).
@@ -405,6 +406,26 @@ if [[ " $PHASES " == *" main "* ]]; then
     done
   done
 
+  # The same from a dropped page cache (data, metadata and the tools' caches
+  # read from the disk), into a repository of its own that goes right after:
+  # a server's first backup, or one after the night's jobs pushed the files
+  # out of memory.
+  if [ "$CAN_DROP" = 1 ]; then
+    say "phase: initial backup, page cache dropped"
+    for ((r = 1; r <= RUNS; r++)); do
+      for t in $(order "$r"); do
+        repo=$(repo_of "$t" cold "$r")
+        rm -rf "$repo"
+        tool_cmd "$t" init "$repo"
+        untimed "$t" init "${CMD[@]}" || continue
+        prepare
+        tool_cmd "$t" backup "$repo" "$DATA" initial
+        timed "$t" backup_initial_cold "$r" "${CMD[@]}" || true
+        rm -rf "$repo"
+      done
+    done
+  fi
+
   say "phase: backup with nothing changed"
   for ((r = 1; r <= RUNS; r++)); do
     for t in $(order "$r"); do
@@ -415,6 +436,19 @@ if [[ " $PHASES " == *" main "* ]]; then
       timed "$t" backup_nochange "$r" "${CMD[@]}" || true
     done
   done
+
+  if [ "$CAN_DROP" = 1 ]; then
+    say "phase: backup with nothing changed, page cache dropped"
+    for ((r = 1; r <= RUNS; r++)); do
+      for t in $(order "$r"); do
+        [ -n "${OK[$t-$r]:-}" ] || continue
+        repo=$(repo_of "$t" main "$r")
+        prepare
+        tool_cmd "$t" backup "$repo" "$DATA" nochange-cold
+        timed "$t" backup_nochange_cold "$r" "${CMD[@]}" || true
+      done
+    done
+  fi
 
   say "mutating ~$MUTATE_PCT% of the dataset"
   echo "mutated" > "$DATA.state"  # the next run regenerates it
