@@ -173,7 +173,8 @@ def build(out_dir):
     out.append("Wall time from `/usr/bin/time`; CPU is user+sys; the restore time "
                "includes a final `sync`. Every timed run started from the same warm "
                "state (page cache dropped, 3 GiB scratch written and deleted, input "
-               "or repository read back).")
+               "or repository read back) — except the \"page cache dropped\" rows, "
+               "where nothing was read back.")
     if meta.get("drop_caches") == "0":
         out.append("")
         out.append("**Warning: not run as root, the page cache could not be dropped.**")
