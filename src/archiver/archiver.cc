@@ -32,11 +32,13 @@ constexpr size_t kFileQueueDepth = 1024;        // files waiting for a reader
 // with 16 or 32; with the metadata cached the count makes no difference.
 constexpr int kMinWalkers = 16;
 // Readers beyond one per core, used only while files come from the disk:
-// they keep reads in flight while the others hash. The initial backup of
-// 2.2 GB from a dropped page cache (2 cores, virtio disk) took 7.2-8.5 s
-// with 2 readers, 5.7-6.6 s with 4; from a warm cache 4 readers cost ~2.5 %
-// (more threads than cores to switch between), hence only when cold.
-constexpr int kExtraReaders = 2;
+// they keep reads in flight while the others hash. From a dropped page cache
+// (2 cores, virtio disk), the initial backup of 2.2 GB took 7.2-8.5 s with 2
+// readers, 5.7-6.6 s with 4, 5.4-6.3 s with 6; of 200k small files 11.9-12.0
+// s with 2, 6.9-7.5 s with 4, 5.6-5.8 s with 6. From a warm cache 4 readers
+// cost ~2.5 % (more threads than cores to switch between), hence only when
+// cold.
+constexpr int kExtraReaders = 4;
 // After a file whose first read waited, the extra readers keep reading until
 // this many files in a row came from the page cache.
 constexpr int kColdMemory = 64;

@@ -48,7 +48,7 @@ struct ArchiverOptions {
   // bytes, so progress can show a percentage and ETA (costs one extra stat
   // per file; worth it for interactive use only).
   bool scan_totals = false;
-  // 0 = the default: walkers max(cores, 16); readers one per core, and 2
+  // 0 = the default: walkers max(cores, 16); readers one per core, and 4
   // more while files are read from the disk rather than the page cache (both
   // walkers and readers then wait more than they compute); savers one per core.
   int walker_threads = 0;  // directories listed and stat'ed at once

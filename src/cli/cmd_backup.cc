@@ -346,7 +346,7 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, CommandRunner* selecte
                 "compare with the latest full snapshot instead of the latest one");
   cmd->add_flag("--no-xattrs", o->no_xattrs, "do not record extended attributes");
   cmd->add_option("--read-concurrency", o->read_concurrency,
-                  "files read at once (default: one per core, two more while files come from "
+                  "files read at once (default: one per core, four more while files come from "
                   "the disk rather than the page cache); fewer suit a spinning disk, more a "
                   "network filesystem")
       ->check(CLI::Range(1, 256));
