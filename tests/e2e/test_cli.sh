@@ -222,13 +222,16 @@ else
   echo "note: cannot mount a tmpfs; not testing --one-file-system"
 fi
 
-step "backup --read-concurrency: one reader stores the same tree as the default; 0 is refused"
+step "backup --read-concurrency: one reader stores what the default does; 0 is refused"
 new_repo "$W/repo-readers"
 backup_json --read-concurrency 1 "$SRC"
 one=$SNAP
 backup_json --full "$SRC"
-tree_of() { jget "$(snapshots_json)" "[s['tree'] for s in j if s['id'] == '$1'][0]"; }
-assert_eq "$(tree_of "$one")" "$(tree_of "$SNAP")" "tree of snapshots made with 1 reader and the default"
+# Compared with diff, not by tree id: listing a folder may update its atime
+# between the two backups.
+expect_ok lb diff "$one" "$SNAP"
+assert_contains "$OUT" "added: 0 items, removed: 0 items, changed: 0 files" \
+  "diff of snapshots made with 1 reader and the default"
 expect_fail lb backup --read-concurrency 0 "$SRC"
 assert_contains "$ERR" "read-concurrency" "error for --read-concurrency 0"
 use_repo "$REPO"
