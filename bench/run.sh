@@ -214,6 +214,20 @@ order() {
 
 repo_of() { echo "$REPOS/$1-$2-$3"; }  # TOOL SET RUN
 
+# initial_backup TOOL SET RUN PHASE SRC [WARM...]: a fresh repository, then
+# a first backup of SRC timed as PHASE after `prepare WARM...`.
+initial_backup() {
+  local t=$1 set=$2 r=$3 phase=$4 src=$5 repo
+  shift 5
+  repo=$(repo_of "$t" "$set" "$r")
+  rm -rf "$repo"
+  tool_cmd "$t" init "$repo"
+  untimed "$t" init "${CMD[@]}" || return 1
+  prepare "$@"
+  tool_cmd "$t" backup "$repo" "$src" initial
+  timed "$t" "$phase" "$r" "${CMD[@]}"
+}
+
 # tool_cmd TOOL OP REPO [ARG] [NAME]: sets CMD to the command line.
 #   init | backup SRC NAME | restore TARGET NAME | check | prune | stats
 tool_cmd() {
@@ -393,15 +407,9 @@ if [[ " $PHASES " == *" main "* ]]; then
   say "phase: initial backup"
   for ((r = 1; r <= RUNS; r++)); do
     for t in $(order "$r"); do
-      repo=$(repo_of "$t" main "$r")
-      rm -rf "$repo"
-      tool_cmd "$t" init "$repo"
-      untimed "$t" init "${CMD[@]}" || continue
-      prepare "$DATA" "$CACHE"
-      tool_cmd "$t" backup "$repo" "$DATA" initial
-      if timed "$t" backup_initial "$r" "${CMD[@]}"; then
+      if initial_backup "$t" main "$r" backup_initial "$DATA" "$DATA" "$CACHE"; then
         OK[$t-$r]=1
-        record_size "$t" repo_initial "$r" "$repo"
+        record_size "$t" repo_initial "$r" "$(repo_of "$t" main "$r")"
       fi
     done
   done
@@ -414,14 +422,8 @@ if [[ " $PHASES " == *" main "* ]]; then
     say "phase: initial backup, page cache dropped"
     for ((r = 1; r <= RUNS; r++)); do
       for t in $(order "$r"); do
-        repo=$(repo_of "$t" cold "$r")
-        rm -rf "$repo"
-        tool_cmd "$t" init "$repo"
-        untimed "$t" init "${CMD[@]}" || continue
-        prepare
-        tool_cmd "$t" backup "$repo" "$DATA" initial
-        timed "$t" backup_initial_cold "$r" "${CMD[@]}" || true
-        rm -rf "$repo"
+        initial_backup "$t" cold "$r" backup_initial_cold "$DATA" || true
+        rm -rf "$(repo_of "$t" cold "$r")"
       done
     done
   fi
@@ -562,15 +564,9 @@ if [[ " $PHASES " == *" small "* ]]; then
   say "phase: $SMALL_FILES small files, initial backup"
   for ((r = 1; r <= RUNS; r++)); do
     for t in $(order "$r"); do
-      repo=$(repo_of "$t" small "$r")
-      rm -rf "$repo"
-      tool_cmd "$t" init "$repo"
-      untimed "$t" init "${CMD[@]}" || continue
-      prepare "$SMALL" "$CACHE"
-      tool_cmd "$t" backup "$repo" "$SMALL" initial
-      if timed "$t" small_initial "$r" "${CMD[@]}"; then
+      if initial_backup "$t" small "$r" small_initial "$SMALL" "$SMALL" "$CACHE"; then
         SOK[$t-$r]=1
-        record_size "$t" repo_small "$r" "$repo"
+        record_size "$t" repo_small "$r" "$(repo_of "$t" small "$r")"
       fi
     done
   done

@@ -1,16 +1,15 @@
 #include "archiver/archiver.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "backend/mem_backend.h"
+#include "env/test_page_cache.h"
 #include "model/tree.h"
 #include "repo/test_support.h"
 
@@ -254,15 +253,7 @@ TEST_F(ArchiverTest, FilesReadFromTheDiskGiveTheSameTreesAsCachedOnes) {
     for (const std::string& p : paths) {
       int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
       EXPECT_GE(fd, 0);
-      EXPECT_EQ(fdatasync(fd), 0);
-      EXPECT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-      void* map = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
-      unsigned char resident = 1;
-      if (map != MAP_FAILED) {
-        mincore(map, 4096, &resident);
-        munmap(map, 4096);
-      }
-      if (resident & 1) dropped = false;
+      if (!DropFromPageCache(fd)) dropped = false;
       close(fd);
     }
     return dropped;

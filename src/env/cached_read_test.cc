@@ -1,10 +1,8 @@
 #include "env/cached_read.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -13,18 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "env/test_page_cache.h"
+
 namespace lifeboat {
 namespace {
-
-// Whether the first page of the file open as `fd` is in the page cache.
-bool FirstPageCached(int fd) {
-  void* map = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
-  if (map == MAP_FAILED) return true;
-  unsigned char resident = 1;
-  mincore(map, 4096, &resident);
-  munmap(map, 4096);
-  return (resident & 1) != 0;
-}
 
 class CachedReadTest : public ::testing::Test {
  protected:
@@ -75,8 +65,7 @@ TEST_F(CachedReadTest, ReadsLikeReadAndTellsCachedFromDropped) {
   EXPECT_FALSE(waited);
 
   // Dropped from the cache: the read waits, and still returns the bytes.
-  ASSERT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-  if (FirstPageCached(fd)) {
+  if (!DropFromPageCache(fd)) {
     close(fd);
     GTEST_SKIP() << "the filesystem under " << dir_ << " keeps dropped pages (tmpfs?)";
   }
