@@ -286,6 +286,9 @@ int RunBackup(const GlobalOptions& global, const BackupOpts& o) {
                         {"total_files_processed", s.files_total},
                         {"total_bytes_processed", s.bytes_total},
                         {"total_duration", seconds},
+                        // Files whose first read waited for the disk: a
+                        // backup slowed by a cold page cache shows here.
+                        {"files_read_from_disk", archiver.progress().files_read_uncached.load()},
                         {"kind", std::string(BackupKindName(kind))},
                         {"errors", s.errors},
                         {"warnings", result->warnings.size()},

@@ -234,6 +234,26 @@ assert_contains "$OUT" "added: 0 items, removed: 0 items, changed: 0 files" \
   "diff of snapshots made with 1 reader and the default"
 expect_fail lb backup --read-concurrency 0 "$SRC"
 assert_contains "$ERR" "read-concurrency" "error for --read-concurrency 0"
+
+step "backup --json: files_read_from_disk counts the files the page cache did not hold"
+# Written and synced, then dropped from the page cache file by file (only the
+# data: the walk's metadata stays cached).
+mkdir -p "$W/cold-src"
+for i in $(seq 1 40); do head -c 200000 /dev/urandom >"$W/cold-src/f$i"; done
+sync
+python3 - "$W/cold-src" <<'PY'
+import os, sys
+for name in os.listdir(sys.argv[1]):
+    fd = os.open(os.path.join(sys.argv[1], name), os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
+PY
+backup_json "$W/cold-src"
+cold=$(jget "$SUMMARY" 'j["files_read_from_disk"]')
+assert_le 20 "$cold" "files_read_from_disk of 40 files dropped from the page cache"
+backup_json --full "$W/cold-src"
+warm=$(jget "$SUMMARY" 'j["files_read_from_disk"]')
+assert_lt "$warm" "$cold" "files_read_from_disk of the same files read again (cached)"
 use_repo "$REPO"
 
 step "exit code 3 when a file cannot be read (as a non-root user)"
