@@ -346,22 +346,33 @@ class Checker {
     // check (not thread_local: the caller's thread works too, and a
     // long-running process would keep its buffer).
     std::vector<RawBuffer> buffers(threads);
+    // Each pack's findings are kept apart and reported in pack order: the
+    // same damage gives the same report, whatever the threads' timing.
+    std::vector<std::vector<Finding>> found(selected.size());
     (void)ParallelFor(selected.size(), threads, [&](size_t i, size_t worker) {
-      VerifyPack(*selected[i], buffers[worker]);
+      VerifyPack(*selected[i], buffers[worker], &found[i]);
       if (progress_) progress_->packs_done++;
       return Status::Ok();
     });
+    std::lock_guard lock(mu_);
+    for (std::vector<Finding>& pack : found) {
+      for (Finding& f : pack) report_.findings.push_back(std::move(f));
+    }
   }
 
   // Reads one pack and verifies its name (SHA-256 of its bytes), its
   // trailer against the index, and every blob where the index (what restore
   // uses) says it is. The pack is hashed piece by piece as it is read, and
   // each blob verified as soon as the read has passed its end, while its
-  // bytes are still in cache; findings are reported once the whole pack is
-  // in, in the same order as before.
-  void VerifyPack(const PackRecord& record, RawBuffer& data) {
+  // bytes are still in cache; its findings go to *found once the whole pack
+  // is in.
+  void VerifyPack(const PackRecord& record, RawBuffer& data, std::vector<Finding>* found) {
     const Id& id = record.pack.id;
     const std::string object = PackObject(id);
+    auto Found = [&](Severity severity, const std::string& obj, std::string message,
+                     std::string hint = {}) {
+      found->push_back({severity, obj, std::move(message), std::move(hint)});
+    };
     const std::vector<PackedBlob>& blobs = record.pack.blobs;
     std::vector<size_t> by_end(blobs.size());
     std::iota(by_end.begin(), by_end.end(), size_t{0});
@@ -387,7 +398,7 @@ class Checker {
     };
     Status loaded = repo_.backend().LoadInPieces({ObjectType::kPack, id.Hex()}, &data, on_loaded);
     if (!loaded.ok()) {
-      Add(Severity::kError, object, "unable to read: " + loaded.message());
+      Found(Severity::kError, object, "unable to read: " + loaded.message());
       return;
     }
     {
@@ -398,22 +409,22 @@ class Checker {
     if (progress_) progress_->bytes_done += data.size();
     const ByteView all = data.view();
     if (hash.Finish() != id) {
-      Add(Severity::kError, object, "content does not match its name (damaged file)",
-          "restore the pack from another copy of the repository if you have one");
+      Found(Severity::kError, object, "content does not match its name (damaged file)",
+            "restore the pack from another copy of the repository if you have one");
     }
     if (all.size() < format::kPackHeaderSize) {
-      Add(Severity::kError, object, "pack is too short to hold a header");
+      Found(Severity::kError, object, "pack is too short to hold a header");
     } else {
       auto layout =
           ReadPackLayout(repo_.keys(), all.first(format::kPackHeaderSize), all, all.size());
       if (!layout.ok()) {
-        Add(Severity::kError, object,
-            "unable to read the pack trailer: " + layout.status().message());
+        Found(Severity::kError, object,
+              "unable to read the pack trailer: " + layout.status().message());
       } else if (layout->salt != record.pack.salt ||
                  SortedByOffset(layout->blobs) != SortedByOffset(blobs)) {
-        Add(Severity::kError, object,
-            "pack trailer (" + std::to_string(layout->blobs.size()) + " blobs) and index/" +
-                record.index_file + " (" + std::to_string(blobs.size()) + " blobs) disagree");
+        Found(Severity::kError, object,
+              "pack trailer (" + std::to_string(layout->blobs.size()) + " blobs) and index/" +
+                  record.index_file + " (" + std::to_string(blobs.size()) + " blobs) disagree");
       }
     }
     for (; verified < by_end.size(); ++verified) {
@@ -425,14 +436,14 @@ class Checker {
       const PackedBlob& b = blobs[i];
       MarkDamaged(id, b);
       if (++bad <= kMaxFindingsPerPack) {
-        Add(Severity::kError, object,
-            std::string(format::BlobTypeName(b.type)) + " blob " + b.id.Short() + ": " +
-                problems[i]);
+        Found(Severity::kError, object,
+              std::string(format::BlobTypeName(b.type)) + " blob " + b.id.Short() + ": " +
+                  problems[i]);
       }
     }
     if (bad > kMaxFindingsPerPack) {
-      Add(Severity::kError, object,
-          std::to_string(bad - kMaxFindingsPerPack) + " more damaged blobs in this pack");
+      Found(Severity::kError, object,
+            std::to_string(bad - kMaxFindingsPerPack) + " more damaged blobs in this pack");
     }
   }
 

@@ -78,7 +78,8 @@ struct CheckProgress {
 };
 
 struct CheckReport {
-  std::vector<Finding> findings;  // errors and warnings, in the order found
+  // Errors and warnings; read-data's come a pack's together, in pack order.
+  std::vector<Finding> findings;
   uint64_t index_files = 0;
   uint64_t snapshots = 0;  // snapshot files seen (readable or not)
   uint64_t trees = 0;      // distinct trees checked

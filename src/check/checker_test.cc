@@ -423,6 +423,48 @@ TEST_F(CheckerTest, ManyDamagesAreAllReported) {
   EXPECT_EQ(Count(r, Severity::kError, "snapshot " + snap2_.Short(), "unable to load"), 1u);
 }
 
+// Every pack damaged: read-data's findings come grouped by pack, in the same
+// order whether one thread reads the packs or many, run after run.
+TEST_F(CheckerTest, ReadDataFindingsDoNotDependOnTheThreads) {
+  std::vector<std::string> packs;
+  ASSERT_TRUE(mr_.mem()
+                  .List(ObjectType::kPack,
+                        [&](const ObjectInfo& o) {
+                          packs.push_back(o.name);
+                          return Status::Ok();
+                        })
+                  .ok());
+  ASSERT_GE(packs.size(), 3u);
+  for (const std::string& name : packs) {
+    auto bytes = mr_.mem().Load({ObjectType::kPack, name});
+    ASSERT_TRUE(bytes.ok());
+    (*bytes)[bytes->size() / 3] ^= 0x01;
+    ASSERT_TRUE(mr_.mem().Save({ObjectType::kPack, name}, *bytes).ok());
+  }
+  CheckOptions o;
+  o.read_data = true;
+  o.threads = 1;
+  auto one = CheckRepository(repo(), o);
+  ASSERT_TRUE(one.ok());
+  for (const std::string& name : packs) {
+    EXPECT_EQ(Count(*one, Severity::kError, "data/" + name, "does not match its name"), 1u)
+        << Dump(*one);
+  }
+  // Grouped: once the findings move on from a pack, it does not come back.
+  std::vector<std::string> order;
+  for (const Finding& f : one->findings) {
+    if (f.object.rfind("data/", 0) != 0) continue;
+    if (order.empty() || order.back() != f.object) order.push_back(f.object);
+  }
+  EXPECT_EQ(order.size(), packs.size()) << Dump(*one);
+  for (int round = 0; round < 10; ++round) {
+    o.threads = 8;
+    auto many = CheckRepository(repo(), o);
+    ASSERT_TRUE(many.ok());
+    EXPECT_EQ(Dump(*many), Dump(*one)) << "round " << round;
+  }
+}
+
 TEST_F(CheckerTest, ReadDataSubsetGroupsCoverEveryPackOnce) {
   size_t total = 0;
   for (uint32_t n = 1; n <= 2; ++n) {
