@@ -175,20 +175,8 @@ int RunBackupMariaDb(const GlobalOptions& global, const BackupMariaDbOpts& o) {
   InstallInterruptHandler();
   Status streamed;
   {
-    const ArchiveProgress& p = ingest.progress();
-    ProgressReporter reporter(
-        global, "backup",
-        [&p] {
-          ProgressSample s;
-          s.files_done = p.files_done;
-          s.files_total = p.files_done;
-          s.bytes_done = p.bytes_done;
-          s.bytes_total = p.bytes_done;
-          s.total_known = false;
-          s.extra = "added " + FormatBytes(p.bytes_added);
-          return s;
-        },
-        [&ingest] { ingest.Cancel(); });
+    ProgressReporter reporter(global, "backup", StreamBackupSampler(ingest.progress()),
+                              [&ingest] { ingest.Cancel(); });
     streamed = StreamDump(env, argv, ingest, &scanner, start_ns);
   }
   if (!streamed.ok()) return ReportError(global, streamed);

@@ -78,20 +78,9 @@ int RunBackupPostgres(const GlobalOptions& global, const BackupPostgresOpts& o) 
   InstallInterruptHandler();
   Result<PgBackupResult> result = Status(Code::kInternal, "not run");
   {
-    const ArchiveProgress& p = ingest.progress();
-    ProgressReporter reporter(
-        global, "backup",
-        [&p, &pg_progress] {
-          ProgressSample s;
-          s.files_done = p.files_done;
-          s.files_total = p.files_done;
-          s.bytes_done = p.bytes_done;
-          s.bytes_total = std::max<uint64_t>(pg_progress.bytes_estimated, p.bytes_done);
-          s.total_known = pg_progress.bytes_estimated > 0;
-          s.extra = "added " + FormatBytes(p.bytes_added);
-          return s;
-        },
-        [&ingest] { ingest.Cancel(); });
+    ProgressReporter reporter(global, "backup",
+                              StreamBackupSampler(ingest.progress(), &pg_progress.bytes_estimated),
+                              [&ingest] { ingest.Cancel(); });
     result = RunPgBaseBackup(**conn, ingest, bopt, &pg_progress);
   }
   if (!result.ok()) return ReportError(global, result.status());

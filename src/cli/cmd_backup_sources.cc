@@ -68,20 +68,8 @@ int RunSourceBackup(const GlobalOptions& global, int64_t start_ns, SourceBackupS
   InstallInterruptHandler();
   Status produced;
   {
-    const ArchiveProgress& p = ingest.progress();
-    ProgressReporter reporter(
-        global, "backup",
-        [&p] {
-          ProgressSample s;
-          s.files_done = p.files_done;
-          s.files_total = p.files_done;
-          s.bytes_done = p.bytes_done;
-          s.bytes_total = p.bytes_done;
-          s.total_known = false;
-          s.extra = "added " + FormatBytes(p.bytes_added);
-          return s;
-        },
-        [&ingest] { ingest.Cancel(); });
+    ProgressReporter reporter(global, "backup", StreamBackupSampler(ingest.progress()),
+                              [&ingest] { ingest.Cancel(); });
     produced = spec.produce(ingest, spec.info);
   }
   if (!produced.ok()) {

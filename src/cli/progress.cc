@@ -1,9 +1,10 @@
 #include "cli/progress.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <fmt/format.h>
 
 namespace lifeboat {
 
@@ -95,6 +96,21 @@ std::function<ProgressSample()> RestoreSampler(const RestoreProgress& progress) 
     s.bytes_total = progress.bytes_total;
     s.total_known = progress.files_total > 0;
     s.errors = progress.errors;
+    return s;
+  };
+}
+
+std::function<ProgressSample()> StreamBackupSampler(const ArchiveProgress& progress,
+                                                    const std::atomic<uint64_t>* estimated) {
+  return [&progress, estimated] {
+    ProgressSample s;
+    s.files_done = progress.files_done;
+    s.files_total = progress.files_done;
+    s.bytes_done = progress.bytes_done;
+    const uint64_t expected = estimated != nullptr ? estimated->load() : 0;
+    s.bytes_total = std::max(expected, s.bytes_done);
+    s.total_known = expected > 0;
+    s.extra = "added " + FormatBytes(progress.bytes_added);
     return s;
   };
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "archiver/archiver.h"
 #include "cli/global.h"
 #include "restore/restorer.h"
 
@@ -50,5 +51,11 @@ class ProgressReporter {
 
 // A sampler reading a Restorer's live counters (for ProgressReporter).
 std::function<ProgressSample()> RestoreSampler(const RestoreProgress& progress);
+
+// A sampler for a backup of streams (dumps, a command's output), whose size
+// is not known ahead: the totals follow what was read, unless `estimated`
+// (may be null; 0 = no estimate) gives a size expected in advance.
+std::function<ProgressSample()> StreamBackupSampler(
+    const ArchiveProgress& progress, const std::atomic<uint64_t>* estimated = nullptr);
 
 }  // namespace lifeboat
