@@ -3,19 +3,17 @@
 // links), optionally configures recovery to a target with restore_command =
 // lifeboat postgres archive-get, and optionally starts the server and waits
 // until it is out of recovery.
-#include <fcntl.h>
+#include <fmt/format.h>
 #include <ftw.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
 #include <climits>
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -31,6 +29,7 @@
 #include "postgres/pg_server.h"
 #include "repo/lock.h"
 #include "restore/restorer.h"
+#include "sources/child_process.h"
 #include "walarchive/wal_archive.h"
 #include "walarchive/wal_continuity.h"
 #include "walarchive/wal_prefetch.h"
@@ -131,25 +130,19 @@ int ChownEntry(const char* path, const struct stat*, int, struct FTW*) {
   return 0;
 }
 
-// Runs argv, waits; returns its exit status (or -1).
-int RunProgram(const std::vector<std::string>& argv, bool quiet) {
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    if (quiet) {
-      int devnull = open("/dev/null", O_WRONLY);
-      if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
-    }
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// Runs argv with its output discarded and its errors on ours, and waits:
+// how it ended, or why it could not start.
+Result<ExitStatus> RunQuietly(const std::vector<std::string>& argv) {
+  ChildOptions options;
+  options.capture_stderr = false;
+  options.stdout_null = true;
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child, ChildProcess::Start(argv, options));
+  return child->Wait();
+}
+
+// "exit status 1", or why the program did not start.
+std::string HowItEnded(const Result<ExitStatus>& ran) {
+  return ran.ok() ? ran->Describe() : ran.status().message();
 }
 
 std::string TailOfFile(const std::string& path, size_t max_bytes) {
@@ -608,11 +601,11 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
                              o.port),
                  "start"});
     Say(global, fmt::format("starting PostgreSQL on 127.0.0.1:{} ({})", o.port, pgbin));
-    int rc = RunProgram(argv, /*quiet=*/true);
-    if (rc != 0) {
+    const Result<ExitStatus> started = RunQuietly(argv);
+    if (!started.ok() || !started->success()) {
       std::cerr << TailOfFile(log, 2000);
-      return ReportError(global, IoError(fmt::format("pg_ctl start failed (exit {}); log: {}", rc,
-                                                     log)));
+      return ReportError(global, IoError(fmt::format("pg_ctl start failed ({}); log: {}",
+                                                     HowItEnded(started), log)));
     }
     std::string user = getenv("PGUSER") ? getenv("PGUSER") : run_as;
     bool promoted = false;
@@ -622,8 +615,8 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
       std::vector<std::string> pargv;
       if (!run_as.empty()) pargv = {"runuser", "-u", run_as, "--"};
       pargv.insert(pargv.end(), {pgbin + "/pg_ctl", "-D", target, "promote", "--no-wait"});
-      if (int prc = RunProgram(pargv, /*quiet=*/true); prc != 0) {
-        std::cerr << "lifeboat: pg_ctl promote failed (exit " << prc << ")\n";
+      if (const Result<ExitStatus> ran = RunQuietly(pargv); !ran.ok() || !ran->success()) {
+        std::cerr << "lifeboat: pg_ctl promote failed (" << HowItEnded(ran) << ")\n";
       }
     };
     auto waited = WaitUntilOutOfRecovery(o.port, user, o.start_timeout, promote);

@@ -99,6 +99,11 @@ assert_not_exists "$W/restored/stray-file"
 assert_eq 5000 "$(psql -p "$PORT2" -c "select count(*) from t")" "rows after the delta restore (as of backup 1)"
 bash "$PGSH" stop "$PG" "$W/restored"
 
+step "restore --start with no pg_ctl where --pgbin says: a clear error"
+expect_fail lb restore postgres "$SNAP1" --target "$W/nopgctl" --start --port "$PORT2" --pgbin "$W/no-such-bin"
+assert_contains "$ERR" "pg_ctl start failed" "error when pg_ctl is missing"
+assert_contains "$ERR" "no-such-bin/pg_ctl" "the error names the program that did not start"
+
 step "restore refuses a non-empty directory"
 mkdir -p "$W/busy" && echo x >"$W/busy/file"
 expect_fail lb restore postgres latest --target "$W/busy"
