@@ -3,7 +3,6 @@
 // links), optionally configures recovery to a target with restore_command =
 // lifeboat postgres archive-get, and optionally starts the server and waits
 // until it is out of recovery.
-#include <fmt/format.h>
 #include <ftw.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <map>
