@@ -241,19 +241,41 @@ step "backup --json: files_read_from_disk counts the files the page cache did no
 mkdir -p "$W/cold-src"
 for i in $(seq 1 40); do head -c 200000 /dev/urandom >"$W/cold-src/f$i"; done
 sync
-python3 - "$W/cold-src" <<'PY'
-import os, sys
+# Drops each file from the page cache and prints how many still have their
+# first page in memory (mincore): on tmpfs, or wherever the drop does not
+# take, there is nothing to see.
+resident=$(python3 - "$W/cold-src" <<'PY'
+import ctypes, mmap, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+resident = 0
 for name in os.listdir(sys.argv[1]):
     fd = os.open(os.path.join(sys.argv[1], name), os.O_RDONLY)
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    addr = libc.mmap(None, mmap.PAGESIZE, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    vec = (ctypes.c_ubyte * 1)()
+    if addr in (None, ctypes.c_void_p(-1).value) or libc.mincore(addr, mmap.PAGESIZE, vec) != 0:
+        resident += 1  # cannot tell: count it as cached
+    else:
+        resident += vec[0] & 1
+        libc.munmap(addr, mmap.PAGESIZE)
     os.close(fd)
+print(resident)
 PY
-backup_json "$W/cold-src"
-cold=$(jget "$SUMMARY" 'j["files_read_from_disk"]')
-assert_le 20 "$cold" "files_read_from_disk of 40 files dropped from the page cache"
-backup_json --full "$W/cold-src"
-warm=$(jget "$SUMMARY" 'j["files_read_from_disk"]')
-assert_lt "$warm" "$cold" "files_read_from_disk of the same files read again (cached)"
+)
+if (( resident <= 10 )); then
+  backup_json "$W/cold-src"
+  cold=$(jget "$SUMMARY" 'j["files_read_from_disk"]')
+  assert_le 20 "$cold" "files_read_from_disk of 40 files dropped from the page cache"
+  backup_json --full "$W/cold-src"
+  warm=$(jget "$SUMMARY" 'j["files_read_from_disk"]')
+  assert_lt "$warm" "$cold" "files_read_from_disk of the same files read again (cached)"
+else
+  echo "note: $W cannot drop files from the page cache (resident: $resident); not testing files_read_from_disk"
+fi
 use_repo "$REPO"
 
 step "exit code 3 when a file cannot be read (as a non-root user)"
