@@ -78,7 +78,7 @@ struct CheckProgress {
 };
 
 struct CheckReport {
-  // Errors and warnings; read-data's come a pack's together, in pack order.
+  // Errors and warnings; read-data's findings grouped by pack, in pack order.
   std::vector<Finding> findings;
   uint64_t index_files = 0;
   uint64_t snapshots = 0;  // snapshot files seen (readable or not)

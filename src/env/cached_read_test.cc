@@ -1,8 +1,9 @@
 #include "env/cached_read.h"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstdlib>
