@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -742,6 +743,37 @@ TEST(ProcessTest, CapturesOutputExitCodeAndStdin) {
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->exit_code, 127);
   EXPECT_EQ(ShellJoin({"a b", "c", "it's"}), "'a b' c 'it'\\''s'");
+}
+
+// The caller's stop flag (its SIGINT/SIGTERM handler's): set before the
+// start, nothing runs; set while the child runs, it gets one SIGTERM.
+TEST(ProcessTest, StopFlagSetBeforeTheStartRunsNothing) {
+  std::atomic<bool> stop{true};
+  const std::string marker = ::testing::TempDir() + "/stop-flag-marker";
+  std::remove(marker.c_str());
+  auto r = RunProcess({"/bin/sh", "-c", "touch " + marker}, {.stop = &stop});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCancelled);
+  EXPECT_EQ(r.status().message(), "interrupted before /bin/sh was started");
+  EXPECT_NE(::access(marker.c_str(), F_OK), 0);
+}
+
+TEST(ProcessTest, StopFlagSetWhileItRunsSendsOneSigterm) {
+  std::atomic<bool> stop{false};
+  std::thread setter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  // Counts the SIGTERMs it gets in 1.5 s (RunProcess polls every 200 ms:
+  // a flag passed on at every poll would count several).
+  auto r = RunProcess({"/bin/sh", "-c",
+                       "n=0; trap 'n=$((n+1))' TERM; i=0; "
+                       "while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo terms=$n"},
+                      {.stop = &stop});
+  setter.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_EQ(r->out, "terms=1\n");
 }
 
 TEST(ProcessTest, TimeoutHoldsWhenTheChildsOwnChildrenKeepItsOutputOpen) {

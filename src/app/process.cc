@@ -32,6 +32,9 @@ std::string ProcessResult::LastLine() const {
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                  const ProcessOptions& options) {
   if (argv.empty()) return InvalidArgument("no program to run");
+  if (options.stop != nullptr && options.stop->load()) {
+    return Status(Code::kCancelled, "interrupted before " + argv[0] + " was started");
+  }
   // A child that exits without reading its stdin must not kill us with SIGPIPE.
   if (!options.stdin_data.empty()) signal(SIGPIPE, SIG_IGN);
   int in[2], out[2], err[2];
@@ -76,7 +79,14 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   int out_fd = out[0], err_fd = err[0];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
   bool killed = false;
+  bool stop_sent = false;
   while (out_fd >= 0 || err_fd >= 0) {
+    if (options.stop != nullptr && !stop_sent && options.stop->load()) {
+      union sigval value {};
+      value.sival_int = kStopRequestValue;
+      sigqueue(pid, SIGTERM, value);
+      stop_sent = true;
+    }
     struct pollfd fds[3];
     int n = 0;
     if (out_fd >= 0) fds[n++] = {out_fd, POLLIN, 0};

@@ -6,6 +6,7 @@
 // Thread-safety: free functions; each call forks its own child.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,11 +32,23 @@ struct ProcessOptions {
   // 0: none; else the child is killed (SIGKILL) and, 2 s later, what it
   // started and still holds its output open is no longer waited for.
   int timeout_seconds = 0;
+  // The caller's stop flag (set by its SIGINT/SIGTERM handler), or null. Set
+  // before the child starts: it is not started (kCancelled). Set while it
+  // runs: the child gets SIGTERM once, sent with sigqueue and the value
+  // kStopRequestValue. A signal sent to the process group just before the
+  // fork reaches the caller but not the child; this passes it on.
+  const std::atomic<bool>* stop = nullptr;
 };
 
+// si_value of a SIGTERM passed on to a child by RunProcess (`stop`). Such a
+// signal may be the same event as one the child got through its process
+// group: lifeboat's handler never counts it as a second signal.
+inline constexpr int kStopRequestValue = 0x6c625354;  // "lbST"
+
 // Runs argv[0] (searched in PATH) with the arguments; waits. Fails only when
-// the child cannot be started (kIoError naming argv[0]); a non-zero exit is
-// a ProcessResult with that exit code.
+// the child cannot be started (kIoError naming argv[0]; kCancelled when
+// options.stop was set); a non-zero exit is a ProcessResult with that exit
+// code.
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                  const ProcessOptions& options = {});
 

@@ -107,7 +107,18 @@ Status FaultBackend::Save(const ObjectName& name, ByteView data) {
   return *d.error;
 }
 
+void FaultBackend::OnLoad(std::function<void(const ObjectName&)> hook) {
+  std::lock_guard lock(mu_);
+  on_load_ = std::move(hook);
+}
+
 Result<Bytes> FaultBackend::Load(const ObjectName& name, uint64_t offset, uint64_t length) {
+  std::function<void(const ObjectName&)> hook;
+  {
+    std::lock_guard lock(mu_);
+    hook = on_load_;
+  }
+  if (hook) hook(name);
   Decision d = Enter(Op::kLoad);
   if (d.error) return *d.error;
   Result<Bytes> result = inner_->Load(name, offset, length);

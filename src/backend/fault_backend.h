@@ -11,6 +11,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,9 @@ class FaultBackend final : public Backend {
   void TruncateLoads(ObjectType type, size_t keep);
   // Every call sleeps this long before doing anything else (0 = no delay).
   void SetDelay(std::chrono::milliseconds delay);
+  // Called (outside the lock) at the start of every Load, before any fault:
+  // lets a test act at a given point of a reader's progress. Null: none.
+  void OnLoad(std::function<void(const ObjectName&)> hook);
   // Removes all pending and standing faults and the delay (not the counters).
   void ClearFaults();
 
@@ -96,6 +100,7 @@ class FaultBackend final : public Backend {
   std::array<bool, kTypes> corrupt_loads_{};                    // guarded by mu_
   std::array<std::optional<size_t>, kTypes> truncate_loads_{};  // guarded by mu_
   std::chrono::milliseconds delay_{0};                          // guarded by mu_
+  std::function<void(const ObjectName&)> on_load_;              // guarded by mu_
 };
 
 }  // namespace lifeboat

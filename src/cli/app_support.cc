@@ -51,7 +51,11 @@ ChildRun RunLifeboatOn(const RepositoryConfig& repo, const std::vector<std::stri
   argv.push_back("--json");
   argv.insert(argv.end(), args.begin(), args.end());
   ChildRun run;
-  auto ran = RunProcess(argv);
+  // Our SIGINT/SIGTERM reaches the child through the process group; one
+  // that came just before the fork is passed on.
+  ProcessOptions po;
+  po.stop = &InterruptFlag();
+  auto ran = RunProcess(argv, po);
   if (!ran.ok()) {
     run.error = ran.status().message();
     return run;

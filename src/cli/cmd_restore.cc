@@ -60,6 +60,7 @@ int RunRestore(const GlobalOptions& global, const RestoreOpts& o) {
   ropt.allow_existing = o.allow_existing || o.delta;
   ropt.delta = o.delta;
   ropt.restore_owner = !o.no_owner;
+  ropt.stop = &InterruptFlag();  // Ctrl-C/SIGTERM: stop, remove incomplete files
   Restorer restorer(**repo, ropt);
   InstallInterruptHandler();
   auto t0 = std::chrono::steady_clock::now();

@@ -427,6 +427,7 @@ int RunRestorePostgres(const GlobalOptions& global, const RestorePostgresOpts& o
     ropt.target = into;
     ropt.allow_existing = o.force || o.delta;
     ropt.delta = o.delta;
+    ropt.stop = &InterruptFlag();
     Restorer restorer(**repo, ropt);
     const RestoreProgress& p = restorer.progress();
     Result<RestoreResult> r = Status(Code::kInternal, "not run");

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/process.h"
 #include "appconfig/app_config.h"
 #include "backend/append_only_backend.h"
 #include "backend/backend.h"
@@ -28,9 +29,13 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 
 // The first SIGINT/SIGTERM asks for a clean stop; a second one (Ctrl-C
-// again, when the clean stop takes too long) ends the process at once.
-void OnSignal(int sig) {
-  if (g_interrupted.exchange(true)) {
+// again, when the clean stop takes too long) ends the process at once. A
+// stop request our parent passed on (RunProcess's `stop`) may be the very
+// signal we already got through the process group: never a second one.
+void OnSignal(int sig, siginfo_t* info, void*) {
+  const bool passed_on = info != nullptr && info->si_code == SI_QUEUE &&
+                         info->si_value.sival_int == kStopRequestValue && info->si_pid == getppid();
+  if (g_interrupted.exchange(true) && !passed_on) {
     signal(sig, SIG_DFL);
     raise(sig);
   }
@@ -68,9 +73,12 @@ Result<std::string> PromptNoEcho(std::string_view prompt) {
 
 bool Interrupted() { return g_interrupted; }
 
+const std::atomic<bool>& InterruptFlag() { return g_interrupted; }
+
 void InstallInterruptHandler() {
   struct sigaction sa {};
-  sa.sa_handler = OnSignal;
+  sa.sa_sigaction = OnSignal;
+  sa.sa_flags = SA_SIGINFO;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);

@@ -3,6 +3,7 @@
 // Only cli/ prints or decides exit codes; the modules below return Status.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -123,6 +124,7 @@ std::vector<std::string> SplitTags(const std::vector<std::string>& raw);
 // Set by SIGINT/SIGTERM handlers installed by InstallInterruptHandler; a
 // second such signal ends the process at once (the default action).
 bool Interrupted();
+const std::atomic<bool>& InterruptFlag();  // for RestorerOptions/ProcessOptions::stop
 void InstallInterruptHandler();
 
 // The source repository of `copy` and `init --from-repo` (--from-repo,

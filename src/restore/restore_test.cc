@@ -742,6 +742,112 @@ TEST_F(RestoreTest, ReadsEachPackOnceForSharedAndRepeatedBlobs) {
   EXPECT_EQ(ReadFileBytes(Target() + "/two"), Concat(doubled));
 }
 
+// A stop request (Ctrl-C, SIGTERM) in the middle of the content phase: the
+// restore ends early with kCancelled; every file left in the target is
+// complete and exact, the partly written one is gone, directories keep the
+// private mode they are created with.
+TEST_F(RestoreTest, StopInTheMiddleLeavesOnlyCompleteFiles) {
+  auto fault = std::make_unique<FaultBackend>(std::make_unique<MemBackend>());
+  FaultBackend* backend = fault.get();
+  auto repo = Repository::Init(std::move(fault), "secret", FastInit());
+  ASSERT_TRUE(repo.ok());
+  repo_ = std::move(*repo);
+  // In name order (the order of the restore's pack reads with one worker):
+  // a0..a19 fill two packs, "big" four more, c0..c9 one more.
+  std::vector<Node> nodes;
+  std::vector<Bytes> a, c, big;
+  for (int i = 0; i < 20; ++i) {
+    a.push_back(Pattern(6000, 700 + i));
+    nodes.push_back(File("a" + std::to_string(i), {a.back()}));
+  }
+  for (int i = 0; i < 40; ++i) big.push_back(Pattern(6000, 800 + i));
+  nodes.push_back(File("big", big));
+  for (int i = 0; i < 10; ++i) {
+    c.push_back(Pattern(6000, 900 + i));
+    nodes.push_back(File("c" + std::to_string(i), {c.back()}));
+  }
+  Id root = TreeOf({Dir("d", nodes, 0755)});
+  Flush();
+
+  std::atomic<bool> stop{false};
+  RestorerOptions o = Options(Target());
+  o.threads = 1;
+  o.stop = &stop;
+  Restorer restorer(*repo_, o);
+  int content_reads = 0;
+  backend->OnLoad([&](const ObjectName& name) {
+    // files_total is set once the walk (which reads the trees) is done. The
+    // 4th read is the second of big's packs: stop there.
+    if (name.type == ObjectType::kPack && restorer.progress().files_total.load() > 0 &&
+        ++content_reads == 4) {
+      stop = true;
+    }
+  });
+  auto r = restorer.Restore(root);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCancelled) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(
+                "restore stopped: 20 of 31 files restored (1 partly written removed)"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().hint().find("--delta"), std::string::npos);
+  EXPECT_EQ(content_reads, 4);  // nothing read after the stop
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(ReadFileBytes(o.target + "/d/a" + std::to_string(i)), a[i]) << i;
+  }
+  EXPECT_FALSE(Exists(o.target + "/d/big"));  // half written: removed
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(Exists(o.target + "/d/c" + std::to_string(i)));
+  EXPECT_EQ(Lstat(o.target + "/d").st_mode & 07777, 0700u);
+
+  // A delta restore into the same target finishes the job.
+  backend->OnLoad(nullptr);
+  stop = false;
+  o.allow_existing = true;
+  o.delta = true;
+  Restorer again(*repo_, o);
+  auto done = again.Restore(root);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_TRUE(done->errors.empty()) << Errors(*done);
+  EXPECT_EQ(done->files_unchanged, 20u);
+  EXPECT_EQ(ReadFileBytes(o.target + "/d/big"), Concat(big));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(ReadFileBytes(o.target + "/d/c" + std::to_string(i)), c[i]) << i;
+  }
+  EXPECT_EQ(Lstat(o.target + "/d").st_mode & 07777, 0755u);
+}
+
+// Stopped before anything was planned: nothing is written; a delta restore
+// removes nothing either (its walk of the snapshot was cut short, so what it
+// would take as "not in the snapshot" is everything).
+TEST_F(RestoreTest, StopBeforeTheStartWritesAndRemovesNothing) {
+  std::atomic<bool> stop{true};
+  RestorerOptions o = Options(Target());
+  o.stop = &stop;
+  auto r = RunRestore(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCancelled);
+  EXPECT_FALSE(Exists(o.target + "/srv"));
+
+  ASSERT_TRUE(RunRestore(Options(Target("full"))).ok());
+  const std::string kept = Target("full") + "/srv/app/a.txt";
+  std::ofstream(Target("full") + "/extra.txt") << "not in the snapshot";
+  RestorerOptions delta = Options(Target("full"));
+  delta.allow_existing = true;
+  delta.delta = true;
+  delta.stop = &stop;
+  r = RunRestore(delta);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCancelled) << r.status().ToString();
+  EXPECT_EQ(ReadFileBytes(kept), Concat({a_, b_}));
+  EXPECT_TRUE(Exists(Target("full") + "/extra.txt"));
+
+  // Verification stopped: kCancelled, never an empty list of failures.
+  Restorer verifier(*repo_, delta);
+  auto v = verifier.VerifyRestored(root_);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), Code::kCancelled);
+}
+
 TEST_F(RestoreTest, DeviceNodes) {
   Node dev = Special("null", NodeType::kCharDev, makedev(1, 3));
   root_ = TreeOf({dev});

@@ -43,6 +43,22 @@ constexpr uint64_t kDirectWriteSize = 1 << 20;
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
+bool StopAsked(const RestorerOptions& options) {
+  return options.stop != nullptr && options.stop->load(std::memory_order_relaxed);
+}
+
+Status StoppedBeforeWriting() {
+  return Status(Code::kCancelled, "restore stopped before it wrote any file",
+                "restore again into the same target with --delta to finish it");
+}
+
+Status StoppedWhileVerifying() {
+  return Status(Code::kCancelled,
+                "restore stopped while verifying: the files are restored, "
+                "not all were verified",
+                "run the restore again with --delta --verify to verify them");
+}
+
 int ThreadCount(int requested) {
   if (requested > 0) return requested;
   unsigned hw = std::thread::hardware_concurrency();
@@ -325,6 +341,7 @@ class Selection {
   }
 
   void WalkDir(const Tree& tree, int dir, bool fully) {
+    if (StopAsked(options_)) return;  // the restore was stopped: plan no more
     for (const Node& node : tree.nodes) {
       // DecodeTree already refuses invalid names; checked again because the
       // name becomes a path component in the target.
@@ -568,23 +585,43 @@ class RestoreRun {
     });
 
     // Files that did not complete are removed, never left looking restored.
+    const bool stopped = StopAsked(options_);
+    uint64_t files_cut = 0;  // stopped: files partly written, removed quietly
     for (auto& file : files_) {
       if (file.fd >= 0) {
         ::close(file.fd);
         file.fd = -1;
       }
-      if (!file.failed && file.remaining.load() != 0) {
+      if (stopped && !file.failed && file.remaining.load() != 0) {
+        file.failed = true;
+        if (file.created) ++files_cut;
+      } else if (!file.failed && file.remaining.load() != 0) {
         Fail(file, Internal("content of " + Quote(file.target_path) + " is incomplete"));
       }
       if (!file.failed || file.dropped) continue;
-      if (::unlink(file.target_path.c_str()) != 0 && errno != ENOENT) {
+      // (Never created: nothing of it is there. A restore stopped early has
+      // many such files.)
+      if (file.created && ::unlink(file.target_path.c_str()) != 0 && errno != ENOENT) {
         Error(file.target_path, ErrnoStatus(errno, "unable to remove incompletely restored " +
                                                        Quote(file.target_path)));
       }
+      if (stopped) continue;  // its links were never made
       for (const auto& link : file.links) {
         Error(link, Status(Code::kIoError, "hardlink " + Quote(link) + " not restored: " +
                                                Quote(file.target_path) + " failed"));
       }
+    }
+
+    if (stopped) {
+      // Directories keep mode 0700: the tree is not whole, and a later
+      // restore --delta sets their metadata when it completes them.
+      const uint64_t done = files_restored_.load();
+      return Status(Code::kCancelled,
+                    "restore stopped: " + std::to_string(done) + " of " +
+                        std::to_string(progress_.files_total.load()) + " files restored (" +
+                        std::to_string(files_cut) +
+                        " partly written removed), folders left at mode 0700",
+                    "restore again into the same target with --delta to finish it");
     }
 
     // Phase 3: directories, deepest first.
@@ -850,6 +887,7 @@ class RestoreRun {
     const ObjectName name{ObjectType::kPack, pack.pack_id.Hex()};
     size_t i = 0;
     while (i < pack.blobs.size()) {
+      if (StopAsked(options_)) return;
       // Extend the read while the next blob is close and the read stays small.
       size_t j = i + 1;
       uint64_t start = pack.blobs[i].entry.offset;
@@ -881,6 +919,7 @@ class RestoreRun {
           for (size_t k = i; k < j; ++k) FailTargets(pack.blobs[k], s);
         } else {
           for (size_t k = i; k < j; ++k) {
+            if (StopAsked(options_)) return;  // one read may hold thousands of small files
             const BlobJob& blob = pack.blobs[k];
             ByteView sealed(data.data() + (blob.entry.offset - start), blob.entry.length);
             thread_local RawBuffer plain;  // reused: one blob at a time per worker
@@ -1156,16 +1195,17 @@ Status VerifyFile(Repository& repo, const VerifyItem& item, Bytes& buffer) {
   return Status::Ok();
 }
 
+// Stops early (leaving items unchecked) when options.stop is set.
 std::vector<RestoreError> VerifyItems(Repository& repo, const std::vector<VerifyItem>& items,
-                                      int threads) {
+                                      const RestorerOptions& options) {
   std::mutex mu;
   std::vector<RestoreError> failures;
   std::atomic<size_t> next{0};
-  int workers =
-      std::min<int>(ThreadCount(threads), static_cast<int>(std::max<size_t>(items.size(), 1)));
+  int workers = std::min<int>(ThreadCount(options.threads),
+                              static_cast<int>(std::max<size_t>(items.size(), 1)));
   RunWorkers(workers, [&] {
     Bytes buffer;
-    for (size_t i = next++; i < items.size(); i = next++) {
+    for (size_t i = next++; i < items.size() && !StopAsked(options); i = next++) {
       Status s = VerifyFile(repo, items[i], buffer);
       if (!s.ok()) {
         std::lock_guard lock(mu);
@@ -1217,7 +1257,7 @@ Result<std::unordered_set<std::string>> UnchangedFiles(Repository& repo,
       std::min<int>(ThreadCount(options.threads), static_cast<int>(std::max<size_t>(items.size(), 1)));
   RunWorkers(workers, [&] {
     Bytes buffer;
-    for (size_t i = next++; i < items.size(); i = next++) {
+    for (size_t i = next++; i < items.size() && !StopAsked(options); i = next++) {
       if (VerifyFile(repo, items[i], buffer).ok()) {
         std::lock_guard lock(mu);
         unchanged.insert(items[i].target_path);
@@ -1240,6 +1280,9 @@ Result<uint64_t> RemoveUnselected(Repository& repo, const RestorerOptions& optio
     selected[target] = node.type == NodeType::kDir;
   };
   LB_RETURN_IF_ERROR(selection.Run(root, subpath));
+  // A walk cut short selects too little: removing by it would remove what
+  // the snapshot has.
+  if (StopAsked(options)) return StoppedBeforeWriting();
   for (const DirEntry& d : selection.dirs) selected[d.target_path] = true;
   std::string top = options.target;
   while (top.size() > 1 && top.back() == '/') top.pop_back();
@@ -1259,6 +1302,7 @@ Result<uint64_t> RemoveUnselected(Repository& repo, const RestorerOptions& optio
     }
     ::closedir(d);
     for (const auto& [path, is_dir] : entries) {
+      if (StopAsked(options)) return;
       auto it = selected.find(path);
       const bool keep = it != selected.end() && (it->second || !is_dir);
       if (keep) {
@@ -1298,6 +1342,7 @@ Result<RestoreResult> Restorer::Restore(const Id& root_tree, std::string_view su
   if (options_.delta) {
     LB_ASSIGN_OR_RETURN(removed, RemoveUnselected(repo_, options_, root_tree, subpath));
     LB_ASSIGN_OR_RETURN(unchanged, UnchangedFiles(repo_, options_, root_tree, subpath));
+    if (StopAsked(options_)) return StoppedBeforeWriting();
   }
   RestoreRun run(repo_, options_, progress_, std::move(unchanged));
   LB_ASSIGN_OR_RETURN(RestoreResult result, run.Run(root_tree, subpath));
@@ -1311,7 +1356,8 @@ Result<RestoreResult> Restorer::Restore(const Id& root_tree, std::string_view su
     for (const auto& e : result.errors) failed.insert(e.path);
     std::erase_if(items, [&](const VerifyItem& i) { return failed.count(i.target_path) > 0; });
     std::erase_if(unreadable, [&](const RestoreError& e) { return failed.count(e.path) > 0; });
-    result.verify_failures = VerifyItems(repo_, items, options_.threads);
+    result.verify_failures = VerifyItems(repo_, items, options_);
+    if (StopAsked(options_)) return StoppedWhileVerifying();
     result.verify_failures.insert(result.verify_failures.end(), unreadable.begin(),
                                   unreadable.end());
     result.verified_files = items.size();
@@ -1326,7 +1372,10 @@ Result<std::vector<RestoreError>> Restorer::VerifyRestored(const Id& root_tree,
   LB_ASSIGN_OR_RETURN(std::vector<VerifyItem> items,
                       CollectVerifyItems(repo_, options_, root_tree, subpath, &unreadable));
   if (verified != nullptr) *verified = items.size();
-  std::vector<RestoreError> failures = VerifyItems(repo_, items, options_.threads);
+  std::vector<RestoreError> failures = VerifyItems(repo_, items, options_);
+  if (StopAsked(options_)) {
+    return Status(Code::kCancelled, "verification stopped: not all restored files were checked");
+  }
   failures.insert(failures.end(), unreadable.begin(), unreadable.end());
   return failures;
 }

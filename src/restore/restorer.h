@@ -30,7 +30,8 @@
 // authentication — the message names pack and blob —, write error) is
 // removed, never left looking complete, and listed in RestoreResult::errors.
 // Restore returns a non-OK status only when it cannot start (bad target,
-// unreadable snapshot root, subpath not found).
+// unreadable snapshot root, subpath not found) or is stopped
+// (RestorerOptions::stop).
 //
 // Thread-safety: one Restore/VerifyRestored at a time per Restorer;
 // progress() may be read from other threads while it runs.
@@ -82,6 +83,13 @@ struct RestorerOptions {
   // Owners are restored only when running as root (see env ApplyMetadata).
   bool restore_owner = true;
   bool restore_xattrs = true;
+  // Set (by a SIGINT/SIGTERM handler) to stop early: no further tree is
+  // walked and no further pack read. Files not yet complete are removed (as
+  // after an error, but not listed one by one), directories keep mode 0700
+  // without their metadata, and Restore returns kCancelled saying how far it
+  // got. A --delta restore into the same target finishes the job. Not owned;
+  // may be null.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct RestoreProgress {
@@ -130,7 +138,7 @@ class Restorer {
   // (missing, wrong size, different content, unreadable) and one per
   // directory whose tree could not be read (its files cannot be checked;
   // sorted files first, then such directories). Counts the files
-  // checked in *verified if given.
+  // checked in *verified if given. kCancelled when stopped (options.stop).
   Result<std::vector<RestoreError>> VerifyRestored(const Id& root_tree,
                                                    std::string_view subpath = "",
                                                    uint64_t* verified = nullptr);
