@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 namespace lifeboat {
 
@@ -79,13 +80,23 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   int out_fd = out[0], err_fd = err[0];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
   bool killed = false;
+  // Passing the stop on waits one poll round (>= 200 ms) after it was seen:
+  // a signal sent to the process group may wake us (EINTR) before the kernel
+  // has delivered it to the child too, and the child must get that one
+  // first, or it would count it as a second signal and die at once.
+  std::optional<std::chrono::steady_clock::time_point> stop_seen;
   bool stop_sent = false;
   while (out_fd >= 0 || err_fd >= 0) {
     if (options.stop != nullptr && !stop_sent && options.stop->load()) {
-      union sigval value {};
-      value.sival_int = kStopRequestValue;
-      sigqueue(pid, SIGTERM, value);
-      stop_sent = true;
+      const auto now = std::chrono::steady_clock::now();
+      if (!stop_seen) {
+        stop_seen = now;
+      } else if (now - *stop_seen >= std::chrono::milliseconds(200)) {
+        union sigval value {};
+        value.sival_int = kStopRequestValue;
+        sigqueue(pid, SIGTERM, value);
+        stop_sent = true;
+      }
     }
     struct pollfd fds[3];
     int n = 0;

@@ -34,9 +34,11 @@ struct ProcessOptions {
   int timeout_seconds = 0;
   // The caller's stop flag (set by its SIGINT/SIGTERM handler), or null. Set
   // before the child starts: it is not started (kCancelled). Set while it
-  // runs: the child gets SIGTERM once, sent with sigqueue and the value
-  // kStopRequestValue. A signal sent to the process group just before the
-  // fork reaches the caller but not the child; this passes it on.
+  // runs: the child gets SIGTERM once, 200-400 ms later, sent with sigqueue
+  // and the value kStopRequestValue. A signal sent to the process group just
+  // before the fork reaches the caller but not the child; this passes it on
+  // (late enough for the group's signal, when the child did get it, to come
+  // first).
   const std::atomic<bool>* stop = nullptr;
 };
 
