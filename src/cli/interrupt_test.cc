@@ -15,9 +15,9 @@ namespace lifeboat {
 namespace {
 
 // Forks a child that installs the handler, says so, waits for its first
-// signal, says so, then lives 2 s more and exits 0. Sends `first` (plain
-// kill), waits for the child to have seen it, then sends the second signal
-// (plain or passed on). Returns the child's wait status.
+// signal, says so, then lives 2 s more and exits 0. Sends it a plain
+// SIGTERM, waits for the child to have seen it, then sends the second one
+// (plain, or passed on as RunProcess does). Returns the child's wait status.
 int SecondSignalOutcome(bool second_passed_on) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return -1;

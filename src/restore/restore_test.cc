@@ -826,6 +826,9 @@ TEST_F(RestoreTest, StopBeforeTheStartWritesAndRemovesNothing) {
   auto r = RunRestore(o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCancelled);
+  EXPECT_EQ(r.status().message(),
+            "restore stopped while reading the snapshot's folders: 0 files restored (0 partly "
+            "written removed), folders left at mode 0700");
   EXPECT_FALSE(Exists(o.target + "/srv"));
 
   ASSERT_TRUE(RunRestore(Options(Target("full"))).ok());

@@ -553,6 +553,7 @@ class RestoreRun {
       dir_maker_->Exists(0);
     }
     LB_RETURN_IF_ERROR(selection_.Run(root, subpath));
+    const bool walk_cut_short = StopAsked(options_);  // files_total is then a part
     if (dir_maker_) CollectDirs();
     progress_.files_total = files_.size() - files_dropped_ + hardlinks_planned_ + files_unchanged_;
     progress_.bytes_total = bytes_planned_ + bytes_unchanged_;
@@ -615,11 +616,13 @@ class RestoreRun {
     if (stopped) {
       // Directories keep mode 0700: the tree is not whole, and a later
       // restore --delta sets their metadata when it completes them.
-      const uint64_t done = files_restored_.load();
+      const std::string how_far =
+          walk_cut_short ? "restore stopped while reading the snapshot's folders: " +
+                               std::to_string(files_restored_.load())
+                         : "restore stopped: " + std::to_string(files_restored_.load()) + " of " +
+                               std::to_string(progress_.files_total.load());
       return Status(Code::kCancelled,
-                    "restore stopped: " + std::to_string(done) + " of " +
-                        std::to_string(progress_.files_total.load()) + " files restored (" +
-                        std::to_string(files_cut) +
+                    how_far + " files restored (" + std::to_string(files_cut) +
                         " partly written removed), folders left at mode 0700",
                     "restore again into the same target with --delta to finish it");
     }
