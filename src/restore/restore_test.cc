@@ -105,6 +105,17 @@ class RestoreTest : public RepoFixture {
     return p + "/leaf.txt";
   }
 
+  // Replaces repo_ with a new repository on a FaultBackend (which counts
+  // and hooks its calls); null if that failed.
+  FaultBackend* UseFaultBackend() {
+    auto fault = std::make_unique<FaultBackend>(std::make_unique<MemBackend>());
+    FaultBackend* backend = fault.get();
+    auto repo = Repository::Init(std::move(fault), "secret", FastInit());
+    if (!repo.ok()) return nullptr;
+    repo_ = std::move(*repo);
+    return backend;
+  }
+
   static std::string Errors(const RestoreResult& r) {
     std::string s;
     for (const auto& e : r.errors) s += e.path + ": " + e.status.ToString() + "\n";
@@ -709,11 +720,8 @@ TEST_F(RestoreTest, TreesOfARemoteStoreAreReadOnSeveralThreads) {
 }
 
 TEST_F(RestoreTest, ReadsEachPackOnceForSharedAndRepeatedBlobs) {
-  auto fault = std::make_unique<FaultBackend>(std::make_unique<MemBackend>());
-  FaultBackend* backend = fault.get();
-  auto repo = Repository::Init(std::move(fault), "secret", FastInit());
-  ASSERT_TRUE(repo.ok());
-  repo_ = std::move(*repo);
+  FaultBackend* backend = UseFaultBackend();
+  ASSERT_NE(backend, nullptr);
   std::vector<Bytes> chunks;
   for (int i = 0; i < 30; ++i) chunks.push_back(Pattern(6000, 500 + i));
   // Two files share every chunk; the second repeats each one twice.
@@ -747,11 +755,8 @@ TEST_F(RestoreTest, ReadsEachPackOnceForSharedAndRepeatedBlobs) {
 // complete and exact, the partly written one is gone, directories keep the
 // private mode they are created with.
 TEST_F(RestoreTest, StopInTheMiddleLeavesOnlyCompleteFiles) {
-  auto fault = std::make_unique<FaultBackend>(std::make_unique<MemBackend>());
-  FaultBackend* backend = fault.get();
-  auto repo = Repository::Init(std::move(fault), "secret", FastInit());
-  ASSERT_TRUE(repo.ok());
-  repo_ = std::move(*repo);
+  FaultBackend* backend = UseFaultBackend();
+  ASSERT_NE(backend, nullptr);
   // In name order (the order of the restore's pack reads with one worker):
   // a0..a19 fill two packs, "big" four more, c0..c9 one more.
   std::vector<Node> nodes;
@@ -814,6 +819,38 @@ TEST_F(RestoreTest, StopInTheMiddleLeavesOnlyCompleteFiles) {
     EXPECT_EQ(ReadFileBytes(o.target + "/d/c" + std::to_string(i)), c[i]) << i;
   }
   EXPECT_EQ(Lstat(o.target + "/d").st_mode & 07777, 0755u);
+}
+
+// Stopped after the files were written, while --verify reads them back:
+// kCancelled saying so, never a result with fewer files verified.
+TEST_F(RestoreTest, StopWhileVerifyingSaysTheFilesAreRestored) {
+  FaultBackend* backend = UseFaultBackend();
+  ASSERT_NE(backend, nullptr);
+  const Bytes content = Pattern(6000, 42);
+  Id root = TreeOf({Dir("d", {File("f", {content})})});
+  Flush();
+  std::atomic<bool> stop{false};
+  RestorerOptions o = Options(Target());
+  o.verify = true;
+  o.stop = &stop;
+  Restorer restorer(*repo_, o);
+  int loads_after_content = 0;
+  backend->OnLoad([&](const ObjectName&) {
+    // Every file is written: what is read now is the verification's walk.
+    const RestoreProgress& p = restorer.progress();
+    if (p.files_total.load() > 0 && p.files_done.load() == p.files_total.load()) {
+      ++loads_after_content;
+      stop = true;
+    }
+  });
+  auto r = restorer.Restore(root);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCancelled) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("stopped while verifying: the files are restored"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_GT(loads_after_content, 0);
+  EXPECT_EQ(ReadFileBytes(o.target + "/d/f"), content);
 }
 
 // Stopped before anything was planned: nothing is written; a delta restore

@@ -593,11 +593,13 @@ class RestoreRun {
         ::close(file.fd);
         file.fd = -1;
       }
-      if (stopped && !file.failed && file.remaining.load() != 0) {
-        file.failed = true;
-        if (file.created) ++files_cut;
-      } else if (!file.failed && file.remaining.load() != 0) {
-        Fail(file, Internal("content of " + Quote(file.target_path) + " is incomplete"));
+      if (!file.failed && file.remaining.load() != 0) {
+        if (!stopped) {
+          Fail(file, Internal("content of " + Quote(file.target_path) + " is incomplete"));
+        } else {
+          file.failed = true;
+          if (file.created) ++files_cut;
+        }
       }
       if (!file.failed || file.dropped) continue;
       // (Never created: nothing of it is there. A restore stopped early has
